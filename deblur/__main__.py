@@ -1,0 +1,5 @@
+"""``python -m deblur`` runs the command line."""
+
+from deblur.cli import main
+
+main()

@@ -1,0 +1,262 @@
+"""The ``deblur`` command line: a thin click layer over the Python API.
+
+Each command parses its options into a config object, calls one library function and prints a short summary.
+Errors caused by input (a missing folder, a bad kernel file, an invalid option) print one line and exit with a
+non-zero code, without a traceback.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+import deblur
+from deblur.config import CONV_METHODS, KERNEL_KINDS, SynthConfig, config_from_dict, load_config_file
+from deblur.device import resolve_device
+from deblur.errors import DeblurError
+
+
+class DeblurGroup(click.Group):
+    """A click group that turns :class:`DeblurError` into a one-line ``Error: ...`` and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DeblurError as exc:
+            raise click.ClickException(str(exc)) from exc
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            sys.exit(130)
+
+
+class RangeParam(click.ParamType):
+    """``0.01`` (a fixed value) or ``0:0.02`` (a uniform range) -> ``(low, high)``."""
+
+    name = "LOW[:HIGH]"
+
+    def __init__(self, cast: type = float) -> None:
+        self.cast = cast
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple:
+        if isinstance(value, tuple):
+            return value
+        try:
+            parts = [self.cast(v) for v in str(value).split(":")]
+        except ValueError:
+            self.fail(f"{value!r} is not a number or a LOW:HIGH range", param, ctx)
+        if len(parts) == 1:
+            parts = parts * 2
+        if len(parts) != 2:
+            self.fail(f"{value!r} is not a number or a LOW:HIGH range", param, ctx)
+        return tuple(parts)
+
+
+@click.group(cls=DeblurGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(deblur.__version__, "-V", "--version", prog_name="deblur")
+def cli() -> None:
+    """Remove blur from photographs with adversarial networks.
+
+    \b
+    Commands:
+      synth    make (blurred, sharp) pairs from a folder of sharp photos, with the kernels used
+      kernels  draw a grid of random blur kernels of one kind, for a quick look
+
+    Run `deblur COMMAND --help` for the options of each command.
+    """
+
+
+def _synth_config(config_file: Path | None, overrides: dict[str, Any]) -> SynthConfig:
+    """A SynthConfig from an optional TOML/JSON file, with command-line values (those given) taking precedence."""
+    values = load_config_file(config_file, section="synth") if config_file else {}
+    values.update({key: value for key, value in overrides.items() if value is not None})
+    return config_from_dict(SynthConfig, values)
+
+
+def _kernel_kinds(values: tuple[str, ...]) -> tuple[str, ...] | None:
+    kinds = tuple(kind for value in values for kind in value.split(",") if kind)
+    return kinds or None
+
+
+KIND_HELP = f"{', '.join(KERNEL_KINDS)} or bank:PATH (a folder of PNG/NPY kernels or a .mat file)"
+
+
+@cli.command()
+@click.option(
+    "--data", required=True, type=click.Path(path_type=Path), help="Folder of sharp images (recursive) or one image."
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Output folder: blurred/, sharp/, kernels/, manifest.json.",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path),
+    help="TOML or JSON file of SynthConfig settings; flags win.",
+)
+@click.option(
+    "--kernel",
+    "kernels",
+    multiple=True,
+    help=f"Kernel kind, repeatable or comma-separated, one drawn per image: {KIND_HELP}.  [default: trajectory]",
+)
+@click.option("--size", type=int, help="Odd kernel size in pixels.  [default: 31]")
+@click.option(
+    "--noise", type=RangeParam(), help="Gaussian noise sigma on the [0, 1] scale, or LOW:HIGH.  [default: 0:0.01]"
+)
+@click.option(
+    "--poisson", type=RangeParam(), help="Photon-noise scale a of a*Poisson(x/a), or LOW:HIGH; 0 is off.  [default: 0]"
+)
+@click.option("--jpeg-prob", type=float, help="Probability of JPEG re-compression.  [default: 0]")
+@click.option("--jpeg-quality", type=RangeParam(int), help="JPEG quality or LOW:HIGH.  [default: 60:95]")
+@click.option("--saturation-prob", type=float, help="Probability of clipped highlights that streak.  [default: 0]")
+@click.option(
+    "--linear-light/--no-linear-light", default=None, help="Blur in linear light, as a camera does.  [default: off]"
+)
+@click.option(
+    "--valid/--same",
+    default=None,
+    help="Valid convolution (no padding; sharp cropped to match) for fair benchmarks.  [default: same]",
+)
+@click.option(
+    "--conv",
+    type=click.Choice(CONV_METHODS),
+    help="Convolution: direct, fft, or auto by kernel size and device.  [default: auto]",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Seed of every random draw; the same seed reproduces the same files.",
+)
+@click.option(
+    "--device", default="cpu", show_default=True, help="auto, cpu, cuda[:N] or mps. Output is bit-identical per device."
+)
+@click.option(
+    "--bit-depth", type=click.Choice(["8", "16"]), default="8", show_default=True, help="Bits per channel of the PNGs."
+)
+@click.option("--limit", type=int, help="Use only the first N images (sorted by path).")
+@click.option("--overwrite", is_flag=True, help="Replace the files of an earlier run in --out.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def synth(
+    data: Path,
+    out: Path,
+    config_file: Path | None,
+    kernels: tuple[str, ...],
+    size: int | None,
+    noise: tuple | None,
+    poisson: tuple | None,
+    jpeg_prob: float | None,
+    jpeg_quality: tuple | None,
+    saturation_prob: float | None,
+    linear_light: bool | None,
+    valid: bool | None,
+    conv: str | None,
+    seed: int,
+    device: str,
+    bit_depth: str,
+    limit: int | None,
+    overwrite: bool,
+    quiet: bool,
+) -> None:
+    """Make (blurred, sharp) pairs from a folder of sharp photos.
+
+    Every image gets a kernel of a randomly chosen kind, noise and optional JPEG, drawn from --seed. Writes
+    OUT/blurred/, OUT/sharp/ and OUT/kernels/ (the exact kernel as .npy, a picture as .png), mirroring the input
+    folder, and OUT/manifest.json with the config and each image's parameters. Rarer settings (kernel extents,
+    exposure, highlight gain...) come from --config; see `deblur.SynthConfig`.
+
+    \b
+    Example:
+      deblur synth --data photos/ --out testset/ --kernel trajectory --size 31 --noise 0.01 --seed 0
+    """
+    from deblur.synth.folder import synthesize_folder
+
+    config = _synth_config(
+        config_file,
+        {
+            "kernels": _kernel_kinds(kernels),
+            "size": size,
+            "noise": noise,
+            "poisson": poisson,
+            "jpeg_prob": jpeg_prob,
+            "jpeg_quality": jpeg_quality,
+            "saturation_prob": saturation_prob,
+            "linear_light": linear_light,
+            "valid": valid,
+            "conv": conv,
+        },
+    )
+    manifest = synthesize_folder(
+        data,
+        out,
+        config,
+        seed=seed,
+        device=resolve_device(device),
+        bit_depth=int(bit_depth),
+        overwrite=overwrite,
+        progress=not quiet,
+        limit=limit,
+    )
+    skipped = f", skipped {len(manifest['skipped'])} too small" if manifest["skipped"] else ""
+    click.echo(
+        f"Wrote {manifest['count']} pairs to {out} (kernels: {', '.join(config.kernels)}, seed {seed}{skipped})."
+    )
+
+
+@cli.command()
+@click.option("--kind", default="trajectory", show_default=True, help=KIND_HELP + ".")
+@click.option("-n", "count", type=click.IntRange(1, 4096), default=16, show_default=True, help="Number of kernels.")
+@click.option("--size", type=int, default=31, show_default=True, help="Odd kernel size in pixels.")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Output image (PNG).")
+@click.option("--npy", type=click.Path(path_type=Path), help="Also save the kernels as an (n, size, size) .npy array.")
+@click.option(
+    "--config", "config_file", type=click.Path(path_type=Path), help="TOML/JSON SynthConfig for the kernel ranges."
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--zoom", type=click.IntRange(1, 32), default=4, show_default=True, help="Enlargement of each kernel pixel."
+)
+@click.option("--overwrite", is_flag=True, help="Replace existing output files.")
+def kernels(
+    kind: str,
+    count: int,
+    size: int,
+    out: Path,
+    npy: Path | None,
+    config_file: Path | None,
+    seed: int,
+    zoom: int,
+    overwrite: bool,
+) -> None:
+    """Draw a grid of random blur kernels of one kind, each scaled to its own peak.
+
+    \b
+    Example:
+      deblur kernels --kind trajectory -n 16 --out grid.png
+    """
+    import numpy as np
+    import torch
+
+    from deblur.io import atomic_write_bytes, encode_npy, write_image
+    from deblur.synth.degrade import kernel_sampler
+    from deblur.synth.kernels import kernel_grid
+
+    config = dataclasses.replace(_synth_config(config_file, {"size": size}), kernels=(kind,))
+    sampled = kernel_sampler(kind, config)(count, config.size, torch.Generator().manual_seed(seed))
+    write_image(out, kernel_grid(sampled, zoom=zoom), overwrite=overwrite)
+    if npy is not None:
+        atomic_write_bytes(npy, encode_npy(sampled.numpy().astype(np.float32)), overwrite=overwrite)
+    click.echo(f"Wrote {count} {kind} kernels ({config.size} px) to {out}" + (f" and {npy}" if npy else "") + ".")
+
+
+def main() -> None:
+    """Entry point of the ``deblur`` console script."""
+    cli(prog_name="deblur")

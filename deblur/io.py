@@ -1,0 +1,204 @@
+"""Reading and writing images and files, safely.
+
+Inside the library an image is a float32 RGB tensor ``(3, H, W)`` with values in [0, 1]; uint8/uint16 and
+OpenCV's BGR order exist only here. Untrusted files are validated before decoding (size from the header, a pixel
+limit), and every write goes to a temporary file in the target folder that is renamed into place, so a crash or a
+full disk never leaves a half-written file and an existing file is only replaced when asked.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+
+from deblur.errors import ImageError
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp")
+MAX_PIXELS = 100_000_000
+"""Default limit on width x height of an input image (decompression-bomb guard)."""
+
+
+def list_images(root: str | Path, recursive: bool = True) -> list[Path]:
+    """Image files under ``root`` (or ``root`` itself if it is a file), sorted, hidden files skipped.
+
+    Raises:
+        ImageError: ``root`` does not exist.
+    """
+    root = Path(root)
+    if root.is_file():
+        return [root]
+    if not root.is_dir():
+        raise ImageError(f"{root} does not exist: give a folder of images or an image file")
+    pattern = "**/*" if recursive else "*"
+    return sorted(
+        p
+        for p in root.glob(pattern)
+        if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not any(s.startswith(".") for s in p.parts[-1:])
+    )
+
+
+def image_size(path: str | Path) -> tuple[int, int]:
+    """``(height, width)`` read from the file header without decoding the pixels."""
+    from PIL import Image, UnidentifiedImageError
+
+    Image.MAX_IMAGE_PIXELS = None  # our own limit applies, in read_image
+    try:
+        with Image.open(path) as im:
+            width, height = im.size
+    except FileNotFoundError as exc:
+        raise ImageError(f"{path} does not exist") from exc
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise ImageError(f"{path} is not a readable image ({exc.__class__.__name__}): check the file") from exc
+    return height, width
+
+
+def read_image(path: str | Path, max_pixels: int | None = MAX_PIXELS) -> torch.Tensor:
+    """Read an image file as float32 RGB ``(3, H, W)`` in [0, 1].
+
+    8- and 16-bit files are scaled by 255 and 65535; grayscale is repeated to three channels and alpha dropped;
+    EXIF orientation is applied.
+
+    Args:
+        path: the image file.
+        max_pixels: refuse images with more pixels than this (``None``: no limit).
+
+    Raises:
+        ImageError: missing, unreadable, corrupt or oversized file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ImageError(f"{path} does not exist or is not a file")
+    if max_pixels is not None:
+        height, width = image_size(path)
+        if height * width > max_pixels:
+            raise ImageError(
+                f"{path} has {height}x{width} = {height * width / 1e6:.0f} MP, over the limit of "
+                f"{max_pixels / 1e6:.0f} MP: downscale it first"
+            )
+    try:
+        data = np.fromfile(path, dtype=np.uint8)
+    except OSError as exc:
+        raise ImageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    array = cv2.imdecode(data, cv2.IMREAD_ANYCOLOR | cv2.IMREAD_ANYDEPTH) if data.size else None
+    if array is None:
+        raise ImageError(f"{path} is not a readable image (corrupt or unsupported format)")
+    return array_to_tensor(array)
+
+
+def array_to_tensor(array: np.ndarray) -> torch.Tensor:
+    """OpenCV array (H, W[, C]) in BGR(A), uint8/uint16/float -> float32 RGB tensor (3, H, W) in [0, 1]."""
+    if array.dtype == np.uint8:
+        scaled = array.astype(np.float32) / 255.0
+    elif array.dtype == np.uint16:
+        scaled = array.astype(np.float32) / 65535.0
+    else:
+        scaled = np.clip(array.astype(np.float32), 0.0, 1.0)
+    if scaled.ndim == 2:
+        scaled = np.repeat(scaled[:, :, None], 3, axis=2)
+    elif scaled.shape[2] == 4:
+        scaled = cv2.cvtColor(scaled, cv2.COLOR_BGRA2RGB)
+    else:
+        scaled = cv2.cvtColor(scaled, cv2.COLOR_BGR2RGB)
+    return torch.from_numpy(np.ascontiguousarray(scaled.transpose(2, 0, 1)))
+
+
+def tensor_to_array(image: torch.Tensor, bit_depth: int = 8) -> np.ndarray:
+    """Float RGB tensor (3, H, W) or gray (1, H, W) in [0, 1] -> OpenCV uint8/uint16 array (BGR), rounded."""
+    if image.ndim != 3 or image.shape[0] not in (1, 3):
+        raise ValueError(f"expected an image tensor of shape (1 or 3, H, W), got {tuple(image.shape)}")
+    if bit_depth not in (8, 16):
+        raise ValueError(f"bit_depth must be 8 or 16, got {bit_depth}")
+    scale, dtype = (255.0, np.uint8) if bit_depth == 8 else (65535.0, np.uint16)
+    array = (image.detach().float().clamp(0, 1) * scale).round().cpu().numpy().astype(dtype).transpose(1, 2, 0)
+    return np.ascontiguousarray(array[:, :, ::-1] if array.shape[2] == 3 else array[:, :, 0])
+
+
+def atomic_write_bytes(path: str | Path, data: bytes, overwrite: bool = True) -> Path:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and an atomic rename.
+
+    Raises:
+        ImageError: the file exists and ``overwrite`` is false, or the write failed (the target is untouched).
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise ImageError(f"{path} already exists: pass --overwrite to replace it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise ImageError(f"cannot write {path}: {exc.strerror or exc} (nothing was written)") from exc
+        raise
+    return path
+
+
+def encode_npy(array: np.ndarray) -> bytes:
+    """The bytes of a ``.npy`` file holding ``array`` (no pickled objects)."""
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def atomic_write_json(path: str | Path, data: Any, overwrite: bool = True) -> Path:
+    """Write ``data`` as indented JSON (keys in insertion order, trailing newline), atomically."""
+    return atomic_write_bytes(path, (json.dumps(data, indent=2) + "\n").encode("utf-8"), overwrite=overwrite)
+
+
+def encode_image(image: torch.Tensor, suffix: str, bit_depth: int = 8, quality: int = 95) -> bytes:
+    """Encode a float image tensor (1 or 3, H, W) to the bytes of a file with extension ``suffix``."""
+    suffix = suffix.lower()
+    if suffix not in IMAGE_EXTENSIONS:
+        raise ImageError(f"cannot write {suffix or 'extension-less'} files: use one of {', '.join(IMAGE_EXTENSIONS)}")
+    if bit_depth == 16 and suffix not in (".png", ".tif", ".tiff"):
+        raise ImageError(f"16-bit output needs .png or .tif, not {suffix}")
+    params: list[int] = []
+    if suffix in (".jpg", ".jpeg"):
+        params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)]
+    elif suffix == ".webp":
+        params = [cv2.IMWRITE_WEBP_QUALITY, int(quality)]
+    elif suffix == ".png":
+        params = [cv2.IMWRITE_PNG_COMPRESSION, 6]
+    ok, buffer = cv2.imencode(suffix, tensor_to_array(image, bit_depth), params)
+    if not ok:
+        raise ImageError(f"OpenCV could not encode a {suffix} image")
+    return buffer.tobytes()
+
+
+def write_image(
+    path: str | Path, image: torch.Tensor, bit_depth: int = 8, quality: int = 95, overwrite: bool = False
+) -> Path:
+    """Write a float image tensor (1 or 3, H, W) in [0, 1] atomically; the format follows the extension.
+
+    Args:
+        path: output file; its folder is created.
+        image: values are clamped to [0, 1] and rounded.
+        bit_depth: 8 or 16 (PNG and TIFF only).
+        quality: JPEG/WebP quality.
+        overwrite: replace an existing file.
+
+    Raises:
+        ImageError: unsupported extension, existing file without ``overwrite``, or a failed write.
+    """
+    path = Path(path)
+    return atomic_write_bytes(path, encode_image(image, path.suffix, bit_depth, quality), overwrite=overwrite)
+
+
+def relative_stems(paths: Iterable[Path], root: Path) -> list[str]:
+    """Names for outputs that mirror inputs: the path relative to ``root`` without its extension."""
+    root = root if root.is_dir() else root.parent
+    return [p.relative_to(root).with_suffix("").as_posix() for p in paths]

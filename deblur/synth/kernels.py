@@ -1,0 +1,357 @@
+"""Blur kernels: deterministic builders and random samplers.
+
+A kernel batch is a float32 tensor ``(B, k, k)`` with odd ``k``, non-negative, summing to 1 and centred: its
+centre of mass lies within half a pixel of the middle pixel, so blurring does not shift the image (a network that
+learns from shifted pairs learns to shift). Builders turn per-sample parameters into kernels
+(``line_kernels(length, angle, size)``); samplers draw the parameters from an explicit :class:`torch.Generator`
+and call a builder, with one signature for every kind::
+
+    sampler(batch, size, generator=None, device=None, **ranges) -> Tensor (B, k, k)
+
+Parameters are drawn on the generator's device (the CPU by default), so one seed gives the same kernels on every
+device. Geometry: ``x`` grows to the right, ``y`` downwards, angles are in degrees counter-clockwise as displayed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import kornia
+import torch
+import torchvision
+
+from deblur.errors import ConfigError
+
+KernelSampler = Callable[..., torch.Tensor]
+
+
+def check_kernel_size(size: int) -> None:
+    """Raise ``ConfigError`` unless ``size`` is an odd integer of at least 3."""
+    if not isinstance(size, int) or size < 3 or size % 2 == 0:
+        raise ConfigError(f"kernel size must be an odd integer >= 3, got {size!r}")
+
+
+def _coords(size: int, device: torch.device | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pixel offsets from the middle: ``(y, x)``, each ``(k, k)``."""
+    r = torch.arange(size, device=device, dtype=torch.float32) - size // 2
+    return torch.meshgrid(r, r, indexing="ij")
+
+
+def normalize_kernels(kernels: torch.Tensor) -> torch.Tensor:
+    """Divide each kernel of ``(B, k, k)`` by its sum."""
+    return kernels / kernels.sum(dim=(-2, -1), keepdim=True)
+
+
+def center_of_mass(kernels: torch.Tensor) -> torch.Tensor:
+    """Offsets ``(B, 2)`` as ``(dy, dx)`` of each kernel's centre of mass from its middle pixel.
+
+    Example:
+        >>> k = torch.zeros(1, 3, 3); k[0, 1, 2] = 1.0
+        >>> center_of_mass(k).tolist()
+        [[0.0, 1.0]]
+    """
+    y, x = _coords(kernels.shape[-1], kernels.device)
+    mass = kernels.sum(dim=(-2, -1))
+    return torch.stack([(kernels * y).sum(dim=(-2, -1)) / mass, (kernels * x).sum(dim=(-2, -1)) / mass], dim=-1)
+
+
+def rasterize_path(points: torch.Tensor, size: int, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Splat weighted points onto a kernel grid with bilinear weights (sub-pixel accurate).
+
+    The points are first moved so that their weighted mean sits on the middle pixel; bilinear splatting keeps
+    the mean, so the kernel's centre of mass is exactly centred. Paths that would leave the grid are shrunk about
+    that centre to fit.
+
+    Args:
+        points: ``(B, N, 2)`` positions ``(x, y)`` in pixels, any origin.
+        size: odd kernel side ``k``.
+        weights: ``(B, N)`` non-negative weights (time spent at each point); ``None`` means equal.
+
+    Returns:
+        ``(B, k, k)`` kernels summing to 1.
+    """
+    check_kernel_size(size)
+    batch, count, _ = points.shape
+    points = points.float()
+    if weights is None:
+        weights = torch.ones(batch, count, device=points.device)
+    weights = weights.float() / weights.float().sum(dim=1, keepdim=True)
+    centered = points - (points * weights[..., None]).sum(dim=1, keepdim=True)
+    half = size // 2
+    extent = (centered.abs().amax(dim=-1) * (weights > 0)).amax(dim=1)  # (B,) Chebyshev radius of the path
+    centered = centered * (half / extent.clamp(min=half))[:, None, None]
+    x, y = centered[..., 0] + half, centered[..., 1] + half
+    x0, y0 = x.floor().clamp(0, size - 2), y.floor().clamp(0, size - 2)
+    fx, fy = x - x0, y - y0
+    base = (torch.arange(batch, device=points.device) * size * size)[:, None]
+    flat = torch.zeros(batch * size * size, device=points.device)
+    for dy, dx, share in ((0, 0, (1 - fy) * (1 - fx)), (0, 1, (1 - fy) * fx), (1, 0, fy * (1 - fx)), (1, 1, fy * fx)):
+        index = base + ((y0 + dy) * size + (x0 + dx)).long()
+        flat.index_add_(0, index.reshape(-1), (share * weights).reshape(-1))
+    return normalize_kernels(flat.view(batch, size, size).clamp_min(0))
+
+
+def line_kernels(length: torch.Tensor, angle: torch.Tensor, size: int) -> torch.Tensor:
+    """Linear motion: a segment of ``length`` pixels through the middle at ``angle`` degrees.
+
+    kornia's ``get_motion_kernel2d`` draws a line exactly as long as the kernel, one length per call, and rotates
+    it by resampling; a training batch needs per-sample sub-pixel lengths shorter than the canvas, so the segment
+    is rasterised here with the same bilinear splatting as camera-shake paths.
+
+    Args:
+        length: ``(B,)`` lengths in pixels, at most ``size - 1`` (longer ones are shrunk to fit); 0 gives a delta.
+        angle: ``(B,)`` angles in degrees, counter-clockwise as displayed.
+        size: odd kernel side.
+
+    Returns:
+        ``(B, k, k)`` kernels.
+
+    Example:
+        >>> line_kernels(torch.tensor([2.0]), torch.tensor([0.0]), 3)[0, 1]
+        tensor([0.2500, 0.5000, 0.2500])
+    """
+    check_kernel_size(size)
+    count = 8 * size  # samples 1/8 px apart at most: the midpoint rule is then exact to ~1e-4
+    t = (torch.arange(count, device=length.device, dtype=torch.float32) + 0.5) / count - 0.5  # (N,) in (-1/2, 1/2)
+    theta = torch.deg2rad(angle.float())
+    along = length.float()[:, None] * t  # (B, N)
+    points = torch.stack([along * torch.cos(theta)[:, None], -along * torch.sin(theta)[:, None]], dim=-1)
+    return rasterize_path(points, size)
+
+
+def gaussian_kernels(sigma_x: torch.Tensor, sigma_y: torch.Tensor, angle: torch.Tensor, size: int) -> torch.Tensor:
+    """Anisotropic Gaussian with standard deviations ``sigma_x`` along ``angle`` and ``sigma_y`` across it.
+
+    kornia's ``get_gaussian_kernel2d`` builds axis-aligned Gaussians (and is used for the isotropic kind); a
+    rotated ellipse needs the full quadratic form, evaluated here on the same integer grid.
+
+    Args:
+        sigma_x, sigma_y: ``(B,)`` standard deviations in pixels (clamped to at least 0.05).
+        angle: ``(B,)`` rotation of the ``sigma_x`` axis in degrees, counter-clockwise as displayed.
+        size: odd kernel side; the Gaussian is truncated there and renormalised.
+
+    Returns:
+        ``(B, k, k)`` kernels.
+    """
+    check_kernel_size(size)
+    y, x = _coords(size, sigma_x.device)
+    theta = torch.deg2rad(angle.float())[:, None, None]
+    along = x * torch.cos(theta) - y * torch.sin(theta)
+    across = x * torch.sin(theta) + y * torch.cos(theta)
+    sx = sigma_x.float().clamp(min=0.05)[:, None, None]
+    sy = sigma_y.float().clamp(min=0.05)[:, None, None]
+    return normalize_kernels(torch.exp(-0.5 * ((along / sx) ** 2 + (across / sy) ** 2)))
+
+
+def disk_kernels(radius: torch.Tensor, size: int) -> torch.Tensor:
+    """Defocus: a uniform disk of ``radius`` pixels, anti-aliased at its rim.
+
+    Each pixel's weight is its approximate area inside the circle, ``clamp(radius + 1/2 - distance, 0, 1)``,
+    exact for a straight edge through the pixel. Radius 0 gives a delta.
+
+    Args:
+        radius: ``(B,)`` radii in pixels, at most ``size // 2``.
+        size: odd kernel side.
+
+    Returns:
+        ``(B, k, k)`` kernels.
+    """
+    check_kernel_size(size)
+    y, x = _coords(size, radius.device)
+    distance = torch.sqrt(x**2 + y**2)
+    radius = radius.float().clamp(0, size // 2)[:, None, None]
+    return normalize_kernels((radius + 0.5 - distance).clamp(0, 1))
+
+
+def shake_paths(anxiety: torch.Tensor, generator: torch.Generator | None = None, steps: int = 96) -> torch.Tensor:
+    """Random camera-shake trajectories, after Boracchi & Foi (2012), "Modeling the performance of image
+    restoration from motion blur", IEEE TIP 21(8), the model DeblurGAN used.
+
+    A particle moves at constant speed; at each step its velocity gains a Gaussian random term, a centripetal pull
+    towards the start (the hand returning), and, rarely, an impulsive jump that turns it roughly around (pressing
+    the shutter). The walk runs in the paper's units, a path 64 px long; callers scale it to the size they need.
+    The original takes 2000 steps; this one takes ``steps`` and rescales
+    the per-step terms to keep the path statistics (diffusion by ``sqrt(2000 / steps)``, drift and jump rate by
+    ``2000 / steps``).
+
+    Args:
+        anxiety: ``(B,)`` Boracchi & Foi's anxiety (their default 0.005).
+        generator: source of randomness; the walk runs on its device.
+        steps: number of steps.
+
+    Returns:
+        ``(B, steps + 1, 2)`` positions ``(x, y)``, starting at the origin, 64 units of path in all.
+    """
+    device = anxiety.device
+    batch = anxiety.shape[0]
+    ratio = 2000.0 / steps
+    speed = 64.0 / steps  # the paper's MaxTotalLength of 64 px
+    u = torch.rand(batch, 4, generator=generator, device=device)
+    centripetal = 0.7 * u[:, 0] * ratio * anxiety * speed
+    gaussian_term = 10.0 * u[:, 1] * math.sqrt(ratio) * anxiety * speed
+    big_shake_prob = 0.2 * u[:, 2] * anxiety * ratio
+    kicks = torch.randn(batch, steps, 2, generator=generator, device=device)
+    kicks = torch.complex(kicks[..., 0], kicks[..., 1]) * gaussian_term[:, None]
+    jumps = torch.rand(batch, steps, 2, generator=generator, device=device)
+    # an abrupt shake adds twice the velocity turned by about 180 degrees: the motion roughly reverses
+    turns = torch.where(
+        jumps[..., 0] < big_shake_prob[:, None],
+        torch.polar(torch.full_like(jumps[..., 1], 2.0), math.pi + (jumps[..., 1] - 0.5)),
+        torch.zeros((), dtype=torch.complex64, device=device),
+    )
+    velocity = torch.polar(torch.full_like(u[:, 3], speed), 2 * math.pi * u[:, 3])
+    position = torch.zeros(batch, dtype=torch.complex64, device=device)
+    path = [position]
+    for t in range(steps):
+        velocity = velocity + velocity * turns[:, t] + kicks[:, t] - centripetal * position
+        velocity = velocity * (speed / velocity.abs().clamp(min=1e-12))
+        position = position + velocity
+        path.append(position)
+    path = torch.stack(path, dim=1)
+    return torch.stack([path.real, path.imag], dim=-1)
+
+
+def _uniform(batch: int, value_range: tuple[float, float], generator: torch.Generator | None) -> torch.Tensor:
+    device = generator.device if generator is not None else None
+    low, high = value_range
+    return low + (high - low) * torch.rand(batch, generator=generator, device=device)
+
+
+def random_motion_kernels(
+    batch: int,
+    size: int,
+    generator: torch.Generator | None = None,
+    device: torch.device | str | None = None,
+    *,
+    length: tuple[float, float] = (0.2, 1.0),
+) -> torch.Tensor:
+    """Linear motion with uniform random length (fraction of ``size - 1``) and direction.
+
+    Returns:
+        ``(batch, size, size)`` kernels on ``device``.
+    """
+    check_kernel_size(size)
+    pixels = _uniform(batch, length, generator) * (size - 1)
+    angle = _uniform(batch, (0.0, 180.0), generator)
+    return line_kernels(pixels, angle, size).to(device)
+
+
+def random_trajectory_kernels(
+    batch: int,
+    size: int,
+    generator: torch.Generator | None = None,
+    device: torch.device | str | None = None,
+    *,
+    extent: tuple[float, float] = (0.3, 1.0),
+    exposure: tuple[float, float] = (0.5, 1.0),
+    anxiety: tuple[float, float] = (0.001, 0.005),
+) -> torch.Tensor:
+    """Camera shake: a random Boracchi-Foi trajectory, of which the first ``exposure`` fraction is recorded.
+
+    Args:
+        extent: the recorded path's larger bounding-box side, as a fraction of ``size - 1``.
+        exposure: fraction of the path the shutter stays open for; shorter exposures give simpler kernels.
+        anxiety: range of Boracchi & Foi's anxiety: larger values give more erratic, curled paths.
+
+    Returns:
+        ``(batch, size, size)`` kernels on ``device``.
+    """
+    check_kernel_size(size)
+    target = _uniform(batch, extent, generator) * (size - 1)
+    fraction = _uniform(batch, exposure, generator)
+    paths = shake_paths(_uniform(batch, anxiety, generator), generator)  # (B, S + 1, 2)
+    # resample the polyline so consecutive points are at most 1/4 px apart: the splat then draws a solid stroke
+    count = 4 * size
+    paths = torch.nn.functional.interpolate(paths.transpose(1, 2), size=count, mode="linear", align_corners=True)
+    paths = paths.transpose(1, 2)
+    time = torch.linspace(0, 1, count, device=paths.device)
+    weights = (time[None, :] <= fraction[:, None]).float()  # the shutter records the first `exposure` of the path
+    kept = weights[..., None] > 0
+    span = torch.where(kept, paths, -math.inf).amax(dim=1) - torch.where(kept, paths, math.inf).amin(dim=1)
+    paths = paths * (target / span.amax(dim=-1).clamp(min=1e-6))[:, None, None]
+    return rasterize_path(paths, size, weights).to(device)
+
+
+def random_gaussian_kernels(
+    batch: int,
+    size: int,
+    generator: torch.Generator | None = None,
+    device: torch.device | str | None = None,
+    *,
+    sigma: tuple[float, float] = (0.05, 0.33),
+) -> torch.Tensor:
+    """Isotropic Gaussian blur (kornia ``get_gaussian_kernel2d``), sigma a fraction of ``size // 2``.
+
+    Returns:
+        ``(batch, size, size)`` kernels on ``device``.
+    """
+    check_kernel_size(size)
+    pixels = (_uniform(batch, sigma, generator) * (size // 2)).clamp(min=0.05)
+    kernels = kornia.filters.get_gaussian_kernel2d(size, torch.stack([pixels, pixels], dim=-1))
+    return normalize_kernels(kernels).to(device)
+
+
+def random_anisotropic_kernels(
+    batch: int,
+    size: int,
+    generator: torch.Generator | None = None,
+    device: torch.device | str | None = None,
+    *,
+    sigma: tuple[float, float] = (0.05, 0.33),
+) -> torch.Tensor:
+    """Anisotropic Gaussian blur: independent sigmas (fractions of ``size // 2``) along a random direction.
+
+    Returns:
+        ``(batch, size, size)`` kernels on ``device``.
+    """
+    check_kernel_size(size)
+    sigma_x = _uniform(batch, sigma, generator) * (size // 2)
+    sigma_y = _uniform(batch, sigma, generator) * (size // 2)
+    angle = _uniform(batch, (0.0, 180.0), generator)
+    return gaussian_kernels(sigma_x, sigma_y, angle, size).to(device)
+
+
+def random_defocus_kernels(
+    batch: int,
+    size: int,
+    generator: torch.Generator | None = None,
+    device: torch.device | str | None = None,
+    *,
+    radius: tuple[float, float] = (0.15, 1.0),
+) -> torch.Tensor:
+    """Defocus disks with a radius drawn as a fraction of ``size // 2``.
+
+    Returns:
+        ``(batch, size, size)`` kernels on ``device``.
+    """
+    check_kernel_size(size)
+    return disk_kernels(_uniform(batch, radius, generator) * (size // 2), size).to(device)
+
+
+SAMPLERS: dict[str, KernelSampler] = {
+    "motion": random_motion_kernels,
+    "trajectory": random_trajectory_kernels,
+    "gaussian": random_gaussian_kernels,
+    "anisotropic": random_anisotropic_kernels,
+    "defocus": random_defocus_kernels,
+}
+"""Built-in kernel kinds, each ``sampler(batch, size, generator, device, **ranges) -> (B, k, k)``."""
+
+
+def kernel_grid(kernels: torch.Tensor, nrow: int | None = None, zoom: int = 4) -> torch.Tensor:
+    """A picture of a kernel batch: each kernel scaled to its own maximum, tiled, enlarged ``zoom`` times.
+
+    Args:
+        kernels: ``(B, k, k)``.
+        nrow: kernels per row (default: a square-ish grid).
+        zoom: nearest-neighbour enlargement, so single pixels stay visible.
+
+    Returns:
+        A float RGB image ``(3, H, W)`` in [0, 1].
+    """
+    peaks = kernels.amax(dim=(-2, -1), keepdim=True).clamp(min=1e-12)
+    tiles = (kernels / peaks)[:, None].float().cpu()
+    tiles = torch.nn.functional.interpolate(tiles, scale_factor=zoom, mode="nearest")
+    nrow = nrow or math.ceil(math.sqrt(kernels.shape[0]))
+    return torchvision.utils.make_grid(tiles, nrow=nrow, padding=zoom, pad_value=0.25)

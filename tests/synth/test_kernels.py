@@ -1,0 +1,148 @@
+"""Kernel builders and samplers: every kind and size is a proper, centred blur kernel; values against references."""
+
+from __future__ import annotations
+
+import kornia
+import pytest
+import torch
+
+from deblur.errors import ConfigError
+from deblur.synth.kernels import (
+    SAMPLERS,
+    center_of_mass,
+    disk_kernels,
+    gaussian_kernels,
+    kernel_grid,
+    line_kernels,
+    rasterize_path,
+    shake_paths,
+)
+
+SIZES = list(range(3, 66, 2))
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("kind", sorted(SAMPLERS))
+def test_properties(kind: str, size: int) -> None:
+    kernels = SAMPLERS[kind](6, size, torch.Generator().manual_seed(size))
+    assert kernels.shape == (6, size, size)
+    assert kernels.dtype == torch.float32
+    assert torch.isfinite(kernels).all()
+    assert (kernels >= 0).all()
+    torch.testing.assert_close(kernels.sum(dim=(-2, -1)), torch.ones(6), atol=1e-5, rtol=0)
+    assert center_of_mass(kernels).abs().max() <= 0.5
+
+
+@pytest.mark.parametrize("kind", sorted(SAMPLERS))
+def test_seed_reproduces(kind: str) -> None:
+    first = SAMPLERS[kind](4, 21, torch.Generator().manual_seed(7))
+    again = SAMPLERS[kind](4, 21, torch.Generator().manual_seed(7))
+    other = SAMPLERS[kind](4, 21, torch.Generator().manual_seed(8))
+    assert torch.equal(first, again)
+    assert not torch.equal(first, other)
+
+
+@pytest.mark.parametrize("kind", sorted(SAMPLERS))
+def test_device_argument(kind: str) -> None:
+    kernels = SAMPLERS[kind](2, 9, torch.Generator().manual_seed(0), "cpu")
+    assert kernels.device.type == "cpu"
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 4, 30, 3.0])
+def test_exception_bad_size(size: int) -> None:
+    with pytest.raises(ConfigError, match="odd integer"):
+        SAMPLERS["motion"](1, size)
+
+
+def test_values_line_hand_computed() -> None:
+    # a horizontal segment from -1 to 1 px: the bilinear weights integrate a tent over it -> 1/4, 1/2, 1/4
+    kernel = line_kernels(torch.tensor([2.0]), torch.tensor([0.0]), 5)[0]
+    expected = torch.zeros(5, 5)
+    expected[2, 1:4] = torch.tensor([0.25, 0.5, 0.25])
+    torch.testing.assert_close(kernel, expected, atol=1e-4, rtol=0)
+
+
+def test_values_line_vertical_and_zero_length() -> None:
+    vertical = line_kernels(torch.tensor([2.0]), torch.tensor([90.0]), 5)[0]
+    torch.testing.assert_close(vertical[1:4, 2], torch.tensor([0.25, 0.5, 0.25]), atol=1e-4, rtol=0)
+    delta = line_kernels(torch.tensor([0.0]), torch.tensor([33.0]), 5)[0]
+    assert delta[2, 2] == pytest.approx(1.0)
+
+
+def test_values_line_diagonal_hand_computed() -> None:
+    # 45 degrees counter-clockwise as displayed runs from (x, y) = (-1, 1) to (1, -1), up and to the right.
+    # Integrating the bilinear weights tent(x - i) * tent(y - j) along it: 1/3 in the middle, 1/6 at the ends,
+    # 1/12 on the four edge neighbours of the middle, nothing on the other diagonal.
+    kernel = line_kernels(torch.tensor([2.0 * 2**0.5]), torch.tensor([45.0]), 5)[0]
+    expected = torch.zeros(5, 5)
+    expected[2, 2] = 1 / 3
+    expected[1, 3] = expected[3, 1] = 1 / 6
+    expected[1, 2] = expected[2, 1] = expected[2, 3] = expected[3, 2] = 1 / 12
+    torch.testing.assert_close(kernel, expected, atol=1e-3, rtol=0)
+
+
+def test_values_rasterize_subpixel() -> None:
+    # one point at +0.25 px in x: weights 0.75 / 0.25 between the middle pixel and its right neighbour,
+    # but centring moves a lone point back to the middle
+    single = rasterize_path(torch.tensor([[[0.25, 0.0]]]), 3)[0]
+    assert single[1, 1] == pytest.approx(1.0)
+    # two points 1.5 px apart: mean at the middle, each 0.75 px away -> splat 1/4 and 3/4 on either side
+    pair = rasterize_path(torch.tensor([[[-0.75, 0.0], [0.75, 0.0]]]), 5)[0]
+    torch.testing.assert_close(pair[2, 1:4], torch.tensor([0.375, 0.25, 0.375]), atol=1e-6, rtol=0)
+
+
+def test_values_rasterize_shrinks_to_fit() -> None:
+    kernel = rasterize_path(torch.tensor([[[-10.0, 0.0], [10.0, 0.0]]]), 5)[0]
+    torch.testing.assert_close(kernel.sum(), torch.tensor(1.0))
+    assert kernel[2, 0] == pytest.approx(0.5) and kernel[2, 4] == pytest.approx(0.5)
+
+
+def test_values_gaussian_matches_kornia() -> None:
+    sigma = torch.tensor([0.7, 1.5, 3.0])
+    ours = gaussian_kernels(sigma, sigma * 0.5, torch.zeros(3), 11)
+    # kornia's sigma is (sigma_y, sigma_x)
+    reference = kornia.filters.get_gaussian_kernel2d(11, torch.stack([sigma * 0.5, sigma], dim=-1))
+    torch.testing.assert_close(ours, reference, atol=1e-6, rtol=1e-5)
+
+
+def test_values_gaussian_rotation_swaps_axes() -> None:
+    sx, sy = torch.tensor([3.0]), torch.tensor([1.0])
+    rotated = gaussian_kernels(sx, sy, torch.tensor([90.0]), 15)
+    swapped = gaussian_kernels(sy, sx, torch.tensor([0.0]), 15)
+    torch.testing.assert_close(rotated, swapped, atol=1e-6, rtol=1e-5)
+
+
+def test_values_disk() -> None:
+    delta = disk_kernels(torch.tensor([0.0]), 5)[0]
+    assert delta[2, 2] == pytest.approx(1.0)
+    disk = disk_kernels(torch.tensor([3.0]), 9)[0]
+    # coverage: full inside (distance <= 2.5), zero outside (distance >= 3.5), symmetric
+    assert disk[4, 4] == pytest.approx(disk[4, 6]) and disk[4, 8] == 0
+    torch.testing.assert_close(disk, disk.flip(-1))
+    torch.testing.assert_close(disk, disk.T)
+    # area: the sum of raw coverages approximates pi r^2
+    raw_total = 1.0 / disk[4, 4]
+    assert abs(raw_total - torch.pi * 9) < 0.05 * torch.pi * 9
+
+
+def test_shake_paths_constant_speed() -> None:
+    paths = shake_paths(torch.full((3,), 0.005), torch.Generator().manual_seed(0), steps=64)
+    assert paths.shape == (3, 65, 2)
+    assert torch.equal(paths[:, 0], torch.zeros(3, 2))
+    steps = (paths[:, 1:] - paths[:, :-1]).norm(dim=-1)
+    torch.testing.assert_close(steps, torch.full_like(steps, 1.0), atol=1e-4, rtol=0)  # 64 units in 64 steps
+
+
+def test_trajectory_extent_fills_canvas() -> None:
+    kernels = SAMPLERS["trajectory"](16, 31, torch.Generator().manual_seed(0), extent=(1.0, 1.0))
+    occupied = kernels > 1e-4
+    rows, cols = occupied.any(dim=-1), occupied.any(dim=-2)
+    spans = torch.maximum(rows.sum(-1), cols.sum(-1))
+    assert (spans >= 20).all()  # a full-extent path spans most of the 31 px canvas
+
+
+def test_kernel_grid_shape() -> None:
+    grid = kernel_grid(torch.rand(6, 5, 5), nrow=3, zoom=2)
+    assert grid.shape[0] == 3
+    assert grid.shape[1] == 2 * (2 * 5 + 2) + 2 and grid.shape[2] == 3 * (2 * 5 + 2) + 2
+    assert grid.min() >= 0 and grid.max() <= 1

@@ -1,0 +1,181 @@
+"""The command line end to end, in temporary folders, with click's CliRunner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+import deblur
+from deblur.cli import cli
+from deblur.io import read_image
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.output
+
+
+def test_version_and_help() -> None:
+    code, output = _run("--version")
+    assert code == 0 and deblur.__version__ in output
+    code, output = _run("--help")
+    assert code == 0 and "synth" in output and "kernels" in output
+    code, output = _run("synth", "--help")
+    assert code == 0 and "--valid" in output and "bank:PATH" in output
+
+
+def test_synth_twice_identical(photo_folder: Path, tmp_path: Path) -> None:
+    args = [
+        "synth",
+        "--data",
+        str(photo_folder),
+        "--kernel",
+        "trajectory,motion,defocus",
+        "--size",
+        "15",
+        "--noise",
+        "0.01",
+        "--poisson",
+        "0:0.005",
+        "--jpeg-prob",
+        "0.5",
+        "--seed",
+        "3",
+        "-q",
+    ]
+    code, output = _run(*args, "--out", str(tmp_path / "first"))
+    assert code == 0, output
+    code, output = _run(*args, "--out", str(tmp_path / "second"))
+    assert code == 0, output
+    first, second = _files(tmp_path / "first"), _files(tmp_path / "second")
+    assert first == second
+    assert {
+        "blurred/astronaut.png",
+        "sharp/sub/chelsea.png",
+        "kernels/coffee.npy",
+        "kernels/coffee.png",
+        "manifest.json",
+    } <= set(first)
+    manifest = json.loads(first["manifest.json"])
+    assert manifest["count"] == 3 and manifest["seed"] == 3 and manifest["config"]["size"] == 15
+    kernel = np.load(tmp_path / "first" / "kernels" / "coffee.npy")
+    assert kernel.shape == (15, 15) and kernel.sum() == pytest.approx(1.0, abs=1e-5)
+    blurred = read_image(tmp_path / "first" / "blurred" / "astronaut.png")
+    sharp = read_image(tmp_path / "first" / "sharp" / "astronaut.png")
+    assert blurred.shape == sharp.shape == (3, 80, 96)
+    assert not torch.equal(blurred, sharp)
+
+
+def test_synth_other_seed_differs(photo_folder: Path, tmp_path: Path) -> None:
+    for seed in ("0", "1"):
+        code, output = _run("synth", "--data", str(photo_folder), "--out", str(tmp_path / seed), "--seed", seed, "-q")
+        assert code == 0, output
+    assert _files(tmp_path / "0")["blurred/coffee.png"] != _files(tmp_path / "1")["blurred/coffee.png"]
+
+
+def test_synth_valid_crops_sharp(photo_folder: Path, tmp_path: Path) -> None:
+    code, output = _run(
+        "synth", "--data", str(photo_folder), "--out", str(tmp_path / "v"), "--valid", "--size", "11", "-q"
+    )
+    assert code == 0, output
+    blurred = read_image(tmp_path / "v" / "blurred" / "coffee.png")
+    sharp = read_image(tmp_path / "v" / "sharp" / "coffee.png")
+    assert blurred.shape == sharp.shape == (3, 70, 86)
+
+
+def test_synth_refuses_overwrite(photo_folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert _run("synth", "--data", str(photo_folder), "--out", str(out), "-q")[0] == 0
+    before = _files(out)
+    code, output = _run("synth", "--data", str(photo_folder), "--out", str(out), "--seed", "5", "-q")
+    assert code == 1 and "already exists: pass --overwrite" in output
+    assert _files(out) == before
+    code, output = _run("synth", "--data", str(photo_folder), "--out", str(out), "--seed", "5", "--overwrite", "-q")
+    assert code == 0 and _files(out) != before
+
+
+def test_synth_bank_and_config_file(photo_folder: Path, tmp_path: Path) -> None:
+    bank = tmp_path / "bank"
+    bank.mkdir()
+    kernel = np.zeros((7, 7), np.float32)
+    kernel[3, 1:6] = 1
+    np.save(bank / "line.npy", kernel)
+    config = tmp_path / "synth.toml"
+    config.write_text(f'kernels = ["bank:{bank.as_posix()}"]\nsize = 31\nnoise = [0.0, 0.0]\n')
+    code, output = _run(
+        "synth", "--data", str(photo_folder), "--out", str(tmp_path / "o"), "--config", str(config), "--size", "9", "-q"
+    )
+    assert code == 0, output
+    manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    assert manifest["config"]["size"] == 9  # the flag wins over the file
+    saved = np.load(tmp_path / "o" / "kernels" / "coffee.npy")
+    np.testing.assert_allclose(saved[4, 2:7], 0.2, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--kernel", "wobble"], "unknown kernel kind 'wobble'"),
+        (["--size", "8"], "size must be an odd integer"),
+        (["--noise", "abc"], "not a number or a LOW:HIGH range"),
+        (["--kernel", "bank:/no/such/bank"], "does not exist"),
+        (["--device", "cuda:7"], "cuda"),
+    ],
+)
+def test_exception_bad_options(photo_folder: Path, tmp_path: Path, args: list[str], message: str) -> None:
+    code, output = _run("synth", "--data", str(photo_folder), "--out", str(tmp_path / "o"), "-q", *args)
+    assert code != 0
+    assert message in output
+    assert "Traceback" not in output
+
+
+def test_exception_bad_bank_file_one_line(photo_folder: Path, tmp_path: Path) -> None:
+    bank = tmp_path / "bank"
+    bank.mkdir()
+    np.save(bank / "nan.npy", np.full((5, 5), np.nan))
+    code, output = _run(
+        "synth", "--data", str(photo_folder), "--out", str(tmp_path / "o"), "--kernel", f"bank:{bank}", "-q"
+    )
+    assert code == 1
+    assert output.strip().count("\n") == 0 and "nan.npy" in output and "NaN" in output
+    assert not (tmp_path / "o").exists()
+
+
+def test_exception_missing_data_and_out_inside(photo_folder: Path, tmp_path: Path) -> None:
+    code, output = _run("synth", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "o"), "-q")
+    assert code == 1 and "does not exist" in output
+    code, output = _run("synth", "--data", str(photo_folder), "--out", str(photo_folder / "out"), "-q")
+    assert code == 1 and "inside --data" in output
+
+
+def test_kernels_grid(tmp_path: Path) -> None:
+    code, output = _run(
+        "kernels",
+        "--kind",
+        "trajectory",
+        "-n",
+        "6",
+        "--size",
+        "9",
+        "--out",
+        str(tmp_path / "g.png"),
+        "--npy",
+        str(tmp_path / "k.npy"),
+    )
+    assert code == 0, output
+    grid = read_image(tmp_path / "g.png")
+    assert grid.shape[0] == 3 and grid.max() > 0.9
+    kernels = np.load(tmp_path / "k.npy")
+    assert kernels.shape == (6, 9, 9)
+    np.testing.assert_allclose(kernels.sum(axis=(1, 2)), 1.0, rtol=1e-5)
+    code, output = _run("kernels", "--out", str(tmp_path / "g.png"))
+    assert code == 1 and "already exists" in output

@@ -1,0 +1,62 @@
+"""Config objects: validation with one-line messages, dict and file round trips."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from deblur.config import SynthConfig, config_from_dict, config_to_dict, load_config_file
+from deblur.errors import ConfigError
+
+
+def test_roundtrip_dict() -> None:
+    config = SynthConfig(kernels=("motion", "bank:kernels/"), size=21, noise=(0.0, 0.05), jpeg_prob=0.3)
+    data = json.loads(json.dumps(config_to_dict(config)))
+    assert config_from_dict(SynthConfig, data) == config
+
+
+def test_comma_separated_kinds() -> None:
+    assert SynthConfig(kernels="motion,defocus").kernels == ("motion", "defocus")
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"size": 30}, "size must be an odd integer"),
+        ({"size": 1}, "size must be an odd integer"),
+        ({"kernels": ("blurry",)}, "unknown kernel kind 'blurry'"),
+        ({"kernels": ()}, "at least one kind"),
+        ({"noise": (0.2, 0.1)}, "noise must satisfy"),
+        ({"jpeg_quality": (0, 90)}, "jpeg_quality must satisfy"),
+        ({"jpeg_prob": 1.5}, "jpeg_prob must be between 0 and 1"),
+        ({"conv": "fast"}, "conv must be one of"),
+    ],
+)
+def test_exception_validation(changes: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        SynthConfig(**changes)
+
+
+def test_exception_unknown_key() -> None:
+    with pytest.raises(ConfigError, match="unknown SynthConfig key.*sigma"):
+        config_from_dict(SynthConfig, {"sigma": 1})
+
+
+def test_load_toml_section(tmp_path: Path) -> None:
+    path = tmp_path / "run.toml"
+    path.write_text('[synth]\nkernels = ["defocus"]\nsize = 15\nnoise = [0.0, 0.03]\n')
+    config = config_from_dict(SynthConfig, load_config_file(path, section="synth"))
+    assert config.kernels == ("defocus",) and config.size == 15 and config.noise == (0.0, 0.03)
+
+
+def test_exception_bad_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        load_config_file(tmp_path / "missing.toml")
+    (tmp_path / "bad.toml").write_text("size = = 3")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config_file(tmp_path / "bad.toml")
+    (tmp_path / "bad.json").write_text("[1, 2]")
+    with pytest.raises(ConfigError, match="table of settings"):
+        load_config_file(tmp_path / "bad.json")

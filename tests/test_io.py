@@ -1,0 +1,105 @@
+"""Image I/O: round trips, bit depths, and clear errors for bad files; writes are atomic and never clobber."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from deblur.errors import ImageError
+from deblur.io import atomic_write_bytes, list_images, read_image, write_image
+
+
+def test_roundtrip_8bit(tmp_path: Path) -> None:
+    image = torch.rand(3, 20, 30)
+    write_image(tmp_path / "a.png", image)
+    back = read_image(tmp_path / "a.png")
+    assert back.shape == (3, 20, 30) and back.dtype == torch.float32
+    torch.testing.assert_close(back, (image * 255).round() / 255, atol=1e-6, rtol=0)
+
+
+def test_roundtrip_16bit(tmp_path: Path) -> None:
+    image = torch.rand(3, 8, 9)
+    write_image(tmp_path / "a.tif", image, bit_depth=16)
+    assert cv2.imread(str(tmp_path / "a.tif"), cv2.IMREAD_UNCHANGED).dtype == np.uint16
+    torch.testing.assert_close(read_image(tmp_path / "a.tif"), image, atol=1 / 65535, rtol=0)
+
+
+def test_rgb_order(tmp_path: Path) -> None:
+    bgr = np.zeros((4, 4, 3), np.uint8)
+    bgr[..., 2] = 255  # red in OpenCV's order
+    cv2.imwrite(str(tmp_path / "red.png"), bgr)
+    image = read_image(tmp_path / "red.png")
+    assert image[0].min() == 1.0 and image[1:].max() == 0.0
+
+
+def test_gray_and_alpha_become_rgb(tmp_path: Path) -> None:
+    cv2.imwrite(str(tmp_path / "gray.png"), np.full((5, 6), 128, np.uint8))
+    cv2.imwrite(str(tmp_path / "rgba.png"), np.full((5, 6, 4), 200, np.uint8))
+    assert read_image(tmp_path / "gray.png").shape == (3, 5, 6)
+    assert read_image(tmp_path / "rgba.png").shape == (3, 5, 6)
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".webp", ".bmp", ".tiff"])
+def test_formats(tmp_path: Path, suffix: str) -> None:
+    image = torch.rand(3, 16, 16)
+    write_image(tmp_path / f"a{suffix}", image)
+    assert read_image(tmp_path / f"a{suffix}").shape == (3, 16, 16)
+
+
+def test_exception_missing(tmp_path: Path) -> None:
+    with pytest.raises(ImageError, match="does not exist"):
+        read_image(tmp_path / "missing.png")
+
+
+def test_exception_corrupt(tmp_path: Path) -> None:
+    (tmp_path / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 10)
+    with pytest.raises(ImageError, match="bad.png"):
+        read_image(tmp_path / "bad.png")
+    (tmp_path / "text.jpg").write_text("not an image")
+    with pytest.raises(ImageError, match="text.jpg"):
+        read_image(tmp_path / "text.jpg")
+
+
+def test_exception_pixel_limit(tmp_path: Path) -> None:
+    write_image(tmp_path / "big.png", torch.zeros(3, 100, 100))
+    with pytest.raises(ImageError, match="over the limit"):
+        read_image(tmp_path / "big.png", max_pixels=5000)
+
+
+def test_no_overwrite_and_atomic(tmp_path: Path) -> None:
+    target = tmp_path / "out.png"
+    write_image(target, torch.zeros(3, 4, 4))
+    before = target.read_bytes()
+    with pytest.raises(ImageError, match="already exists"):
+        write_image(target, torch.ones(3, 4, 4))
+    assert target.read_bytes() == before
+    write_image(target, torch.ones(3, 4, 4), overwrite=True)
+    assert target.read_bytes() != before
+    assert [p.name for p in tmp_path.iterdir()] == ["out.png"]  # no temporary files left
+
+
+def test_failed_write_leaves_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "folder-in-the-way"
+    (target).mkdir()
+    with pytest.raises(ImageError, match="cannot write"):
+        atomic_write_bytes(target, b"data")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder-in-the-way"]
+
+
+def test_exception_unsupported_extension(tmp_path: Path) -> None:
+    with pytest.raises(ImageError, match="cannot write .gif"):
+        write_image(tmp_path / "a.gif", torch.zeros(3, 4, 4))
+
+
+def test_list_images(photo_folder: Path) -> None:
+    (photo_folder / "notes.txt").write_text("x")
+    (photo_folder / ".hidden.png").write_bytes(b"")
+    names = [p.relative_to(photo_folder).as_posix() for p in list_images(photo_folder)]
+    assert names == ["astronaut.png", "coffee.png", "sub/chelsea.png"]
+    assert len(list_images(photo_folder, recursive=False)) == 2
+    with pytest.raises(ImageError, match="does not exist"):
+        list_images(photo_folder / "nope")
