@@ -4,8 +4,9 @@ Measures, on every available device (or the one named with --device):
 
 1. per-sample blur of a 16 x 3 x 256 x 256 batch with kornia ``filter2d`` (direct) and ``fft_conv`` (FFT) for
    kernel sizes 3-65 px, and the crossover: the smallest size from which FFT is faster at every larger size;
-2. one synthetic batch: 16 x 3 x 256 x 256 with per-sample 31 x 31 kernels plus Gaussian noise, both applying given
-   parameters (``degrade``) and drawing them too (``sample_params`` with camera-shake kernels, then ``degrade``).
+2. one synthetic batch: 16 x 3 x 256 x 256 with per-sample 31 x 31 kernels plus Gaussian noise: applying given
+   parameters (``degrade``, with each convolution method), drawing them (``sample_params``, camera-shake kernels
+   on the CPU), and both.
 
 Timing: 5 warm-up calls, then the median and interquartile range of 20 (CPU) or 50 (GPU) synchronised calls.
 Writes ``results/synth_speed_<device>.{csv,md,tex,json}``.
@@ -22,6 +23,7 @@ import torch
 from benchmarks.common import environment, time_call, write_results
 from deblur.config import SynthConfig
 from deblur.synth import blur, degrade, random_trajectory_kernels, sample_params
+from deblur.synth.degrade import FFT_FROM_KERNEL_SIZE
 
 SIZES = (3, 5, 9, 13, 17, 21, 25, 31, 37, 41, 45, 51, 57, 65)
 BATCH, CHANNELS, SIDE = 16, 3, 256
@@ -60,15 +62,23 @@ def run(device: torch.device, seed: int = 0) -> None:
         print(f"{device.type} k={size:2d}: direct {direct['median_ms']:8.3f} ms   fft {fft['median_ms']:8.3f} ms")
     cross = crossover(rows)
 
-    config = SynthConfig(kernels=("trajectory",), size=31, noise=(0.01, 0.01))
-    params = sample_params(config, BATCH, torch.Generator().manual_seed(seed), device)
-    apply_only = time_call(lambda: degrade(sharp, params), device, repeats)
+    synthesis = {}
+    for conv in ("auto", "direct", "fft"):
+        config = SynthConfig(kernels=("trajectory",), size=31, noise=(0.01, 0.01), conv=conv)
+        params = sample_params(config, BATCH, torch.Generator().manual_seed(seed), device)
+        synthesis[f"degrade_{conv}"] = time_call(lambda p=params: degrade(sharp, p), device, repeats)
     params_gen = torch.Generator().manual_seed(seed)
-    full = time_call(lambda: degrade(sharp, sample_params(config, BATCH, params_gen, device)), device, repeats)
-    print(
-        f"{device.type} batch 16x3x256x256, 31 px kernels + noise: degrade {apply_only['median_ms']:.3f} ms, "
-        f"sample+degrade {full['median_ms']:.3f} ms; FFT from {cross} px"
+    config = SynthConfig(kernels=("trajectory",), size=31, noise=(0.01, 0.01))
+    synthesis["sample_params"] = time_call(lambda: sample_params(config, BATCH, params_gen, device), device, repeats)
+    synthesis["sample_and_degrade"] = time_call(
+        lambda: degrade(sharp, sample_params(config, BATCH, params_gen, device)), device, repeats
     )
+    apply_only, full = synthesis["degrade_auto"], synthesis["sample_and_degrade"]
+    for name, timing in synthesis.items():
+        print(
+            f"{device.type} batch 16x3x256x256, 31 px trajectory kernels + noise, {name}: {timing['median_ms']:.3f} ms"
+        )
+    print(f"{device.type}: FFT faster from {cross} px")
 
     meta = environment({"torch": seed})
     meta.update(
@@ -76,7 +86,8 @@ def run(device: torch.device, seed: int = 0) -> None:
             "device": str(device),
             "batch": [BATCH, CHANNELS, SIDE, SIDE],
             "crossover_size": cross,
-            "synthesis": {"degrade_31px_noise": apply_only, "sample_and_degrade_31px_noise": full},
+            "synthesis_31px_trajectory_noise": synthesis,
+            "fft_from_kernel_size_in_use": FFT_FROM_KERNEL_SIZE,
         }
     )
     columns = ["size", "direct_ms", "direct_iqr_ms", "fft_ms", "fft_iqr_ms", "faster"]

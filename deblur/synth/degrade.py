@@ -155,7 +155,7 @@ def add_noise(
     Args:
         image: ``(B, C, H, W)`` in [0, 1].
         sigma: ``(B,)`` Gaussian standard deviations.
-        poisson: ``(B,)`` photon-noise scales ``a`` (0: no Poisson part); ``None`` means Gaussian noise only.
+        poisson: ``(B,)`` photon-noise scales ``a`` (0: none for that sample); ``None``: Gaussian noise only.
         generator: a generator on the image's device.
 
     Returns:
@@ -163,7 +163,7 @@ def add_noise(
     """
     view = (-1, 1, 1, 1)
     noisy = image
-    if poisson is not None and bool((poisson > 0).any()):
+    if poisson is not None:
         scale = poisson.to(image).view(view)
         safe = torch.where(scale > 0, scale, torch.ones_like(scale))
         counts = torch.poisson(image.clamp(min=0) / safe, generator=generator)
@@ -211,9 +211,9 @@ class DegradeParams:
     """Everything random about a degraded batch; :func:`degrade` is deterministic given these.
 
     Attributes:
-        kernels: ``(B, k, k)`` blur kernels.
+        kernels: ``(B, k, k)`` blur kernels, on the images' device.
         kinds: kernel kind of each sample.
-        noise_sigma: ``(B,)`` Gaussian noise levels.
+        noise_sigma: ``(B,)`` Gaussian noise levels (this and the other scalars on the CPU).
         poisson: ``(B,)`` photon-noise scales (0: none).
         jpeg_quality: ``(B,)`` JPEG qualities (0: no JPEG).
         highlight_gain: ``(B,)`` highlight boosts (1: none).
@@ -234,15 +234,9 @@ class DegradeParams:
         return int(self.kernels.shape[0])
 
     def to(self, device: torch.device | str) -> DegradeParams:
-        """The same parameters with tensors on ``device``."""
-        return replace(
-            self,
-            kernels=self.kernels.to(device),
-            noise_sigma=self.noise_sigma.to(device),
-            poisson=self.poisson.to(device),
-            jpeg_quality=self.jpeg_quality.to(device),
-            highlight_gain=self.highlight_gain.to(device),
-        )
+        """The same parameters with the kernels on ``device``; the per-sample scalars stay on the CPU, where
+        deciding which steps to run needs no device synchronisation."""
+        return replace(self, kernels=self.kernels.to(device))
 
     def records(self) -> list[dict[str, Any]]:
         """Per-sample scalars for a manifest (kernels are saved separately)."""
@@ -333,16 +327,20 @@ def degrade(sharp: torch.Tensor, params: DegradeParams) -> torch.Tensor:
     if sharp.shape[0] != len(params):
         raise ValueError(f"{sharp.shape[0]} images but parameters for {len(params)}")
     config = params.config
-    params = params.to(sharp.device)
+    # decide on the CPU and copy the few scalars before any kernel is queued: no waiting on the device later
+    boost = bool((params.highlight_gain > 1).any())
+    gain = params.highlight_gain.to(sharp.device)
+    sigma = params.noise_sigma.to(sharp.device)
+    poisson = params.poisson.to(sharp.device) if bool((params.poisson > 0).any()) else None
     image = kornia.color.rgb_to_linear_rgb(sharp.clamp(0, 1)) if config.linear_light else sharp
-    if bool((params.highlight_gain > 1).any()):
-        image = boost_highlights(image, params.highlight_gain, config.saturation_threshold)
+    if boost:
+        image = boost_highlights(image, gain, config.saturation_threshold)
     image = blur(image, params.kernels, padding="valid" if config.valid else "same", method=config.conv)
     if config.linear_light:
         image = kornia.color.linear_rgb_to_rgb(image.clamp(0, None))
     image = image.clamp(0, 1)
     generator = device_generator(params.noise_seed, sharp.device)
-    image = add_noise(image, params.noise_sigma, params.poisson, generator).clamp(0, 1)
+    image = add_noise(image, sigma, poisson, generator).clamp(0, 1)
     if bool((params.jpeg_quality > 0).any()):
         image = jpeg_compress(image, params.jpeg_quality)
     return image
