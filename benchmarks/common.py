@@ -69,24 +69,45 @@ def environment(seeds: dict[str, int] | None = None) -> dict[str, Any]:
     }
 
 
-def time_call(fn: Callable[[], Any], device: torch.device, repeats: int = 10, warmup: int = 5) -> dict[str, float]:
-    """Median and interquartile range of ``fn``'s wall time in milliseconds, synchronising CUDA around each call."""
+def time_calls(
+    fns: dict[str, Callable[[], Any]], device: torch.device, repeats: int = 10, warmup: int = 5
+) -> dict[str, dict[str, float]]:
+    """Median and interquartile range of each function's wall time in milliseconds.
+
+    The functions are called in turn, round after round, so that all of them see the same machine state (a
+    shared CPU's load, the allocator's state); CUDA is synchronised around every call.
+    """
 
     def sync() -> None:
         if device.type == "cuda":
             torch.cuda.synchronize(device)
 
     for _ in range(warmup):
-        fn()
+        for fn in fns.values():
+            fn()
     sync()
-    times = []
+    times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        sync()
-        times.append((time.perf_counter() - start) * 1000)
-    quartiles = statistics.quantiles(times, n=4) if len(times) > 1 else [times[0]] * 3
-    return {"median_ms": statistics.median(times), "q1_ms": quartiles[0], "q3_ms": quartiles[2], "repeats": repeats}
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            sync()
+            times[name].append((time.perf_counter() - start) * 1000)
+    out = {}
+    for name, values in times.items():
+        quartiles = statistics.quantiles(values, n=4) if len(values) > 1 else [values[0]] * 3
+        out[name] = {
+            "median_ms": statistics.median(values),
+            "q1_ms": quartiles[0],
+            "q3_ms": quartiles[2],
+            "repeats": repeats,
+        }
+    return out
+
+
+def time_call(fn: Callable[[], Any], device: torch.device, repeats: int = 10, warmup: int = 5) -> dict[str, float]:
+    """Median and interquartile range of one function's wall time in milliseconds (see :func:`time_calls`)."""
+    return time_calls({"fn": fn}, device, repeats, warmup)["fn"]
 
 
 def _fmt(value: Any) -> str:

@@ -8,7 +8,8 @@ Measures, on every available device (or the one named with --device):
    parameters (``degrade``, with each convolution method), drawing them (``sample_params``, camera-shake kernels
    on the CPU), and both.
 
-Timing: 5 warm-up calls, then the median and interquartile range of 20 (CPU) or 50 (GPU) synchronised calls.
+Timing: 5 warm-up rounds, then the median and interquartile range of 20 (CPU) or 50 (GPU) synchronised calls,
+the methods compared called in turn within each round so that they see the same machine state.
 Writes ``results/synth_speed_<device>.{csv,md,tex,json}``.
 
     python benchmarks/synth_speed.py [--device cpu|cuda] [--threads N]
@@ -20,7 +21,7 @@ import argparse
 
 import torch
 
-from benchmarks.common import environment, time_call, write_results
+from benchmarks.common import environment, time_calls, write_results
 from deblur.config import SynthConfig
 from deblur.synth import blur, degrade, random_trajectory_kernels, sample_params
 from deblur.synth.degrade import FFT_FROM_KERNEL_SIZE
@@ -47,8 +48,15 @@ def run(device: torch.device, seed: int = 0) -> None:
     rows = []
     for size in SIZES:
         kernels = random_trajectory_kernels(BATCH, size, generator, device)
-        direct = time_call(lambda k=kernels: blur(sharp, k, method="direct"), device, repeats)
-        fft = time_call(lambda k=kernels: blur(sharp, k, method="fft"), device, repeats)
+        timings = time_calls(
+            {
+                "direct": lambda k=kernels: blur(sharp, k, method="direct"),
+                "fft": lambda k=kernels: blur(sharp, k, method="fft"),
+            },
+            device,
+            repeats,
+        )
+        direct, fft = timings["direct"], timings["fft"]
         rows.append(
             {
                 "size": size,
@@ -62,17 +70,16 @@ def run(device: torch.device, seed: int = 0) -> None:
         print(f"{device.type} k={size:2d}: direct {direct['median_ms']:8.3f} ms   fft {fft['median_ms']:8.3f} ms")
     cross = crossover(rows)
 
-    synthesis = {}
+    calls = {}
     for conv in ("auto", "direct", "fft"):
         config = SynthConfig(kernels=("trajectory",), size=31, noise=(0.01, 0.01), conv=conv)
         params = sample_params(config, BATCH, torch.Generator().manual_seed(seed), device)
-        synthesis[f"degrade_{conv}"] = time_call(lambda p=params: degrade(sharp, p), device, repeats)
+        calls[f"degrade_{conv}"] = lambda p=params: degrade(sharp, p)
     params_gen = torch.Generator().manual_seed(seed)
     config = SynthConfig(kernels=("trajectory",), size=31, noise=(0.01, 0.01))
-    synthesis["sample_params"] = time_call(lambda: sample_params(config, BATCH, params_gen, device), device, repeats)
-    synthesis["sample_and_degrade"] = time_call(
-        lambda: degrade(sharp, sample_params(config, BATCH, params_gen, device)), device, repeats
-    )
+    calls["sample_params"] = lambda: sample_params(config, BATCH, params_gen, device)
+    calls["sample_and_degrade"] = lambda: degrade(sharp, sample_params(config, BATCH, params_gen, device))
+    synthesis = time_calls(calls, device, repeats)
     apply_only, full = synthesis["degrade_auto"], synthesis["sample_and_degrade"]
     for name, timing in synthesis.items():
         print(

@@ -28,12 +28,12 @@ from deblur.errors import ConfigError
 from deblur.synth.bank import KernelBank
 from deblur.synth.kernels import SAMPLERS, KernelSampler, check_kernel_size
 
-FFT_FROM_KERNEL_SIZE = {"cpu": 45, "cuda": 17}
+FFT_FROM_KERNEL_SIZE = {"cpu": 31}
 """Smallest kernel side for which ``method="auto"`` uses FFT convolution, per device type.
 
-Measured by ``benchmarks/synth_speed.py`` on a batch of 16 x 3 x 256 x 256 (see benchmarks/results/): on 2 CPU
-cores direct convolution wins up to 41 px and FFT from 45 px; on an H100 FFT wins from 17 px. Other devices use the
-CPU value.
+Measured by ``benchmarks/synth_speed.py`` on a batch of 16 x 3 x 256 x 256 on 2 CPU cores (see
+``benchmarks/results/synth_speed_cpu.md``). No GPU has been measured yet: CUDA and other devices use the CPU value
+until ``python -m benchmarks.synth_speed --device cuda`` is run on one and its crossover is entered here.
 """
 
 
