@@ -26,7 +26,7 @@ from deblur.config import SynthConfig
 from deblur.device import device_generator
 from deblur.errors import ConfigError
 from deblur.synth.bank import KernelBank
-from deblur.synth.kernels import SAMPLERS, KernelSampler, check_kernel_size
+from deblur.synth.kernels import SAMPLERS, KernelSampler, check_kernel_size, sample_uniform
 
 FFT_FROM_KERNEL_SIZE = {"cpu": 31}
 """Smallest kernel side for which ``method="auto"`` uses FFT convolution, per device type.
@@ -266,11 +266,6 @@ def kernel_sampler(kind: str, config: SynthConfig) -> KernelSampler:
     return functools.partial(SAMPLERS[kind], **ranges[kind])
 
 
-def _uniform(batch: int, value_range: tuple[float, float], generator: torch.Generator | None) -> torch.Tensor:
-    low, high = value_range
-    return low + (high - low) * torch.rand(batch, generator=generator)
-
-
 def sample_params(
     config: SynthConfig, batch: int, generator: torch.Generator | None = None, device: torch.device | str | None = None
 ) -> DegradeParams:
@@ -293,12 +288,12 @@ def sample_params(
         index = (choice == i).nonzero().flatten()
         if len(index):
             kernels[index] = kernel_sampler(kind, config)(len(index), config.size, generator)
-    noise_sigma = _uniform(batch, config.noise, generator)
-    poisson = _uniform(batch, config.poisson, generator)
+    noise_sigma = sample_uniform(batch, config.noise, generator)
+    poisson = sample_uniform(batch, config.poisson, generator)
     low, high = config.jpeg_quality
     quality = torch.randint(low, high + 1, (batch,), generator=generator)
     quality = torch.where(torch.rand(batch, generator=generator) < config.jpeg_prob, quality, 0)
-    gain = _uniform(batch, config.saturation_gain, generator)
+    gain = sample_uniform(batch, config.saturation_gain, generator)
     gain = torch.where(torch.rand(batch, generator=generator) < config.saturation_prob, gain, 1.0)
     noise_seed = int(torch.randint(2**62, (1,), generator=generator))
     params = DegradeParams(

@@ -212,7 +212,8 @@ def shake_paths(anxiety: torch.Tensor, generator: torch.Generator | None = None,
     return torch.stack([path.real, path.imag], dim=-1)
 
 
-def _uniform(batch: int, value_range: tuple[float, float], generator: torch.Generator | None) -> torch.Tensor:
+def sample_uniform(batch: int, value_range: tuple[float, float], generator: torch.Generator | None) -> torch.Tensor:
+    """``(batch,)`` values drawn uniformly from ``[low, high)`` on the generator's device."""
     device = generator.device if generator is not None else None
     low, high = value_range
     return low + (high - low) * torch.rand(batch, generator=generator, device=device)
@@ -232,8 +233,8 @@ def random_motion_kernels(
         ``(batch, size, size)`` kernels on ``device``.
     """
     check_kernel_size(size)
-    pixels = _uniform(batch, length, generator) * (size - 1)
-    angle = _uniform(batch, (0.0, 180.0), generator)
+    pixels = sample_uniform(batch, length, generator) * (size - 1)
+    angle = sample_uniform(batch, (0.0, 180.0), generator)
     return line_kernels(pixels, angle, size).to(device)
 
 
@@ -258,9 +259,9 @@ def random_trajectory_kernels(
         ``(batch, size, size)`` kernels on ``device``.
     """
     check_kernel_size(size)
-    target = _uniform(batch, extent, generator) * (size - 1)
-    fraction = _uniform(batch, exposure, generator)
-    paths = shake_paths(_uniform(batch, anxiety, generator), generator)  # (B, S + 1, 2)
+    target = sample_uniform(batch, extent, generator) * (size - 1)
+    fraction = sample_uniform(batch, exposure, generator)
+    paths = shake_paths(sample_uniform(batch, anxiety, generator), generator)  # (B, S + 1, 2)
     # resample the polyline so consecutive points are at most 1/4 px apart: the splat then draws a solid stroke
     count = 4 * size
     paths = torch.nn.functional.interpolate(paths.transpose(1, 2), size=count, mode="linear", align_corners=True)
@@ -287,7 +288,7 @@ def random_gaussian_kernels(
         ``(batch, size, size)`` kernels on ``device``.
     """
     check_kernel_size(size)
-    pixels = (_uniform(batch, sigma, generator) * (size // 2)).clamp(min=0.05)
+    pixels = (sample_uniform(batch, sigma, generator) * (size // 2)).clamp(min=0.05)
     kernels = kornia.filters.get_gaussian_kernel2d(size, torch.stack([pixels, pixels], dim=-1))
     return normalize_kernels(kernels).to(device)
 
@@ -306,9 +307,9 @@ def random_anisotropic_kernels(
         ``(batch, size, size)`` kernels on ``device``.
     """
     check_kernel_size(size)
-    sigma_x = _uniform(batch, sigma, generator) * (size // 2)
-    sigma_y = _uniform(batch, sigma, generator) * (size // 2)
-    angle = _uniform(batch, (0.0, 180.0), generator)
+    sigma_x = sample_uniform(batch, sigma, generator) * (size // 2)
+    sigma_y = sample_uniform(batch, sigma, generator) * (size // 2)
+    angle = sample_uniform(batch, (0.0, 180.0), generator)
     return gaussian_kernels(sigma_x, sigma_y, angle, size).to(device)
 
 
@@ -326,7 +327,7 @@ def random_defocus_kernels(
         ``(batch, size, size)`` kernels on ``device``.
     """
     check_kernel_size(size)
-    return disk_kernels(_uniform(batch, radius, generator) * (size // 2), size).to(device)
+    return disk_kernels(sample_uniform(batch, radius, generator) * (size // 2), size).to(device)
 
 
 SAMPLERS: dict[str, KernelSampler] = {
