@@ -120,6 +120,97 @@ class SynthConfig:
             raise ConfigError(f"conv must be one of {', '.join(CONV_METHODS)}, got {self.conv!r}")
 
 
+GAN_MODELS = ("mlp", "dcgan", "cgan", "lapgan", "began")
+
+
+@dataclass(frozen=True)
+class GANConfig:
+    """A GAN training run: ``deblur gan train`` and ``deblur.train.gan.train_gan`` take this.
+
+    Attributes:
+        model: ``mlp`` (Goodfellow et al. 2014), ``dcgan``, ``cgan`` (class-conditional DCGAN), ``lapgan`` or
+            ``began``.
+        data: a folder of MNIST-format IDX files, ``mnist.pkl.gz``, or a folder of images.
+        out: run folder (checkpoints, config, metrics, sample grids).
+        steps: generator steps.
+        batch: samples per minibatch.
+        loss: adversarial loss (``deblur.losses.GAN_LOSSES``); BEGAN has its own.
+        d_steps: discriminator steps per generator step (k of Algorithm 1).
+        optimizer: ``adam`` or ``sgd``; ``lr`` (``lr_d`` for D if set), Adam's ``beta1``/``beta2``, SGD ``momentum``.
+        z_dim: noise dimension (BEGAN: also its code size).
+        width: channel/unit width of the networks (0: the model's default).
+        image_size: side of generated images (0: the data's own, rounded up as the model needs).
+        channels: image channels for image folders (1 or 3).
+        folder_mode: how image folders feed the GAN: ``resize`` whole images or random ``patch``-es.
+        holdout: the last ``holdout`` training images of MNIST-format data are held out (Parzen validation).
+        r1, gp: R1 and WGAN-GP penalty weights.
+        ema: EMA decay of the generator (0: off).
+        precision: ``auto`` (bf16 on CUDA), ``fp32`` or ``bf16``.
+        clip: gradient-norm clip (0: off).
+        gamma, lambda_k: BEGAN's diversity ratio and k learning rate.
+        seed: seeds data order, noise and initialisation.
+        device: ``auto``, ``cpu``, ``cuda[:N]`` or ``mps``.
+        log_every, sample_every, ckpt_every: periods in steps.
+    """
+
+    model: str = "dcgan"
+    data: Path = Path("data")
+    out: Path = Path("runs/gan")
+    steps: int = 10_000
+    batch: int = 64
+    loss: str = "nonsaturating"
+    d_steps: int = 1
+    optimizer: str = "adam"
+    lr: float = 2e-4
+    lr_d: float | None = None
+    beta1: float = 0.5
+    beta2: float = 0.999
+    momentum: float = 0.5
+    z_dim: int = 100
+    width: int = 0
+    image_size: int = 0
+    channels: int = 3
+    folder_mode: str = "resize"
+    holdout: int = 10_000
+    r1: float = 0.0
+    gp: float = 10.0
+    ema: float = 0.999
+    precision: str = "auto"
+    clip: float = 0.0
+    gamma: float = 0.5
+    lambda_k: float = 0.001
+    seed: int = 0
+    device: str = "auto"
+    log_every: int = 50
+    sample_every: int = 1000
+    ckpt_every: int = 1000
+
+    def __post_init__(self) -> None:
+        from deblur.losses import GAN_LOSSES
+
+        object.__setattr__(self, "data", Path(self.data))
+        object.__setattr__(self, "out", Path(self.out))
+        if self.model not in GAN_MODELS:
+            raise ConfigError(f"unknown model {self.model!r}: use one of {', '.join(GAN_MODELS)}")
+        if self.loss not in GAN_LOSSES:
+            raise ConfigError(f"unknown loss {self.loss!r}: use one of {', '.join(GAN_LOSSES)}")
+        if self.optimizer not in ("adam", "sgd"):
+            raise ConfigError(f"optimizer must be adam or sgd, got {self.optimizer!r}")
+        if self.precision not in ("auto", "fp32", "bf16"):
+            raise ConfigError(f"precision must be auto, fp32 or bf16, got {self.precision!r}")
+        if self.folder_mode not in ("resize", "patch"):
+            raise ConfigError(f"folder_mode must be resize or patch, got {self.folder_mode!r}")
+        for name in ("steps", "batch", "d_steps", "z_dim"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.channels not in (1, 3):
+            raise ConfigError(f"channels must be 1 or 3, got {self.channels}")
+        if not 0 <= self.ema < 1:
+            raise ConfigError(f"ema must be in [0, 1), got {self.ema}")
+        if self.lr <= 0 or (self.lr_d is not None and self.lr_d <= 0):
+            raise ConfigError("learning rates must be positive")
+
+
 C = TypeVar("C")
 
 

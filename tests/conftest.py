@@ -45,3 +45,28 @@ def photo_folder(tmp_path: Path) -> Path:
         small = cv2.resize(image, (96, 80), interpolation=cv2.INTER_AREA)
         cv2.imwrite(str(root / f"{name}.png"), np.ascontiguousarray(small[:, :, ::-1]))
     return root
+
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    """Write an IDX file (gzipped if the name ends in .gz): magic 0 0 0x08 ndim, big-endian sizes, uint8 data."""
+    import gzip
+
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    data = header + np.ascontiguousarray(array, dtype=np.uint8).tobytes()
+    path.write_bytes(gzip.compress(data) if path.suffix == ".gz" else data)
+
+
+@pytest.fixture
+def tiny_mnist(tmp_path: Path) -> Path:
+    """An MNIST-format folder: 120 training and 40 test 28x28 images of 10 classes (a bright bar per class)."""
+    root = tmp_path / "tiny-mnist"
+    root.mkdir()
+    rng = np.random.default_rng(0)
+    for split, count in (("train", 120), ("t10k", 40)):
+        labels = np.arange(count) % 10
+        images = (rng.random((count, 28, 28)) * 40).astype(np.uint8)
+        for i, label in enumerate(labels):
+            images[i, 4 + 2 * label : 6 + 2 * label, 4:24] = 255
+        write_idx(root / f"{split}-images-idx3-ubyte.gz", images)
+        write_idx(root / f"{split}-labels-idx1-ubyte.gz", labels.astype(np.uint8))
+    return root

@@ -1,0 +1,236 @@
+"""Parzen-window log-likelihood of the classic GANs on Fashion-MNIST (the protocol of Goodfellow et al. 2014, Table 1).
+
+For each model: train it with the recorded settings (or reuse a finished run in ``--runs``), draw 10,000 samples
+from its EMA generator, fit a Gaussian Parzen window to them, choose sigma on the 10,000 held-out training images
+(never trained on), and report the mean log-likelihood of the 10,000 test images with its standard error. The
+same estimator on 10,000 real training images gives the reference a perfect generator would reach. A small CNN,
+trained here on the real training split, scores sample quality: its mean confidence on generated images, the
+number of classes it sees among them, and for ``cgan`` how often it agrees with the requested label.
+
+    python -m benchmarks.parzen_fashion_mnist --data ../shared/data/fashion-mnist --runs runs/parzen \
+        [--models mlp,dcgan]
+        [--export]   # also write models/gan_fashion_mnist_<model>.safetensors and docs/gan/<model>.png
+
+Writes ``results/parzen_fashion_mnist.{md,csv,tex,json}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from benchmarks.common import RESULTS, environment, write_results
+from deblur.config import GANConfig, config_to_dict
+from deblur.data.mnist import load_mnist_family
+from deblur.device import resolve_device
+from deblur.gan import export_generator, load_generator, parzen_score, sample_images, train_gan
+from deblur.nets import create_net
+from deblur.parzen import parzen_evaluate
+from deblur.train.checkpoint import load_checkpoint
+from deblur.train.loop import save_grid
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = 0
+# the settings each model is trained with (every other GANConfig field at its default)
+MODELS: dict[str, dict[str, Any]] = {
+    "mlp": {"model": "mlp", "steps": 15_000, "batch": 100},
+    "dcgan": {"model": "dcgan", "steps": 10_000, "batch": 64},
+    "cgan": {"model": "cgan", "steps": 10_000, "batch": 64},
+    "lapgan": {"model": "lapgan", "steps": 6_000, "batch": 64, "width": 32},
+    "began": {"model": "began", "steps": 6_000, "batch": 32, "width": 32, "lr": 1e-4},
+}
+PAPER_MNIST = [  # Goodfellow et al. 2014, Table 1 (MNIST, not Fashion-MNIST): for context only
+    ("DBN (paper, MNIST)", 138, 2.0),
+    ("Stacked CAE (paper, MNIST)", 121, 1.6),
+    ("Deep GSN (paper, MNIST)", 214, 1.1),
+    ("Adversarial nets (paper, MNIST)", 225, 2.0),
+]
+
+
+def gan_config(name: str, data: Path, runs: Path, device: str) -> GANConfig:
+    return GANConfig(
+        **{
+            **MODELS[name],
+            "data": data,
+            "out": runs / name,
+            "seed": SEED,
+            "device": device,
+            "sample_every": 1000,
+            "ckpt_every": 1000,
+            "log_every": 100,
+        }
+    )
+
+
+def train_or_reuse(config: GANConfig) -> dict[str, Any]:
+    """Train unless ``out/last.pt`` already holds a finished run with these settings; returns timing info."""
+    checkpoint, timing = config.out / "last.pt", config.out / "train_seconds.json"
+    if checkpoint.exists() and timing.exists():
+        saved = load_checkpoint(checkpoint)
+        if saved["state"]["step"] >= config.steps and saved["meta"]["gan"] == config_to_dict(config):
+            return {"trained_now": False, **json.loads(timing.read_text())}
+    start = time.perf_counter()
+    train_gan(config, resume=True)
+    seconds = time.perf_counter() - start
+    (config.out / "train_seconds.json").write_text(json.dumps({"train_seconds": seconds}))
+    return {"trained_now": True, "train_seconds": seconds}
+
+
+def train_classifier(data: Path, device: torch.device, epochs: int = 3) -> tuple[torch.nn.Module, float]:
+    """The small CNN on the real training split (the 50,000 images the GANs saw); returns it and its test accuracy."""
+    torch.manual_seed(SEED)
+    train, test = load_mnist_family(data, "train"), load_mnist_family(data, "test")
+    net = create_net("classifier").to(device)
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+    generator = torch.Generator().manual_seed(SEED)
+    for _ in range(epochs):
+        net.train()
+        for index in torch.randperm(len(train), generator=generator).split(128):
+            loss = torch.nn.functional.cross_entropy(
+                net(train.images[index].to(device)), train.labels[index].to(device)
+            )
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    predictions = classify(net, test.images, device).argmax(1)
+    return net, float((predictions == test.labels).float().mean())
+
+
+@torch.no_grad()
+def classify(net: torch.nn.Module, images: torch.Tensor, device: torch.device) -> torch.Tensor:
+    net.eval()
+    return torch.cat([net(chunk.to(device)).softmax(1).cpu() for chunk in images.split(1000)])
+
+
+def sample_quality(probabilities: torch.Tensor, labels: torch.Tensor | None = None) -> dict[str, float]:
+    """Mean confidence, share of confident samples, classes seen (>= 2% of samples) and label agreement."""
+    confidence, predicted = probabilities.max(1)
+    shares = torch.bincount(predicted, minlength=probabilities.shape[1]).float() / len(predicted)
+    out = {
+        "confidence": float(confidence.mean()),
+        "confident_share": float((confidence > 0.9).float().mean()),
+        "classes_seen": int((shares >= 0.02).sum()),
+    }
+    if labels is not None:
+        out["label_accuracy"] = float((predicted == labels).float().mean())
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "fashion-mnist")
+    parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "parzen")
+    parser.add_argument("--models", default=",".join(MODELS), help="comma-separated subset of " + ",".join(MODELS))
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--export", action="store_true", help="write models/*.safetensors and docs/gan/*.png")
+    args = parser.parse_args()
+    device = resolve_device(args.device)
+    names = [n for n in args.models.split(",") if n]
+
+    results: dict[str, Any] = {}
+    start = time.perf_counter()
+    real = parzen_score(args.data, None, 10_000, SEED, device=device)
+    results["real_data"] = {**real.as_dict(), "seconds": time.perf_counter() - start}
+    print(f"real data: {real.mean:.1f} +- {real.stderr:.1f} (sigma {real.sigma:.4f})", flush=True)
+    classifier, accuracy = train_classifier(args.data, device)
+    test_images = load_mnist_family(args.data, "test").images
+    results["classifier"] = {"test_accuracy": accuracy, **sample_quality(classify(classifier, test_images, device))}
+    print(f"classifier test accuracy {accuracy:.4f}", flush=True)
+    val, test = load_mnist_family(args.data, "val").images, test_images
+
+    for name in names:
+        config = gan_config(name, args.data, args.runs, args.device)
+        timing = train_or_reuse(config)
+        gen, meta = load_generator(config.out / "last.pt", device)
+        n_classes = int(getattr(gen, "n_classes", 0) or 0)
+        samples = sample_images(gen, meta, 10_000, seed=SEED)
+        start = time.perf_counter()
+        parzen = parzen_evaluate(samples.to(device), val.to(device), test.to(device))
+        labels = torch.arange(10_000) % n_classes if n_classes else None
+        quality = sample_quality(classify(classifier, samples, device), labels)
+        results[name] = {
+            **parzen.as_dict(),
+            **quality,
+            "steps": meta["step"],
+            "train_seconds": timing["train_seconds"],
+            "parzen_seconds": time.perf_counter() - start,
+            "config": MODELS[name],
+            "run": str(config.out),
+        }
+        print(f"{name}: {parzen.mean:.1f} +- {parzen.stderr:.1f} (sigma {parzen.sigma:.4f}), {quality}", flush=True)
+        if args.export:
+            extra = {
+                "parzen_fashion_mnist": parzen.as_dict(),
+                "sample_quality": quality,
+                "trained_on": "Fashion-MNIST training split, first 50,000 images (Xiao et al. 2017)",
+            }
+            path = export_generator(
+                config.out / "last.pt", ROOT / "models" / f"gan_fashion_mnist_{name}.safetensors", extra, overwrite=True
+            )
+            results[name]["model_file"] = str(path.relative_to(ROOT))
+            # a conditional generator cycles through the classes: ten columns, one class each
+            columns = n_classes or 8
+            grid = sample_images(gen, meta, 8 * columns, seed=SEED + 1)
+            save_grid(ROOT / "docs" / "gan" / f"{name}.png", grid, nrow=columns)
+
+    rows = [
+        {
+            "model": "real training images (reference)",
+            "parzen": real.mean,
+            "stderr": real.stderr,
+            "sigma": real.sigma,
+            "confidence": results["classifier"]["confidence"],
+            "steps": "",
+            "train_min": "",
+        }
+    ]
+    for name in names:
+        r = results[name]
+        label = f"{name}" + (f" (label acc. {r['label_accuracy']:.3f})" if "label_accuracy" in r else "")
+        rows.append(
+            {
+                "model": label,
+                "parzen": r["mean"],
+                "stderr": r["stderr"],
+                "sigma": r["sigma"],
+                "confidence": r["confidence"],
+                "steps": r["steps"],
+                "train_min": round(r["train_seconds"] / 60, 1) if r["train_seconds"] else "",
+            }
+        )
+    for label, mean, stderr in PAPER_MNIST:
+        rows.append(
+            {
+                "model": label,
+                "parzen": mean,
+                "stderr": stderr,
+                "sigma": "",
+                "confidence": "",
+                "steps": "",
+                "train_min": "",
+            }
+        )
+    best = max(names, key=lambda n: results[n]["mean"]) if names else None
+    bold = {(1 + names.index(best), "parzen")} if best else set()
+    meta = environment({"torch": SEED})
+    meta.update({"device": str(device), "data": str(args.data), "models": {n: MODELS[n] for n in names}})
+    results["meta"] = meta
+    caption = (
+        "Gaussian Parzen-window log-likelihood (nats, mean +- standard error over the 10,000 Fashion-MNIST test "
+        "images; sigma chosen on the 10,000 held-out training images) of 10,000 samples per model, pixels in "
+        f"[0, 1]. Confidence: mean top-class probability of a CNN trained on the real training split (test accuracy "
+        f"{accuracy:.3f}). Trained on {meta['gpu'] or meta['cpu']}; the paper's rows are MNIST, for context only."
+    )
+    columns = ["model", "parzen", "stderr", "sigma", "confidence", "steps", "train_min"]
+    write_results("parzen_fashion_mnist", rows, columns, caption, meta, bold)
+    (RESULTS / "parzen_fashion_mnist.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print((RESULTS / "parzen_fashion_mnist.md").read_text())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,304 @@
+"""GANs from a config: build the networks, data stream and objective of a model, train, sample, score, export.
+
+``train_gan(GANConfig(model="dcgan", data=Path("fashion-mnist")))`` is what ``deblur gan train`` runs. The models:
+
+* ``mlp``: the 2014 MNIST model (``MLPGenerator`` / ``MaxoutDiscriminator``), on 28 px images;
+* ``dcgan``: DCGAN on 28, 32 or 64 px images; ``cgan``: the same, class-conditional;
+* ``lapgan``: a Laplacian pyramid (8 -> 16 -> 32 px for MNIST-format data, padded from 28 to 32);
+* ``began``: BEGAN, e.g. on random 64 px patches of a photo folder.
+
+Images padded for a model (28 -> 32 px) are cropped back when sampled, so samples always have the data's size.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+import deblur
+from deblur.config import GANConfig, config_to_dict
+from deblur.data.mnist import LabelledImages, is_mnist_family, load_mnist_family
+from deblur.data.streams import PatchBatches, TensorBatches
+from deblur.device import resolve_device
+from deblur.errors import ConfigError, DeblurError
+from deblur.io import list_images, read_image
+from deblur.nets import create_net, net_from_spec, net_spec
+from deblur.parzen import ParzenResult, parzen_evaluate
+from deblur.train.checkpoint import load_checkpoint
+from deblur.train.loop import LoopConfig, RunState, train_loop
+from deblur.train.objectives import BEGANObjective, GANObjective, LAPGANObjective
+from deblur.weights import load_model, save_model
+
+DEFAULT_WIDTH = {"mlp": 1200, "dcgan": 64, "cgan": 64, "lapgan": 64, "began": 32}
+
+
+def _square_resize(image: torch.Tensor, size: int) -> torch.Tensor:
+    """Centre-crop to a square, then resize (antialiased) to ``size``."""
+    side = min(image.shape[-2:])
+    top, left = (image.shape[-2] - side) // 2, (image.shape[-1] - side) // 2
+    square = image[:, top : top + side, left : left + side]
+    return torch.nn.functional.interpolate(square[None], size=(size, size), mode="bilinear", antialias=True)[0]
+
+
+def _to_channels(image: torch.Tensor, channels: int) -> torch.Tensor:
+    return image.mean(dim=0, keepdim=True) if channels == 1 else image
+
+
+def _target_size(config: GANConfig, native: int) -> int:
+    if config.image_size:
+        return config.image_size
+    if config.model in ("lapgan", "began"):
+        return 2 ** math.ceil(math.log2(native))  # pyramids and BEGAN's decoder need powers of two: 28 -> 32
+    return native
+
+
+def load_data(config: GANConfig, device: torch.device) -> tuple[Any, dict[str, Any]]:
+    """The endless batch stream of a run and a description of the data (shape, classes, padding)."""
+    data = config.data
+    if is_mnist_family(data):
+        train: LabelledImages = load_mnist_family(data, "train", config.holdout)
+        native = train.images.shape[-1]
+        size = _target_size(config, native)
+        if size < native or (size - native) % 2:
+            raise ConfigError(f"image_size {size} cannot hold the {native} px images (pad must be even and >= 0)")
+        pad = (size - native) // 2
+        images = torch.nn.functional.pad(train.images, (pad,) * 4) if pad else train.images
+        n_classes = int(train.labels.max()) + 1
+        info = {
+            "kind": "mnist",
+            "channels": 1,
+            "image_size": size,
+            "crop": pad,
+            "n_classes": n_classes,
+            "train_images": len(images),
+        }
+        return TensorBatches(images, train.labels, config.batch, config.seed + 2, device), info
+    if config.model == "cgan":
+        raise ConfigError("cgan needs labelled data (MNIST-format files); image folders have no labels")
+    files = list_images(data)
+    if not files:
+        raise ConfigError(f"no images under {data}")
+    images = [_to_channels(read_image(path), config.channels) for path in files]
+    size = config.image_size or 64
+    info = {
+        "kind": "folder",
+        "channels": config.channels,
+        "image_size": size,
+        "crop": 0,
+        "n_classes": 0,
+        "train_images": len(images),
+        "folder_mode": config.folder_mode,
+    }
+    if config.folder_mode == "patch":
+        try:
+            return PatchBatches(images, size, config.batch, config.seed + 2, device), info
+        except ValueError as exc:
+            raise ConfigError(f"{data}: {exc}") from exc
+    stacked = torch.stack([_square_resize(image, size) for image in images])
+    return TensorBatches(stacked, None, min(config.batch, len(stacked)), config.seed + 2, device), info
+
+
+def build_networks(config: GANConfig, info: dict[str, Any]) -> tuple[nn.Module, nn.Module]:
+    """Generator and discriminator of ``config.model`` for data described by ``info``."""
+    size, channels, width = info["image_size"], info["channels"], config.width or DEFAULT_WIDTH[config.model]
+    if config.model == "mlp":
+        shape = (channels, size, size)
+        return (
+            create_net("mlp_generator", z_dim=config.z_dim, hidden=(width, width), image_shape=shape),
+            create_net("maxout_discriminator", image_shape=shape),
+        )
+    if config.model in ("dcgan", "cgan"):
+        n_classes = info["n_classes"] if config.model == "cgan" else 0
+        return (
+            create_net(
+                "dcgan_generator",
+                z_dim=config.z_dim,
+                width=width,
+                image_size=size,
+                channels=channels,
+                n_classes=n_classes,
+            ),
+            create_net("dcgan_discriminator", width=width, image_size=size, channels=channels, n_classes=n_classes),
+        )
+    if config.model == "lapgan":
+        levels = int(math.log2(size // 8))
+        if size % 8 or levels < 1:
+            raise ConfigError(f"lapgan needs an image size of 8 * 2^k (k >= 1), got {size}")
+        return (
+            create_net(
+                "lapgan_generator", z_dim=config.z_dim, width=width, image_size=size, levels=levels, channels=channels
+            ),
+            create_net("lapgan_discriminator", width=width, image_size=size, levels=levels, channels=channels),
+        )
+    return (
+        create_net("began_generator", z_dim=config.z_dim, width=width, image_size=size, channels=channels),
+        create_net("began_discriminator", code=config.z_dim, width=width, image_size=size, channels=channels),
+    )
+
+
+def build_objective(config: GANConfig, gen: nn.Module, device: torch.device) -> Any:
+    if config.model == "lapgan":
+        return LAPGANObjective(gen, device, config.loss, seed=config.seed + 1)
+    if config.model == "began":
+        return BEGANObjective(gen.latent_dim, device, config.gamma, config.lambda_k, seed=config.seed + 1)
+    return GANObjective(
+        gen.latent_dim,
+        device,
+        config.loss,
+        conditional=config.model == "cgan",
+        gp=config.gp,
+        r1=config.r1,
+        seed=config.seed + 1,
+    )
+
+
+def loop_config(config: GANConfig, device: torch.device) -> LoopConfig:
+    precision = config.precision if config.precision != "auto" else ("bf16" if device.type == "cuda" else "fp32")
+    return LoopConfig(
+        steps=config.steps,
+        d_steps=config.d_steps,
+        optimizer=config.optimizer,
+        lr=config.lr,
+        lr_d=config.lr_d,
+        betas=(config.beta1, config.beta2),
+        momentum=config.momentum,
+        ema=config.ema,
+        precision=precision,
+        clip=config.clip,
+        log_every=config.log_every,
+        sample_every=config.sample_every,
+        ckpt_every=config.ckpt_every,
+    )
+
+
+def train_gan(config: GANConfig, resume: bool = False, progress: bool = True) -> RunState:
+    """Train the GAN that ``config`` describes; the run folder is ``config.out``.
+
+    Returns:
+        The final run state; ``config.out / "last.pt"`` holds it.
+    """
+    device = resolve_device(config.device)
+    torch.manual_seed(config.seed)
+    stream, info = load_data(config, device)
+    gen, disc = build_networks(config, info)
+    gen, disc = gen.to(device), disc.to(device)
+    objective = build_objective(config, gen, device)
+    meta = {
+        "deblur_version": deblur.__version__,
+        "gan": config_to_dict(config),
+        "gen": net_spec(gen),
+        "disc": net_spec(disc),
+        "data": info,
+    }
+
+    fixed = torch.randn(64, gen.latent_dim, generator=torch.Generator().manual_seed(config.seed + 3)).to(device)
+    labels = (torch.arange(64) % max(info["n_classes"], 1)).to(device) if config.model == "cgan" else None
+
+    def sample_fn(generator: nn.Module) -> torch.Tensor:
+        return _generate(generator, fixed, labels, info["crop"])
+
+    return train_loop(
+        gen,
+        disc,
+        objective,
+        stream,
+        loop_config(config, device),
+        config.out,
+        meta=meta,
+        sample_fn=sample_fn,
+        resume=resume,
+        progress=progress,
+    )
+
+
+@torch.no_grad()
+def _generate(gen: nn.Module, z: torch.Tensor, labels: torch.Tensor | None, crop: int) -> torch.Tensor:
+    was_training = gen.training
+    gen.eval()
+    images = gen(z, labels) if labels is not None else gen(z)
+    gen.train(was_training)
+    if crop:
+        images = images[..., crop:-crop, crop:-crop]
+    return images.float().clamp(0, 1)
+
+
+def load_generator(path: str | Path, device: torch.device | str = "cpu") -> tuple[nn.Module, dict[str, Any]]:
+    """A trained generator (the EMA copy when the run kept one) from a run checkpoint or a model file.
+
+    Returns:
+        ``(generator in eval mode, metadata)``; ``metadata["data"]`` describes the data it was trained on.
+    """
+    path = Path(path)
+    if path.suffix == ".safetensors":
+        gen, info = load_model(path, device)
+        return gen, info
+    checkpoint = load_checkpoint(path)
+    meta, state = checkpoint["meta"], checkpoint["state"]
+    if "gen" not in meta:
+        raise DeblurError(f"{path} is not a GAN checkpoint")
+    gen = net_from_spec(meta["gen"])
+    gen.load_state_dict(state["ema"]["model"] if state.get("ema") else state["gen"])
+    return gen.to(device).eval(), {**meta, "step": state["step"]}
+
+
+def sample_images(
+    gen: nn.Module, meta: dict[str, Any], n: int, seed: int = 0, label: int | None = None, batch: int = 1000
+) -> torch.Tensor:
+    """``n`` samples ``(n, C, H, W)`` in [0, 1] on the CPU, in the data's size; ``label`` picks a class
+    (class-conditional generators only; without it a conditional generator cycles through the classes)."""
+    n_classes = int(getattr(gen, "n_classes", 0) or 0)
+    if label is not None and not n_classes:
+        raise ConfigError("--label needs a class-conditional generator (model cgan)")
+    if label is not None and not 0 <= label < n_classes:
+        raise ConfigError(f"label must be between 0 and {n_classes - 1}, got {label}")
+    device = next(gen.parameters()).device
+    generator = torch.Generator().manual_seed(seed)
+    crop = int(meta.get("data", {}).get("crop", 0))
+    out = []
+    for start in range(0, n, batch):
+        count = min(batch, n - start)
+        z = torch.randn(count, gen.latent_dim, generator=generator).to(device)
+        labels = None
+        if n_classes:
+            labels = (
+                torch.full((count,), label) if label is not None else (torch.arange(start, start + count) % n_classes)
+            )
+            labels = labels.to(device)
+        out.append(_generate(gen, z, labels, crop).cpu())
+    return torch.cat(out)
+
+
+def parzen_score(
+    data: str | Path,
+    ckpt: str | Path | None = None,
+    n: int = 10_000,
+    seed: int = 0,
+    holdout: int = 10_000,
+    device: torch.device | str = "cpu",
+) -> ParzenResult:
+    """The 2014 Parzen protocol on MNIST-format data: a window on ``n`` generator samples (or, with ``ckpt=None``,
+    on the first ``n`` real training images, the reference), ``sigma`` chosen on the held-out validation split,
+    mean log-likelihood of the test split."""
+    val = load_mnist_family(data, "val", holdout).images
+    test = load_mnist_family(data, "test", holdout).images
+    if ckpt is None:
+        samples = load_mnist_family(data, "train", holdout).images[:n]
+    else:
+        gen, meta = load_generator(ckpt, device)
+        samples = sample_images(gen, meta, n, seed)
+    if samples.shape[1:] != val.shape[1:]:
+        raise ConfigError(f"samples of shape {tuple(samples.shape[1:])} do not match the data's {tuple(val.shape[1:])}")
+    return parzen_evaluate(samples.to(device), val.to(device), test.to(device))
+
+
+def export_generator(
+    ckpt: str | Path, out: str | Path, extra: dict[str, Any] | None = None, overwrite: bool = False
+) -> Path:
+    """Write a run's generator (EMA weights if kept) as a self-describing ``.safetensors`` model file."""
+    gen, meta = load_generator(ckpt)
+    keep = {k: meta[k] for k in ("gan", "data", "step", "disc") if k in meta}
+    return save_model(out, gen, {**keep, **(extra or {})}, overwrite=overwrite)

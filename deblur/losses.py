@@ -1,0 +1,136 @@
+"""Adversarial losses on logits, penalties, and content losses.
+
+Every adversarial loss takes raw discriminator outputs (logits, never probabilities) and is written with
+``softplus``, so that it stays finite however confident the discriminator is: ``-log sigmoid(l) = softplus(-l)``
+and ``-log(1 - sigmoid(l)) = softplus(l)``. :class:`GANLoss` hides the target labels (as pix2pix's does) behind two
+calls, ``loss.d(real, fake)`` and ``loss.g(fake, real)``.
+
+Kinds:
+    ``minimax``: the 2014 value function; D maximises ``log D(x) + log(1 - D(G(z)))``, G minimises
+        ``log(1 - D(G(z)))`` (Goodfellow et al. 2014, eq. 1), which saturates early in training.
+    ``nonsaturating``: the same D; G maximises ``log D(G(z))`` instead (ibid., sec. 3). The default.
+    ``lsgan``: least squares on the logits, targets 1 and 0 (Mao et al. 2017).
+    ``hinge``: ``relu(1 - D(x)) + relu(1 + D(G(z)))`` for D, ``-D(G(z))`` for G (Lim & Ye 2017).
+    ``wgan``: critic ``D(G(z)) - D(x)``, G ``-D(G(z))``; pair it with :func:`gradient_penalty` (WGAN-GP,
+        Gulrajani et al. 2017).
+    ``relativistic``: relativistic average GAN (Jolicoeur-Martineau 2018), both real and fake judged against the
+        other's mean.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+GAN_LOSSES = ("minimax", "nonsaturating", "lsgan", "hinge", "wgan", "relativistic")
+
+
+def _mean(tensor: torch.Tensor) -> torch.Tensor:
+    return tensor.float().mean()
+
+
+def d_loss(real: torch.Tensor, fake: torch.Tensor, kind: str = "nonsaturating") -> torch.Tensor:
+    """The discriminator's loss (to minimise) from its logits on real and generated samples.
+
+    Example:
+        >>> round(float(d_loss(torch.tensor([0.0]), torch.tensor([0.0]))), 4)  # 2 log 2
+        1.3863
+    """
+    if kind in ("minimax", "nonsaturating"):
+        return _mean(F.softplus(-real)) + _mean(F.softplus(fake))
+    if kind == "lsgan":
+        return 0.5 * (_mean((real - 1) ** 2) + _mean(fake**2))
+    if kind == "hinge":
+        return _mean(F.relu(1 - real)) + _mean(F.relu(1 + fake))
+    if kind == "wgan":
+        return _mean(fake) - _mean(real)
+    if kind == "relativistic":
+        return _mean(F.softplus(-(real - fake.mean()))) + _mean(F.softplus(fake - real.mean()))
+    raise ValueError(f"unknown GAN loss {kind!r}: use one of {', '.join(GAN_LOSSES)}")
+
+
+def g_loss(fake: torch.Tensor, real: torch.Tensor | None = None, kind: str = "nonsaturating") -> torch.Tensor:
+    """The generator's loss (to minimise) from the discriminator's logits on generated (and, for the
+    relativistic loss, real) samples.
+
+    Example:
+        >>> round(float(g_loss(torch.tensor([0.0]))), 4)  # -log 1/2
+        0.6931
+    """
+    if kind == "minimax":
+        return -_mean(F.softplus(fake))  # log(1 - D(G(z))) = -softplus(l)
+    if kind == "nonsaturating":
+        return _mean(F.softplus(-fake))  # -log D(G(z))
+    if kind == "lsgan":
+        return 0.5 * _mean((fake - 1) ** 2)
+    if kind in ("hinge", "wgan"):
+        return -_mean(fake)
+    if kind == "relativistic":
+        if real is None:
+            raise ValueError("the relativistic loss needs the logits of real samples too")
+        return _mean(F.softplus(-(fake - real.mean()))) + _mean(F.softplus(real - fake.mean()))
+    raise ValueError(f"unknown GAN loss {kind!r}: use one of {', '.join(GAN_LOSSES)}")
+
+
+class GANLoss(torch.nn.Module):
+    """Adversarial loss of one kind: ``loss.d(real_logits, fake_logits)`` and ``loss.g(fake_logits, real_logits)``.
+
+    Logits may be tensors or lists of tensors (multi-scale discriminators); lists are averaged.
+    """
+
+    def __init__(self, kind: str = "nonsaturating") -> None:
+        super().__init__()
+        if kind not in GAN_LOSSES:
+            raise ValueError(f"unknown GAN loss {kind!r}: use one of {', '.join(GAN_LOSSES)}")
+        self.kind = kind
+
+    def d(self, real: torch.Tensor | list[torch.Tensor], fake: torch.Tensor | list[torch.Tensor]) -> torch.Tensor:
+        return _over_scales(lambda r, f: d_loss(r, f, self.kind), real, fake)
+
+    def g(
+        self, fake: torch.Tensor | list[torch.Tensor], real: torch.Tensor | list[torch.Tensor] | None = None
+    ) -> torch.Tensor:
+        if real is None:
+            return _over_scales(lambda f, _: g_loss(f, None, self.kind), fake, fake)
+        return _over_scales(lambda f, r: g_loss(f, r, self.kind), fake, real)
+
+    def extra_repr(self) -> str:
+        return f"kind={self.kind!r}"
+
+
+def _over_scales(fn: Callable, first: torch.Tensor | list, second: torch.Tensor | list) -> torch.Tensor:
+    if isinstance(first, (list, tuple)):
+        return torch.stack([fn(a, b) for a, b in zip(first, second, strict=True)]).mean()
+    return fn(first, second)
+
+
+def gradient_penalty(
+    critic: Callable[[torch.Tensor], torch.Tensor],
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """WGAN-GP: ``E[(||grad D(x_hat)|| - 1)^2]`` at random points between real and generated samples.
+
+    Args:
+        critic: maps a batch to logits (conditioning already bound).
+        real, fake: batches of the same shape.
+        generator: for the interpolation weights (on the samples' device).
+    """
+    alpha = torch.rand((real.shape[0],) + (1,) * (real.ndim - 1), generator=generator, device=real.device)
+    mixed = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(mixed).float().sum(), mixed, create_graph=True)
+    return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+
+
+def r1_penalty(real_logits: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """R1 (Mescheder et al. 2018): ``E[||grad D(x)||^2] / 2`` on real samples; ``real`` must require grad."""
+    (grad,) = torch.autograd.grad(real_logits.float().sum(), real, create_graph=True)
+    return 0.5 * grad.flatten(1).pow(2).sum(dim=1).mean()
+
+
+def charbonnier_loss(prediction: torch.Tensor, target: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
+    """``mean(sqrt((p - t)^2 + eps^2))``, a smooth L1 that is robust to outliers (Charbonnier et al. 1994)."""
+    return torch.sqrt((prediction.float() - target.float()) ** 2 + eps**2).mean()

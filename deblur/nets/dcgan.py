@@ -1,0 +1,117 @@
+"""DCGAN (Radford et al. 2016) for 28, 32 and 64 pixel images, optionally class-conditional.
+
+The generator is a stack of transposed convolutions: ``z`` (a 1x1 map) is projected to a 7x7 or 4x4 map, then
+each stride-2 layer doubles the size and halves the channels; batch norm and ReLU everywhere except the output,
+which is ``tanh`` (returned as ``(tanh + 1) / 2`` in [0, 1]). The discriminator mirrors it with stride-2
+convolutions, LeakyReLU(0.2) and batch norm except at the input, and a final convolution to one logit: no fully
+connected hidden layers. With ``n_classes > 0`` the label enters G as a one-hot vector beside ``z`` and D as
+one-hot planes beside the image's channels.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+BASES = {28: (7, 2), 32: (4, 3), 64: (4, 4)}
+"""image size -> (side of the first map, number of stride-2 layers)."""
+
+
+def _check_size(image_size: int) -> tuple[int, int]:
+    if image_size not in BASES:
+        raise ValueError(f"DCGAN image_size must be one of {sorted(BASES)}, got {image_size}")
+    return BASES[image_size]
+
+
+def init_dcgan_weights(module: nn.Module) -> None:
+    """Weights from N(0, 0.02), batch-norm scales from N(1, 0.02), as in the DCGAN paper."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+class DCGANGenerator(nn.Module):
+    """``G(z[, label])``.
+
+    Args:
+        z_dim: noise dimension.
+        width: channels of the last hidden layer (the first has ``width * 2^(layers-1)``).
+        image_size: 28, 32 or 64.
+        channels: output channels (1 grey, 3 colour).
+        n_classes: 0 for an unconditional generator.
+
+    Shape:
+        ``(B, z_dim) -> (B, channels, image_size, image_size)`` in [0, 1].
+    """
+
+    def __init__(
+        self, z_dim: int = 100, width: int = 64, image_size: int = 28, channels: int = 1, n_classes: int = 0
+    ) -> None:
+        super().__init__()
+        base, ups = _check_size(image_size)
+        self.latent_dim, self.n_classes = z_dim, n_classes
+        mult = 2 ** (ups - 1)
+        layers: list[nn.Module] = [
+            nn.ConvTranspose2d(z_dim + n_classes, width * mult, base, 1, 0, bias=False),  # (B, 2^(u-1) w, b, b)
+            nn.BatchNorm2d(width * mult),
+            nn.ReLU(inplace=True),
+        ]
+        for _ in range(ups - 1):
+            layers += [
+                nn.ConvTranspose2d(width * mult, width * mult // 2, 4, 2, 1, bias=False),  # doubles H and W
+                nn.BatchNorm2d(width * mult // 2),
+                nn.ReLU(inplace=True),
+            ]
+            mult //= 2
+        layers += [nn.ConvTranspose2d(width, channels, 4, 2, 1), nn.Tanh()]
+        self.body = nn.Sequential(*layers)
+        self.apply(init_dcgan_weights)
+
+    def forward(self, z: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
+        if self.n_classes:
+            if label is None:
+                raise ValueError("this generator is class-conditional: pass a label")
+            z = torch.cat([z, nn.functional.one_hot(label, self.n_classes).to(z.dtype)], dim=1)
+        return (self.body(z[:, :, None, None]) + 1) / 2
+
+
+class DCGANDiscriminator(nn.Module):
+    """``D(x[, label])``.
+
+    Args:
+        width: channels of the first layer (doubling at each stride-2 layer).
+        image_size: 28, 32 or 64.
+        channels: input channels.
+        n_classes: 0 for an unconditional discriminator.
+
+    Shape:
+        ``(B, channels, image_size, image_size) -> (B,)`` logits.
+    """
+
+    def __init__(self, width: int = 64, image_size: int = 28, channels: int = 1, n_classes: int = 0) -> None:
+        super().__init__()
+        base, downs = _check_size(image_size)
+        self.n_classes = n_classes
+        layers: list[nn.Module] = [nn.Conv2d(channels + n_classes, width, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
+        mult = 1
+        for _ in range(downs - 1):
+            layers += [
+                nn.Conv2d(width * mult, width * mult * 2, 4, 2, 1, bias=False),  # halves H and W
+                nn.BatchNorm2d(width * mult * 2),
+                nn.LeakyReLU(0.2, inplace=True),
+            ]
+            mult *= 2
+        layers.append(nn.Conv2d(width * mult, 1, base, 1, 0))  # (B, 1, 1, 1)
+        self.body = nn.Sequential(*layers)
+        self.apply(init_dcgan_weights)
+
+    def forward(self, x: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
+        x = x * 2 - 1  # the [-1, 1] range of the generator's tanh
+        if self.n_classes:
+            if label is None:
+                raise ValueError("this discriminator is class-conditional: pass a label")
+            planes = nn.functional.one_hot(label, self.n_classes).to(x.dtype)[:, :, None, None]
+            x = torch.cat([x, planes.expand(-1, -1, x.shape[2], x.shape[3])], dim=1)
+        return self.body(x).flatten()

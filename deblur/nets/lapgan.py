@@ -1,0 +1,175 @@
+"""LAPGAN (Denton et al. 2015): a Laplacian pyramid of generators, coarse to fine.
+
+An image of side ``S`` is decomposed with kornia's Gaussian pyramid into a coarse image of side ``S / 2^L`` and
+``L`` band-pass images ``h_k = I_k - up(I_{k+1})``. Level 0 generates the coarse image from noise; each finer
+level ``k`` generates the band ``h_k`` from a noise plane and the upsampled coarser image ``up(I_{k+1})``, its
+conditioning, and adds it. Each level has its own discriminator, trained on real bands against generated ones
+given the same real conditioning; level ``k``'s discriminator sees the reconstructed image ``up(I_{k+1}) + h_k``
+and, beside it, the conditioning itself. The levels share nothing, so the sum of their losses trains them as the
+independent GANs of the paper.
+
+The latent ``z`` of the whole generator concatenates level 0's noise and the flattened noise planes of the finer
+levels, so that ``G(z)`` is a pure function of ``z``.
+"""
+
+from __future__ import annotations
+
+import kornia
+import torch
+from torch import nn
+
+from deblur.nets.dcgan import init_dcgan_weights
+
+
+def laplacian_pyramid(image: torch.Tensor, levels: int) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
+    """Coarse image, conditionings ``up(I_{k+1})`` and bands ``h_k``, the last two listed coarse to fine.
+
+    ``coarse`` plus the bands rebuild the image exactly: ``I_k = up(I_{k+1}) + h_k``.
+    """
+    gaussians = [image]
+    for _ in range(levels):
+        gaussians.append(kornia.geometry.transform.pyrdown(gaussians[-1]))
+    conditions, bands = [], []
+    for k in range(levels, 0, -1):
+        up = kornia.geometry.transform.pyrup(gaussians[k])
+        conditions.append(up)
+        bands.append(gaussians[k - 1] - up)
+    return gaussians[-1], conditions, bands
+
+
+class _CoarseGenerator(nn.Module):
+    def __init__(self, z_dim: int, width: int, side: int, channels: int) -> None:
+        super().__init__()
+        self.side, self.channels = side, channels
+        self.body = nn.Sequential(
+            nn.Linear(z_dim, width * 4),
+            nn.ReLU(inplace=True),
+            nn.Linear(width * 4, width * 4),
+            nn.ReLU(inplace=True),
+            nn.Linear(width * 4, channels * side * side),
+            nn.Sigmoid(),
+        )
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.body(z).view(-1, self.channels, self.side, self.side)
+
+
+class _BandGenerator(nn.Module):
+    def __init__(self, width: int, channels: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(channels + 1, width, 3, 1, 1),
+            nn.BatchNorm2d(width),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(width, width, 3, 1, 1),
+            nn.BatchNorm2d(width),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(width, channels, 3, 1, 1),
+            nn.Tanh(),
+        )
+
+    def forward(self, noise: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
+        return self.body(torch.cat([condition * 2 - 1, noise], dim=1))
+
+
+class LAPGANGenerator(nn.Module):
+    """``G(z)``: coarse image from noise, then one band per finer level.
+
+    Args:
+        z_dim: noise dimension of the coarse level.
+        width: channels of the band generators (the coarse MLP has ``4 * width`` units).
+        image_size: output side; ``image_size / 2^levels`` is the coarse side.
+        levels: number of band levels (e.g. 2: 8 -> 16 -> 32).
+        channels: image channels.
+
+    Attributes:
+        latent_dim: ``z_dim`` plus one noise plane per band level.
+
+    Shape:
+        ``(B, latent_dim) -> (B, channels, image_size, image_size)`` in [0, 1].
+    """
+
+    def __init__(
+        self, z_dim: int = 100, width: int = 64, image_size: int = 32, levels: int = 2, channels: int = 1
+    ) -> None:
+        super().__init__()
+        if image_size % 2**levels:
+            raise ValueError(f"image_size {image_size} is not divisible by 2^levels = {2**levels}")
+        self.z_dim, self.levels, self.channels = z_dim, levels, channels
+        self.sides = [image_size // 2 ** (levels - k) for k in range(levels + 1)]  # coarse to fine
+        self.latent_dim = z_dim + sum(side * side for side in self.sides[1:])
+        self.coarse = _CoarseGenerator(z_dim, width, self.sides[0], channels)
+        self.bands = nn.ModuleList(_BandGenerator(width, channels) for _ in range(levels))
+        self.apply(init_dcgan_weights)
+
+    def split_latent(self, z: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """``z`` -> (coarse noise ``(B, z_dim)``, noise planes ``(B, 1, s_k, s_k)`` coarse to fine)."""
+        planes, start = [], self.z_dim
+        for side in self.sides[1:]:
+            planes.append(z[:, start : start + side * side].reshape(-1, 1, side, side))
+            start += side * side
+        return z[:, : self.z_dim], planes
+
+    def band(self, level: int, noise: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
+        """Band ``h`` of band level ``level`` (0 = coarsest band) given the upsampled coarser image."""
+        return self.bands[level](noise, condition)
+
+    def forward(self, z: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
+        coarse_noise, planes = self.split_latent(z)
+        image = self.coarse(coarse_noise)
+        for level, noise in enumerate(planes):
+            up = kornia.geometry.transform.pyrup(image)
+            image = (up + self.band(level, noise, up)).clamp(0, 1)
+        return image
+
+
+class _LevelDiscriminator(nn.Module):
+    def __init__(self, in_channels: int, width: int, side: int) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [nn.Conv2d(in_channels, width, 3, 1, 1), nn.LeakyReLU(0.2, inplace=True)]
+        channels = width
+        while side > 4:
+            layers += [
+                nn.Conv2d(channels, channels * 2, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(channels * 2),
+                nn.LeakyReLU(0.2, inplace=True),
+            ]
+            channels, side = channels * 2, side // 2
+        layers.append(nn.Conv2d(channels, 1, side, 1, 0))
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x).flatten()
+
+
+class LAPGANDiscriminator(nn.Module):
+    """One discriminator per level: ``level(k, image, condition)`` -> logits.
+
+    Level 0 judges coarse images; band level ``k`` judges ``condition + band`` beside ``condition``.
+    """
+
+    def __init__(self, width: int = 64, image_size: int = 32, levels: int = 2, channels: int = 1) -> None:
+        super().__init__()
+        sides = [image_size // 2 ** (levels - k) for k in range(levels + 1)]
+        self.coarse = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(channels * sides[0] ** 2, width * 4),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Dropout(0.3),
+            nn.Linear(width * 4, width * 4),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Dropout(0.3),
+            nn.Linear(width * 4, 1),
+        )
+        self.bands = nn.ModuleList(_LevelDiscriminator(2 * channels, width, side) for side in sides[1:])
+        self.apply(init_dcgan_weights)
+
+    def level(self, k: int, image: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits of level ``k`` (0: the coarse image; ``k >= 1``: band level ``k - 1`` as a full image)."""
+        if k == 0:
+            return self.coarse(image * 2 - 1).flatten()
+        return self.bands[k - 1](torch.cat([image * 2 - 1, condition * 2 - 1], dim=1))
+
+    def forward(self, image: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits of the coarse level for a coarse image (the full pyramid is judged by :meth:`level`)."""
+        return self.level(0, image)

@@ -1,0 +1,224 @@
+"""GAN objectives: what a discriminator step and a generator step compute, for each family of models.
+
+The training loop (``deblur.train.loop``) knows nothing about images or labels: it calls ``objective.d_loss(gen,
+disc, batch)`` k times, then ``objective.g_loss(gen, disc, batch)``, and steps the optimisers. An objective owns
+its noise generator (saved in checkpoints) and any state of its own (BEGAN's ``k``); it holds no networks and no
+optimisers. The deblurring trainer plugs in its own objective the same way.
+
+Logs are floats: ``loss_d``, ``loss_g``, ``d_real`` and ``d_fake`` (the mean of ``sigmoid(logit)`` on real and
+generated samples, D(x) and D(G(z)) in the paper's notation).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import torch
+from torch import nn
+
+from deblur.losses import GANLoss, gradient_penalty, r1_penalty
+from deblur.nets.lapgan import laplacian_pyramid
+
+Batch = dict[str, torch.Tensor]
+Logs = dict[str, float]
+
+
+class Objective(Protocol):
+    """What the loop needs from an objective."""
+
+    def d_loss(self, gen: nn.Module, disc: nn.Module, batch: Batch) -> tuple[torch.Tensor, Logs]: ...
+
+    def g_loss(self, gen: nn.Module, disc: nn.Module, batch: Batch) -> tuple[torch.Tensor, Logs]: ...
+
+    def end_step(self, logs: Logs) -> Logs: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+
+class _NoiseMixin:
+    """An explicit noise generator on the training device, saved with the objective."""
+
+    def _init_noise(self, latent_dim: int, device: torch.device | str, seed: int) -> None:
+        self.latent_dim = latent_dim
+        self.noise = torch.Generator(device=torch.device(device)).manual_seed(seed)
+
+    def draw_noise(self, batch: int) -> torch.Tensor:
+        """``(batch, latent_dim)`` standard normal noise."""
+        return torch.randn(batch, self.latent_dim, generator=self.noise, device=self.noise.device)
+
+    def end_step(self, logs: Logs) -> Logs:
+        return logs
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"noise": self.noise.get_state()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.noise.set_state(state["noise"])
+
+
+def _probability(logits: torch.Tensor) -> float:
+    return float(torch.sigmoid(logits.detach().float()).mean())
+
+
+class GANObjective(_NoiseMixin):
+    """Unconditional ``D(x)``, ``G(z)``, or class-conditional ``D(x, l)``, ``G(z, l)`` (Mirza & Osindero 2014).
+
+    Args:
+        latent_dim: size of ``z``.
+        device: where noise is drawn.
+        loss: a kind of :mod:`deblur.losses` (``nonsaturating`` by default).
+        conditional: use ``batch["label"]`` for both networks; G is conditioned on the batch's labels.
+        gp: weight of the WGAN-GP gradient penalty (used with ``loss="wgan"``).
+        r1: weight of the R1 penalty on real samples (0: off).
+        seed: seed of the noise generator.
+    """
+
+    def __init__(
+        self,
+        latent_dim: int,
+        device: torch.device | str = "cpu",
+        loss: str = "nonsaturating",
+        conditional: bool = False,
+        gp: float = 10.0,
+        r1: float = 0.0,
+        seed: int = 0,
+    ) -> None:
+        self._init_noise(latent_dim, device, seed)
+        self.loss, self.conditional, self.gp, self.r1 = GANLoss(loss), conditional, gp, r1
+
+    def _label(self, batch: Batch) -> torch.Tensor | None:
+        if not self.conditional:
+            return None
+        if "label" not in batch:
+            raise ValueError("a conditional GAN needs labelled data")
+        return batch["label"]
+
+    def d_loss(self, gen: nn.Module, disc: nn.Module, batch: Batch) -> tuple[torch.Tensor, Logs]:
+        # D ascends log D(x) + log(1 - D(G(z))) (Goodfellow et al. 2014, Algorithm 1); G is held fixed
+        real, label = batch["image"], self._label(batch)
+        with torch.no_grad():
+            fake = gen(self.draw_noise(real.shape[0]), label)
+        if self.r1 > 0:
+            real = real.detach().requires_grad_(True)
+        real_logits, fake_logits = disc(real, label), disc(fake, label)
+        loss = self.loss.d(real_logits, fake_logits)
+        if self.loss.kind == "wgan" and self.gp > 0:
+            loss = loss + self.gp * gradient_penalty(lambda x: disc(x, label), real, fake)
+        if self.r1 > 0:
+            loss = loss + self.r1 * r1_penalty(real_logits, real)
+        return loss, {
+            "loss_d": float(loss.detach()),
+            "d_real": _probability(real_logits),
+            "d_fake": _probability(fake_logits),
+        }
+
+    def g_loss(self, gen: nn.Module, disc: nn.Module, batch: Batch) -> tuple[torch.Tensor, Logs]:
+        label = self._label(batch)
+        fake_logits = disc(gen(self.draw_noise(batch["image"].shape[0]), label), label)
+        real_logits = disc(batch["image"], label) if self.loss.kind == "relativistic" else None
+        loss = self.loss.g(fake_logits, real_logits)
+        return loss, {"loss_g": float(loss.detach()), "d_fake_g": _probability(fake_logits)}
+
+
+class LAPGANObjective(_NoiseMixin):
+    """LAPGAN (Denton et al. 2015): one GAN per pyramid level, each band generator conditioned on the upsampled
+    real coarser image; the level losses are summed (the levels share no weights, so this trains them
+    independently, as in the paper)."""
+
+    def __init__(
+        self, gen: nn.Module, device: torch.device | str = "cpu", loss: str = "nonsaturating", seed: int = 0
+    ) -> None:
+        self._init_noise(gen.latent_dim, device, seed)
+        self.loss, self.levels = GANLoss(loss), gen.levels
+
+    def _fakes(self, gen: nn.Module, conditions: list[torch.Tensor], batch: int) -> list[torch.Tensor]:
+        coarse_noise, planes = gen.split_latent(self.draw_noise(batch))
+        fakes = [gen.coarse(coarse_noise)]
+        for level, (noise, condition) in enumerate(zip(planes, conditions, strict=True)):
+            fakes.append(condition + gen.band(level, noise, condition))
+        return fakes
+
+    def d_loss(self, gen: nn.Module, disc: nn.Module, batch: Batch) -> tuple[torch.Tensor, Logs]:
+        real = batch["image"]
+        coarse, conditions, bands = laplacian_pyramid(real, self.levels)
+        reals = [coarse] + [c + b for c, b in zip(conditions, bands, strict=True)]
+        with torch.no_grad():
+            fakes = self._fakes(gen, conditions, real.shape[0])
+        conds = [None, *conditions]
+        real_logits = [disc.level(k, reals[k], conds[k]) for k in range(self.levels + 1)]
+        fake_logits = [disc.level(k, fakes[k], conds[k]) for k in range(self.levels + 1)]
+        loss = sum(self.loss.d(r, f) for r, f in zip(real_logits, fake_logits, strict=True))
+        logs = {
+            "loss_d": float(loss.detach()),
+            "d_real": _probability(torch.cat(real_logits)),
+            "d_fake": _probability(torch.cat(fake_logits)),
+        }
+        return loss, logs
+
+    def g_loss(self, gen: nn.Module, disc: nn.Module, batch: Batch) -> tuple[torch.Tensor, Logs]:
+        real = batch["image"]
+        _, conditions, _ = laplacian_pyramid(real, self.levels)
+        fakes = self._fakes(gen, conditions, real.shape[0])
+        conds = [None, *conditions]
+        fake_logits = [disc.level(k, fakes[k], conds[k]) for k in range(self.levels + 1)]
+        loss = sum(self.loss.g(f) for f in fake_logits)
+        return loss, {"loss_g": float(loss.detach()), "d_fake_g": _probability(torch.cat(fake_logits))}
+
+
+class BEGANObjective(_NoiseMixin):
+    """BEGAN (Berthelot et al. 2017): with ``L(v) = |v - D(v)|``, D minimises ``L(x) - k L(G(z))``, G minimises
+    ``L(G(z))``, and ``k`` follows the equilibrium ``E[L(G(z))] = gamma E[L(x)]`` by proportional control.
+    Logs the convergence measure ``M = L(x) + |gamma L(x) - L(G(z))|``.
+
+    Args:
+        latent_dim: size of ``z``.
+        gamma: diversity ratio (0.5 in the paper).
+        lambda_k: learning rate of ``k`` (0.001).
+    """
+
+    def __init__(
+        self,
+        latent_dim: int,
+        device: torch.device | str = "cpu",
+        gamma: float = 0.5,
+        lambda_k: float = 0.001,
+        seed: int = 0,
+    ) -> None:
+        self._init_noise(latent_dim, device, seed)
+        self.gamma, self.lambda_k, self.k = gamma, lambda_k, 0.0
+        self._real_error = 0.0
+
+    @staticmethod
+    def _error(disc: nn.Module, images: torch.Tensor) -> torch.Tensor:
+        return (images - disc(images)).abs().float().mean()
+
+    def d_loss(self, gen: nn.Module, disc: nn.Module, batch: Batch) -> tuple[torch.Tensor, Logs]:
+        real = batch["image"]
+        with torch.no_grad():
+            fake = gen(self.draw_noise(real.shape[0]))
+        real_error, fake_error = self._error(disc, real), self._error(disc, fake)
+        self._real_error = float(real_error.detach())
+        loss = real_error - self.k * fake_error
+        return loss, {
+            "loss_d": float(loss.detach()),
+            "l_real": float(real_error.detach()),
+            "l_fake": float(fake_error.detach()),
+        }
+
+    def g_loss(self, gen: nn.Module, disc: nn.Module, batch: Batch) -> tuple[torch.Tensor, Logs]:
+        loss = self._error(disc, gen(self.draw_noise(batch["image"].shape[0])))
+        return loss, {"loss_g": float(loss.detach())}
+
+    def end_step(self, logs: Logs) -> Logs:
+        balance = self.gamma * self._real_error - logs["loss_g"]
+        self.k = min(max(self.k + self.lambda_k * balance, 0.0), 1.0)
+        return {**logs, "k": self.k, "convergence": self._real_error + abs(balance)}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {**super().state_dict(), "k": self.k, "real_error": self._real_error}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.k, self._real_error = float(state["k"]), float(state["real_error"])

@@ -1,0 +1,95 @@
+"""Model files: safetensors weights plus JSON metadata that says how to rebuild the network.
+
+A model file holds a network's ``state_dict`` and one metadata entry, ``deblur``, with the format version, the
+package version, the network spec (``{"name": ..., fields}``, see ``deblur.nets``) and whatever the writer adds
+(training config, data, metrics). Loading rebuilds the network from the spec, checks every tensor name and shape
+against it, then loads strictly. safetensors files contain no code, so loading one cannot run any.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+import deblur
+from deblur.errors import DeblurError
+from deblur.io import atomic_write_bytes
+from deblur.nets import net_from_spec, net_spec
+
+MODEL_FORMAT = "deblur-model/1"
+
+
+class ModelFileError(DeblurError):
+    """A model file that cannot be loaded."""
+
+
+def save_model(
+    path: str | Path, net: nn.Module, metadata: dict[str, Any] | None = None, overwrite: bool = True
+) -> Path:
+    """Write ``net`` (built with ``create_net``) and ``metadata`` to a ``.safetensors`` file, atomically."""
+    from safetensors.torch import save
+
+    info = {"format": MODEL_FORMAT, "deblur_version": deblur.__version__, "net": net_spec(net), **(metadata or {})}
+    tensors = {k: v.detach().contiguous().cpu() for k, v in net.state_dict().items()}
+    return atomic_write_bytes(path, save(tensors, metadata={"deblur": json.dumps(info)}), overwrite=overwrite)
+
+
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    """The ``deblur`` metadata of a model file, without loading its tensors."""
+    from safetensors import safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"model file {path} does not exist")
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            raw = (handle.metadata() or {}).get("deblur")
+    except Exception as exc:  # safetensors raises its own error types for bad headers
+        raise ModelFileError(f"{path} is not a readable safetensors file: {exc}") from exc
+    if raw is None:
+        raise ModelFileError(f"{path} has no deblur metadata: it was not written by deblur")
+    try:
+        info = json.loads(raw)
+    except ValueError as exc:
+        raise ModelFileError(f"{path} has corrupt deblur metadata: {exc}") from exc
+    if info.get("format") != MODEL_FORMAT:
+        raise ModelFileError(f"{path} has format {info.get('format')!r}; this deblur reads {MODEL_FORMAT}")
+    return info
+
+
+def load_model(path: str | Path, device: torch.device | str = "cpu") -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild the network of a model file and load its weights (names and shapes checked first).
+
+    Returns:
+        ``(net in eval mode on device, metadata)``.
+
+    Raises:
+        ModelFileError: missing or unreadable file, unknown network, or tensors that do not fit it.
+    """
+    from safetensors.torch import load_file
+
+    info = read_metadata(path)
+    try:
+        net = net_from_spec(info["net"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelFileError(f"{path} describes a network this deblur cannot build: {exc}") from exc
+    try:
+        tensors = load_file(str(path))
+    except Exception as exc:
+        raise ModelFileError(f"{path} has unreadable tensors: {exc}") from exc
+    expected = net.state_dict()
+    missing, unexpected = sorted(set(expected) - set(tensors)), sorted(set(tensors) - set(expected))
+    if missing or unexpected:
+        raise ModelFileError(f"{path} does not match its network: missing {missing[:3]}, unexpected {unexpected[:3]}")
+    wrong = [k for k in expected if expected[k].shape != tensors[k].shape]
+    if wrong:
+        raise ModelFileError(
+            f"{path}: tensor {wrong[0]} has shape {tuple(tensors[wrong[0]].shape)}, the network "
+            f"expects {tuple(expected[wrong[0]].shape)}"
+        )
+    net.load_state_dict(tensors, strict=True)
+    return net.to(device).eval(), info

@@ -1,0 +1,121 @@
+"""Every registered net: forward shape, finite output, one backward step, spec round trip."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from deblur.nets import NETS, create_net, net_from_spec, net_spec
+from deblur.nets.lapgan import laplacian_pyramid
+
+SMALL = {
+    "mlp_generator": {"z_dim": 8, "hidden": (16, 16), "image_shape": (1, 28, 28)},
+    "maxout_discriminator": {"image_shape": (1, 28, 28), "units": 8, "pieces": 3},
+    "dcgan_generator": {"z_dim": 8, "width": 4, "image_size": 32, "channels": 3},
+    "dcgan_discriminator": {"width": 4, "image_size": 32, "channels": 3},
+    "lapgan_generator": {"z_dim": 8, "width": 4, "image_size": 32, "levels": 2},
+    "lapgan_discriminator": {"width": 4, "image_size": 32, "levels": 2},
+    "began_generator": {"z_dim": 8, "width": 4, "image_size": 16, "channels": 3},
+    "began_discriminator": {"code": 8, "width": 4, "image_size": 16, "channels": 3},
+    "classifier": {"width": 4},
+}
+
+
+def test_registry_covered() -> None:
+    assert set(SMALL) == set(NETS)
+
+
+def _input(name: str, net: torch.nn.Module) -> torch.Tensor:
+    if name.endswith("generator"):
+        return torch.randn(2, net.latent_dim)
+    size = {"maxout_discriminator": 28, "classifier": 28, "began_discriminator": 16, "lapgan_discriminator": 8}.get(
+        name, 32
+    )  # the LAPGAN discriminator's forward judges the coarse level
+    channels = 3 if name in ("dcgan_discriminator", "began_discriminator") else 1
+    return torch.rand(2, channels, size, size)
+
+
+@pytest.mark.parametrize("name", sorted(NETS))
+def test_forward_backward(name: str) -> None:
+    torch.manual_seed(0)
+    net = create_net(name, **SMALL[name])
+    x = _input(name, net)
+    out = net(x)
+    assert torch.isfinite(out).all()
+    if name.endswith("generator"):
+        assert out.shape[0] == 2 and out.ndim == 4
+        if not name.startswith("began"):  # BEGAN's decoder is unbounded while training
+            assert out.min() >= 0 and out.max() <= 1
+    elif name == "classifier":
+        assert out.shape == (2, 10)
+    elif name == "began_discriminator":
+        assert out.shape == x.shape
+    else:
+        assert out.shape == (2,)
+    out.float().mean().backward()
+    assert all(
+        p.grad is not None and torch.isfinite(p.grad).all()
+        for p in net.parameters()
+        if p.requires_grad and p.grad is not None
+    )
+    assert any(p.grad is not None for p in net.parameters())
+
+
+@pytest.mark.parametrize("size", [28, 32, 64])
+def test_shape_dcgan_sizes(size: int) -> None:
+    gen = create_net("dcgan_generator", z_dim=4, width=4, image_size=size)
+    disc = create_net("dcgan_discriminator", width=4, image_size=size)
+    images = gen(torch.randn(3, 4))
+    assert images.shape == (3, 1, size, size)
+    assert disc(images).shape == (3,)
+
+
+def test_lapgan_levels() -> None:
+    gen = create_net("lapgan_generator", **SMALL["lapgan_generator"])
+    disc = create_net("lapgan_discriminator", **SMALL["lapgan_discriminator"])
+    assert gen.latent_dim == 8 + 16 * 16 + 32 * 32
+    z = torch.randn(2, gen.latent_dim)
+    coarse_noise, planes = gen.split_latent(z)
+    assert coarse_noise.shape == (2, 8) and [p.shape for p in planes] == [(2, 1, 16, 16), (2, 1, 32, 32)]
+    condition = torch.rand(2, 1, 16, 16)
+    band = gen.band(0, planes[0], condition)
+    assert band.shape == (2, 1, 16, 16)
+    assert disc.level(1, condition + band, condition).shape == (2,)
+    assert disc.level(2, torch.rand(2, 1, 32, 32), torch.rand(2, 1, 32, 32)).shape == (2,)
+
+
+def test_conditional_nets_use_labels() -> None:
+    torch.manual_seed(0)
+    gen = create_net("dcgan_generator", z_dim=4, width=4, image_size=28, n_classes=10).eval()
+    z = torch.randn(1, 4).expand(2, -1)
+    images = gen(z, torch.tensor([1, 7]))
+    assert not torch.allclose(images[0], images[1])
+    with pytest.raises(ValueError, match="class-conditional"):
+        gen(z)
+    disc = create_net("maxout_discriminator", units=4, pieces=2, n_classes=10)
+    assert disc(torch.rand(2, 1, 28, 28), torch.tensor([0, 9])).shape == (2,)
+
+
+def test_spec_round_trip() -> None:
+    net = create_net("mlp_generator", **SMALL["mlp_generator"])
+    rebuilt = net_from_spec(net_spec(net))
+    assert net_spec(rebuilt) == net_spec(net)
+    assert [p.shape for p in rebuilt.parameters()] == [p.shape for p in net.parameters()]
+
+
+def test_exception_unknown_net() -> None:
+    with pytest.raises(KeyError, match="unknown net 'resnet'"):
+        create_net("resnet")
+
+
+def test_values_laplacian_pyramid_rebuilds_image() -> None:
+    image = torch.rand(2, 1, 32, 32)
+    coarse, conditions, bands = laplacian_pyramid(image, 2)
+    assert coarse.shape == (2, 1, 8, 8) and [b.shape[-1] for b in bands] == [16, 32]
+    import kornia
+
+    rebuilt = coarse
+    for band in bands:
+        rebuilt = kornia.geometry.transform.pyrup(rebuilt) + band
+    torch.testing.assert_close(rebuilt, image, atol=1e-5, rtol=0)
+    torch.testing.assert_close(conditions[-1] + bands[-1], image, atol=1e-6, rtol=0)

@@ -1,0 +1,148 @@
+"""The training loop: exact resume, NaN detection that keeps the last good checkpoint, safe checkpoints, logs."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from deblur.config import GANConfig
+from deblur.gan import export_generator, load_generator, sample_images, train_gan
+from deblur.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from deblur.train.log import read_metrics
+from deblur.train.loop import LoopConfig, TrainingDiverged, train_loop
+from deblur.train.objectives import GANObjective
+
+
+def _config(data: Path, out: Path, model: str, steps: int, **changes: object) -> GANConfig:
+    base: dict = {
+        "model": model,
+        "data": data,
+        "out": out,
+        "steps": steps,
+        "batch": 16,
+        "width": 8,
+        "z_dim": 16,
+        "holdout": 20,
+        "log_every": 1,
+        "sample_every": 0,
+        "ckpt_every": 3,
+        "device": "cpu",
+    }
+    base.update(changes)
+    return GANConfig(**base)
+
+
+@pytest.mark.parametrize("model", ["mlp", "dcgan", "cgan", "lapgan", "began"])
+def test_resume_matches_uninterrupted(tiny_mnist: Path, tmp_path: Path, model: str) -> None:
+    straight = train_gan(_config(tiny_mnist, tmp_path / "straight", model, 6), progress=False)
+    # the interrupted run stops at step 3 (a checkpoint), then a fresh process-like start resumes it
+    train_gan(_config(tiny_mnist, tmp_path / "resumed", model, 3), progress=False)
+    resumed = train_gan(_config(tiny_mnist, tmp_path / "resumed", model, 6), resume=True, progress=False)
+    a, b = read_metrics(tmp_path / "straight"), read_metrics(tmp_path / "resumed")
+    assert [m["step"] for m in b] == [1, 2, 3, 4, 5, 6]
+    assert a == b  # the same losses, D(x) and D(G(z)) at every step, including those after the resume
+    for key, value in straight.gen.state_dict().items():
+        assert torch.equal(value, resumed.gen.state_dict()[key]), key
+    for key, value in straight.disc.state_dict().items():
+        assert torch.equal(value, resumed.disc.state_dict()[key]), key
+
+
+def test_run_outputs(tiny_mnist: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    train_gan(_config(tiny_mnist, out, "dcgan", 4, sample_every=2), progress=False)
+    assert {"last.pt", "config.json", "metrics.jsonl"} <= {p.name for p in out.iterdir()}
+    assert (out / "samples" / "step_0000002.png").exists() and (out / "samples" / "final.png").exists()
+    config = json.loads((out / "config.json").read_text())
+    assert config["gan"]["model"] == "dcgan" and config["gen"]["name"] == "dcgan_generator"
+    metrics = read_metrics(out)
+    assert {"loss_d", "loss_g", "d_real", "d_fake"} <= set(metrics[-1])
+    assert 0 <= metrics[-1]["d_real"] <= 1
+
+
+def test_sample_and_export(tiny_mnist: Path, tmp_path: Path) -> None:
+    train_gan(_config(tiny_mnist, tmp_path / "run", "cgan", 2), progress=False)
+    gen, meta = load_generator(tmp_path / "run" / "last.pt")
+    images = sample_images(gen, meta, 12, seed=1, label=3)
+    assert images.shape == (12, 1, 28, 28) and images.min() >= 0 and images.max() <= 1
+    assert torch.equal(images, sample_images(gen, meta, 12, seed=1, label=3))
+    path = export_generator(tmp_path / "run" / "last.pt", tmp_path / "cgan.safetensors")
+    exported, info = load_generator(path)
+    assert info["gan"]["model"] == "cgan"
+    torch.testing.assert_close(sample_images(exported, info, 12, seed=1, label=3), images)
+
+
+def test_lapgan_samples_are_cropped_to_data_size(tiny_mnist: Path, tmp_path: Path) -> None:
+    train_gan(_config(tiny_mnist, tmp_path / "run", "lapgan", 1), progress=False)
+    gen, meta = load_generator(tmp_path / "run" / "last.pt")
+    assert meta["data"]["image_size"] == 32 and meta["data"]["crop"] == 2
+    assert sample_images(gen, meta, 3).shape == (3, 1, 28, 28)
+
+
+class _Poisoned(GANObjective):
+    """Returns a NaN generator loss from step ``at`` on."""
+
+    def __init__(self, at: int) -> None:
+        super().__init__(4, seed=0)
+        self.at, self.calls = at, 0
+
+    def g_loss(self, gen, disc, batch):  # noqa: ANN001, ANN201
+        self.calls += 1
+        loss, logs = super().g_loss(gen, disc, batch)
+        if self.calls >= self.at:
+            loss = loss * float("nan")
+            logs = {**logs, "loss_g": float("nan")}
+        return loss, logs
+
+
+def test_nan_stops_and_keeps_last_good_checkpoint(tmp_path: Path) -> None:
+    from deblur.data.streams import TensorBatches
+    from deblur.nets import create_net
+
+    torch.manual_seed(0)
+    gen = create_net("mlp_generator", z_dim=4, hidden=(8,), image_shape=(1, 4, 4))
+    disc = create_net("maxout_discriminator", image_shape=(1, 4, 4), units=4, pieces=2)
+    stream = TensorBatches(torch.rand(32, 1, 4, 4), batch_size=8)
+    config = LoopConfig(steps=10, ckpt_every=2, log_every=1, sample_every=0)
+    with pytest.raises(TrainingDiverged, match=r"loss_g became NaN/Inf at step 5; .*last\.pt keeps the last good"):
+        train_loop(gen, disc, _Poisoned(at=5), stream, config, tmp_path, progress=False)
+    state = load_checkpoint(tmp_path / "last.pt")["state"]
+    assert state["step"] == 4
+    assert all(torch.isfinite(v).all() for v in state["gen"].values())
+
+
+class _Payload:
+    def __reduce__(self):  # noqa: ANN204
+        return (os.system, ("touch pwned",))
+
+
+def test_pickle_payload_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    torch.save({"format": "deblur-checkpoint/1", "state": _Payload()}, tmp_path / "evil.pt")
+    with pytest.raises(CheckpointError, match="refusing to load"):
+        load_checkpoint(tmp_path / "evil.pt")
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_checkpoint_round_trip_exact(tmp_path: Path) -> None:
+    state = {"weights": torch.randn(3, 4), "step": 7, "rng": torch.get_rng_state(), "nested": {"lr": [1e-4, 2e-4]}}
+    save_checkpoint(tmp_path / "c.pt", state)
+    loaded = load_checkpoint(tmp_path / "c.pt")
+    assert torch.equal(loaded["weights"], state["weights"]) and torch.equal(loaded["rng"], state["rng"])
+    assert loaded["step"] == 7 and loaded["nested"] == {"lr": [1e-4, 2e-4]}
+
+
+@pytest.mark.parametrize("content", [b"", b"not a checkpoint at all", b"PK\x03\x04truncated zip"])
+def test_exception_corrupt_checkpoint(tmp_path: Path, content: bytes) -> None:
+    (tmp_path / "bad.pt").write_bytes(content)
+    with pytest.raises(CheckpointError, match="bad.pt"):
+        load_checkpoint(tmp_path / "bad.pt")
+
+
+def test_exception_foreign_checkpoint(tmp_path: Path) -> None:
+    torch.save({"model": torch.zeros(1)}, tmp_path / "other.pt")
+    with pytest.raises(CheckpointError, match="not a deblur checkpoint"):
+        load_checkpoint(tmp_path / "other.pt")
