@@ -308,6 +308,11 @@ def gan() -> None:
 @click.option("--optimizer", type=click.Choice(["adam", "sgd"]), help="Optimiser.  [default: adam]")
 @click.option("--lr", type=float, help="Learning rate (both networks unless --lr-d).  [default: 0.0002]")
 @click.option("--lr-d", type=float, help="Discriminator learning rate.")
+@click.option(
+    "--lr-decay-from",
+    type=float,
+    help="Fraction of the steps after which learning rates fall linearly to 0.  [default: 1, constant]",
+)
 @click.option("--width", type=int, help="Network width (0: the model's default).")
 @click.option("--image-size", type=int, help="Side of generated images (0: the data's, as the model needs).")
 @click.option(

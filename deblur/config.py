@@ -137,6 +137,7 @@ class GANConfig:
         loss: adversarial loss (``deblur.losses.GAN_LOSSES``); BEGAN has its own.
         d_steps: discriminator steps per generator step (k of Algorithm 1).
         optimizer: ``adam`` or ``sgd``; ``lr`` (``lr_d`` for D if set), Adam's ``beta1``/``beta2``, SGD ``momentum``.
+        lr_decay_from: fraction of the steps after which the learning rates fall linearly to 0 (1: constant).
         z_dim: noise dimension (BEGAN: also its code size).
         width: channel/unit width of the networks (0: the model's default).
         image_size: side of generated images (0: the data's own, rounded up as the model needs).
@@ -166,6 +167,7 @@ class GANConfig:
     beta1: float = 0.5
     beta2: float = 0.999
     momentum: float = 0.5
+    lr_decay_from: float = 1.0
     z_dim: int = 100
     width: int = 0
     image_size: int = 0
@@ -209,6 +211,8 @@ class GANConfig:
             raise ConfigError(f"ema must be in [0, 1), got {self.ema}")
         if self.lr <= 0 or (self.lr_d is not None and self.lr_d <= 0):
             raise ConfigError("learning rates must be positive")
+        if not 0.0 <= self.lr_decay_from <= 1.0:
+            raise ConfigError(f"lr_decay_from must be in [0, 1], got {self.lr_decay_from}")
 
 
 C = TypeVar("C")

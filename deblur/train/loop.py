@@ -44,6 +44,7 @@ class LoopConfig:
         lr: generator learning rate; ``lr_d`` the discriminator's (default: the same).
         betas: Adam's betas.
         momentum: SGD momentum.
+        decay_from: fraction of ``steps`` after which both learning rates fall linearly to 0 (1: constant).
         ema: decay of the generator's EMA (0: no EMA).
         precision: ``fp32`` or ``bf16`` (autocast; used on CUDA only).
         clip: max gradient norm (0: no clipping).
@@ -57,6 +58,7 @@ class LoopConfig:
     lr_d: float | None = None
     betas: tuple[float, float] = (0.5, 0.999)
     momentum: float = 0.5
+    decay_from: float = 1.0
     ema: float = 0.999
     precision: str = "fp32"
     clip: float = 0.0
@@ -71,6 +73,21 @@ class LoopConfig:
             raise ValueError(f"precision must be fp32 or bf16, got {self.precision!r}")
         if self.steps < 1 or self.d_steps < 1:
             raise ValueError("steps and d_steps must be at least 1")
+        if not 0.0 <= self.decay_from <= 1.0:
+            raise ValueError(f"decay_from must be in [0, 1], got {self.decay_from}")
+
+
+def lr_factor(step: int, steps: int, decay_from: float) -> float:
+    """Learning-rate multiplier at ``step``: 1 until ``decay_from * steps``, then linear to 0 at ``steps``.
+
+    Example:
+        >>> [lr_factor(s, 100, 0.5) for s in (0, 50, 75, 100)]
+        [1.0, 1.0, 0.5, 0.0]
+    """
+    start = decay_from * steps
+    if step < start or start >= steps:
+        return 1.0
+    return max(0.0, (steps - step) / (steps - start))
 
 
 def make_optimizer(params: Iterator[nn.Parameter], config: LoopConfig, lr: float) -> torch.optim.Optimizer:
@@ -193,6 +210,10 @@ def train_loop(
         while state.step < config.steps:
             gen.train()
             disc.train()
+            factor = lr_factor(state.step, config.steps, config.decay_from)
+            for optimizer, lr in ((state.opt_g, config.lr), (state.opt_d, config.lr_d or config.lr)):
+                for group in optimizer.param_groups:
+                    group["lr"] = lr * factor
             # --- discriminator: k steps on fresh minibatches, G fixed (Algorithm 1, inner loop) ---
             disc.requires_grad_(True)
             for _ in range(config.d_steps):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
@@ -146,3 +147,26 @@ def test_exception_foreign_checkpoint(tmp_path: Path) -> None:
     torch.save({"model": torch.zeros(1)}, tmp_path / "other.pt")
     with pytest.raises(CheckpointError, match="not a deblur checkpoint"):
         load_checkpoint(tmp_path / "other.pt")
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"loss": kind} for kind in ("minimax", "lsgan", "hinge", "wgan", "relativistic")]
+    + [{"r1": 1.0}, {"optimizer": "sgd", "lr": 0.01, "d_steps": 2, "clip": 1.0, "ema": 0.0}],
+    ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()),
+)
+def test_losses_and_options_train(tiny_mnist: Path, tmp_path: Path, changes: dict) -> None:
+    train_gan(_config(tiny_mnist, tmp_path / "run", "dcgan", 2, **changes), progress=False)
+    metrics = read_metrics(tmp_path / "run")
+    assert len(metrics) == 2
+    assert all(math.isfinite(m["loss_d"]) and math.isfinite(m["loss_g"]) for m in metrics)
+
+
+def test_lr_decay_schedule(tiny_mnist: Path, tmp_path: Path) -> None:
+    from deblur.train.loop import lr_factor
+
+    assert [lr_factor(s, 10, 0.6) for s in (0, 5, 6, 8, 10)] == [1.0, 1.0, 1.0, 0.5, 0.0]
+    assert lr_factor(9, 10, 1.0) == 1.0
+    state = train_gan(_config(tiny_mnist, tmp_path / "run", "mlp", 4, lr_decay_from=0.5), progress=False)
+    # the last step ran at factor (4 - 3) / (4 - 2) = 1/2
+    assert state.opt_g.param_groups[0]["lr"] == pytest.approx(2e-4 * 0.5)

@@ -1,0 +1,95 @@
+"""BEGAN at 64 x 64: random patches of the development photos, and its convergence measure over training.
+
+Trains (or reuses) ``deblur gan train --model began --folder-mode patch --image-size 64`` on
+``../shared/data/photos`` and reports BEGAN's convergence measure ``M = L(x) + |gamma L(x) - L(G(z))|``
+(Berthelot et al. 2017, sec. 3.4), averaged over windows of steps, with ``k`` and both reconstruction losses.
+
+    python -m benchmarks.began_photos [--data ../shared/data/photos] [--runs runs/began_photos] [--steps 3000]
+
+Writes ``results/began_photos.{md,csv,tex,json}`` and ``docs/gan/began_photos.png`` (64 samples).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from benchmarks.common import environment, write_results
+from deblur.config import GANConfig, config_to_dict
+from deblur.gan import load_generator, sample_images, train_gan
+from deblur.train.checkpoint import load_checkpoint
+from deblur.train.log import read_metrics
+from deblur.train.loop import save_grid
+
+ROOT = Path(__file__).resolve().parent.parent
+SETTINGS = {
+    "model": "began",
+    "folder_mode": "patch",
+    "image_size": 64,
+    "channels": 3,
+    "batch": 16,
+    "width": 32,
+    "z_dim": 64,
+    "lr": 1e-4,
+    "seed": 0,
+    "log_every": 50,
+    "sample_every": 500,
+    "ckpt_every": 500,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "photos")
+    parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "began_photos")
+    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--window", type=int, default=250, help="steps per row of the table")
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args()
+    config = GANConfig(**SETTINGS, data=args.data, out=args.runs, steps=args.steps, device=args.device)
+    timing_file = args.runs / "train_seconds.json"
+    done = (args.runs / "last.pt").exists() and timing_file.exists()
+    if done:
+        saved = load_checkpoint(args.runs / "last.pt")
+        done = saved["state"]["step"] >= config.steps and saved["meta"]["gan"] == config_to_dict(config)
+    if not done:
+        start = time.perf_counter()
+        train_gan(config, resume=True)
+        timing_file.write_text(json.dumps({"train_seconds": time.perf_counter() - start}))
+    seconds = json.loads(timing_file.read_text())["train_seconds"]
+
+    metrics = read_metrics(args.runs)
+    rows = []
+    for end in range(args.window, config.steps + 1, args.window):
+        window = [m for m in metrics if end - args.window < m["step"] <= end]
+        if window:
+            mean = {k: sum(m[k] for m in window) / len(window) for k in ("convergence", "k", "l_real", "loss_g")}
+            rows.append(
+                {
+                    "steps": end,
+                    "convergence_M": mean["convergence"],
+                    "k": mean["k"],
+                    "L_real": mean["l_real"],
+                    "L_fake": mean["loss_g"],
+                }
+            )
+    gen, meta = load_generator(args.runs / "last.pt")
+    save_grid(ROOT / "docs" / "gan" / "began_photos.png", sample_images(gen, meta, 64, seed=1), nrow=8)
+    info = environment({"torch": 0})
+    info.update({"settings": SETTINGS, "steps": config.steps, "train_seconds": seconds, "data": str(args.data)})
+    caption = (
+        f"BEGAN on random 64x64 patches of the {meta['data']['train_images']} development photos: convergence "
+        f"measure M (lower is better), k and the reconstruction losses L(x), L(G(z)), mean over {args.window}-step "
+        f"windows; {config.steps} steps of batch {config.batch} in {seconds / 60:.0f} min on "
+        f"{info['gpu'] or info['cpu']}."
+    )
+    write_results("began_photos", rows, ["steps", "convergence_M", "k", "L_real", "L_fake"], caption, info)
+    print(caption)
+    for row in rows:
+        print(row)
+
+
+if __name__ == "__main__":
+    main()
