@@ -17,11 +17,14 @@ import click
 import deblur
 from deblur.config import (
     CONV_METHODS,
+    DEFAULT_TRAIN_SYNTH,
     GAN_MODELS,
     KERNEL_KINDS,
     GANConfig,
     SynthConfig,
+    TrainConfig,
     config_from_dict,
+    config_to_dict,
     load_config_file,
 )
 from deblur.device import resolve_device
@@ -73,6 +76,8 @@ def cli() -> None:
     Commands:
       synth    make (blurred, sharp) pairs from a folder of sharp photos, with the kernels used
       kernels  draw a grid of random blur kernels of one kind, for a quick look
+      train    train a deblurring model (U-Net vs PatchGAN) from a folder of sharp photos
+      export   write a trained run as a self-describing .safetensors model file
       gan      train, sample and score the classic GANs (2014 MLP, DCGAN, cGAN, LAPGAN, BEGAN)
 
     Run `deblur COMMAND --help` for the options of each command.
@@ -401,6 +406,124 @@ def gan_export(ckpt: Path, out: Path, overwrite: bool) -> None:
     from deblur.gan import export_generator
 
     path = export_generator(ckpt, out, overwrite=overwrite)
+    click.echo(f"Wrote {path} ({path.stat().st_size / 1e6:.1f} MB).")
+
+
+TRAIN_SYNTH_FLAGS = {"kernels", "kernel_size", "noise", "jpeg_prob", "jpeg_quality", "saturation_prob"}
+
+
+@cli.command("train")
+@click.option(
+    "--data",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Folder of sharp photos (recursive); repeat for several folders.",
+)
+@click.option("--pairs", type=click.Path(path_type=Path), help="Train on real pairs (GoPro blur/ + sharp/ layout).")
+@click.option("--out", type=click.Path(path_type=Path), help="Run folder.  [default: runs/deblur]")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path),
+    help="TOML/JSON with a [train] table (TrainConfig keys) and a [synth] table; flags win.",
+)
+@click.option("--val", type=click.Path(path_type=Path), help="Validation photos (default: hold out --val-holdout).")
+@click.option("--val-holdout", type=int, help="Photos of --data kept out for validation.  [default: 8]")
+@click.option(
+    "--val-every", type=int, help="Validate (PSNR/SSIM, sample strip, best.pt) every N steps.  [default: 1000]"
+)
+@click.option("--steps", type=int, help="Generator steps.  [default: 20000]")
+@click.option("--batch", type=int, help="Crops per batch.  [default: 16]")
+@click.option("--crop", type=int, help="Crop side in pixels.  [default: 256]")
+@click.option("--lr", type=float, help="Learning rate (both networks unless --lr-d).  [default: 0.0002]")
+@click.option("--lr-d", type=float, help="Discriminator learning rate.")
+@click.option(
+    "--lr-decay-from", type=float, help="Fraction of steps after which LRs fall linearly to 0.  [default: 0.5]"
+)
+@click.option("--width", type=int, help="U-Net width (channels of the first stage).  [default: 16]")
+@click.option("--depth", type=int, help="U-Net downsamplings.  [default: 3]")
+@click.option("--norm", type=click.Choice(["none", "batch", "instance", "group"]), help="U-Net normalisation.")
+@click.option("--disc-width", type=int, help="PatchGAN width.  [default: 64]")
+@click.option("--spectral/--no-spectral", default=None, help="Spectral normalisation in the discriminator.")
+@click.option("--scales", type=int, help="Discriminator scales (multi-scale PatchGAN).  [default: 1]")
+@click.option("--adv-loss", type=click.Choice(GAN_LOSSES), help="Adversarial loss.  [default: nonsaturating]")
+@click.option("--adv-weight", type=float, help="Adversarial weight; 0 trains with content losses only.  [default: 1]")
+@click.option("--content", type=click.Choice(["l1", "charbonnier"]), help="Content loss.  [default: l1]")
+@click.option("--content-weight", type=float, help="Content loss weight (pix2pix: 100).  [default: 100]")
+@click.option("--fft-weight", type=float, help="Frequency loss weight.  [default: 0]")
+@click.option(
+    "--perceptual-weights", type=click.Path(path_type=Path), help="Local VGG-19 weights for a perceptual loss."
+)
+@click.option("--perceptual-weight", type=float, help="Perceptual loss weight.  [default: 0]")
+@click.option("--kernels", multiple=True, help=f"Kernel kinds ({KIND_HELP}).  [default: motion,trajectory,gaussian]")
+@click.option("--kernel-size", type=int, help="Odd kernel size in pixels.  [default: 31]")
+@click.option("--noise", type=RangeParam(), help="Gaussian noise sigma or LOW:HIGH.  [default: 0:0.01]")
+@click.option("--jpeg-prob", type=float, help="Probability of JPEG re-compression.  [default: 0]")
+@click.option("--jpeg-quality", type=RangeParam(int), help="JPEG quality or LOW:HIGH.  [default: 60:95]")
+@click.option("--saturation-prob", type=float, help="Probability of clipped highlights.  [default: 0]")
+@click.option("--ema", type=float, help="EMA decay of the generator; 0 turns it off.  [default: 0.999]")
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), help="auto: bf16 on CUDA, fp32 elsewhere.")
+@click.option("--clip", type=float, help="Gradient-norm clip (0: off).")
+@click.option("--workers", type=int, help="Data-loader processes (-1: 0 on CPU, 4 on GPU).")
+@click.option("--seed", type=int, help="Seed of crops, degradations and initialisation.  [default: 0]")
+@click.option("--device", help="auto, cpu, cuda[:N] or mps.  [default: auto]")
+@click.option("--ckpt-every", type=int, help="Checkpoint every N steps.  [default: 1000]")
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def train_command(config_file: Path | None, resume: bool, quiet: bool, **options: Any) -> None:
+    """Train a deblurring model from sharp photos: blur is synthesised on the fly on the training device.
+
+    \b
+    Example:
+      deblur train --data ./sharp --out runs/mine --steps 20000
+    Ctrl-C or SIGTERM saves a checkpoint; `--resume` continues exactly. For several GPUs run the same command under
+    `torchrun --nproc_per_node=N -m deblur train ...`. Then `deblur export runs/mine --out mine.safetensors`.
+    """
+    from deblur.trainer import train
+
+    config = train_config(config_file, options)
+    state = train(config, resume=resume, progress=not quiet)
+    best = f", best validation PSNR {state.best:.2f} dB" if state.best is not None else ""
+    click.echo(f"Trained for {state.step} steps{best}; checkpoints in {config.out}.")
+
+
+def train_config(config_file: Path | None, options: dict[str, Any]) -> TrainConfig:
+    """A TrainConfig from an optional file ([train] and [synth] tables) and the flags given (which win)."""
+    values = load_config_file(config_file, section=None) if config_file else {}
+    train_values = dict(values.get("train", values if "synth" not in values else {}))
+    synth_values = dict(values.get("synth", train_values.pop("synth", {})))
+    if isinstance(options.get("data"), tuple):
+        options["data"] = options["data"] or None
+    options["kernels"] = _kernel_kinds(options.get("kernels") or ())
+    synth_flags = {k: options.pop(k) for k in list(options) if k in TRAIN_SYNTH_FLAGS}
+    if synth_flags.get("kernel_size") is not None:
+        synth_flags["size"] = synth_flags["kernel_size"]
+    synth_flags.pop("kernel_size", None)
+    synth_values.update({k: v for k, v in synth_flags.items() if v is not None})
+    train_values.update({k: v for k, v in options.items() if v is not None})
+    base = config_to_dict(DEFAULT_TRAIN_SYNTH)
+    train_values["synth"] = config_from_dict(SynthConfig, {**base, **synth_values})
+    return config_from_dict(TrainConfig, train_values)
+
+
+@cli.command("export")
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Model file to write (.safetensors).")
+@click.option(
+    "--which",
+    type=click.Choice(["best", "last"]),
+    default="best",
+    show_default=True,
+    help="Checkpoint: best validation PSNR or the last one.",
+)
+@click.option("--overwrite", is_flag=True, help="Replace an existing model file.")
+def export_command(run: Path, out: Path, which: str, overwrite: bool) -> None:
+    """Write a deblurring run's EMA generator, with its configs and metrics, as a .safetensors model file."""
+    from deblur.trainer import export_model
+
+    if out.exists() and not overwrite:
+        raise click.ClickException(f"{out} already exists: pass --overwrite to replace it")
+    path = export_model(run, out, which=which, overwrite=overwrite)
     click.echo(f"Wrote {path} ({path.stat().st_size / 1e6:.1f} MB).")
 
 

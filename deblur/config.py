@@ -215,6 +215,138 @@ class GANConfig:
             raise ConfigError(f"lr_decay_from must be in [0, 1], got {self.lr_decay_from}")
 
 
+DEFAULT_TRAIN_SYNTH = SynthConfig(kernels=("motion", "trajectory", "gaussian"), size=31, noise=(0.0, 0.01))
+"""What ``deblur train`` synthesises unless told otherwise: linear motion, camera shake and Gaussian blur up to
+31 px, and up to 1% Gaussian noise."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """A deblurring training run: ``deblur train`` and :func:`deblur.trainer.train` take this.
+
+    Attributes:
+        data: folders of sharp photos (pairs are synthesised from them with ``synth``).
+        pairs: a folder of real (blurred, sharp) pairs (GoPro layout) to train on instead of ``data``.
+        out: run folder: ``last.pt``, ``best.pt``, ``config.json``, ``metrics.jsonl``, ``samples/``.
+        val: folder of sharp photos for validation; without it ``val_holdout`` photos of ``data`` are kept out.
+        val_holdout: photos of ``data`` held out for validation when ``val`` is not given (0: validate on none).
+        val_images: validation crops (one centre crop per photo, up to this many).
+        val_crop: side of the validation crops.
+        steps, batch, crop: generator steps, crops per batch, crop side.
+        lr, lr_d, beta1, beta2, lr_decay_from: Adam settings; the learning rates fall linearly to 0 after
+            ``lr_decay_from * steps``.
+        width, depth, blocks, norm, act, shuffle: the U-Net generator (``deblur.nets.unet``).
+        disc_width, disc_layers, disc_norm, spectral, scales: the PatchGAN discriminator.
+        adv_loss, adv_weight: adversarial loss kind and weight (weight 0: no discriminator, content losses only).
+        content, content_weight: ``l1`` or ``charbonnier`` and its weight (100 relative to the adversarial term,
+            as in pix2pix).
+        fft_weight: weight of the frequency loss.
+        perceptual_weights, perceptual_weight: a local VGG-19 weights file and the perceptual loss weight.
+        d_steps, ema, precision, clip: see the GAN core (``deblur.train.loop``).
+        workers: data-loader processes for decoding and cropping (-1: 0 on the CPU, 4 on a GPU).
+        cache: keep decoded photos in memory.
+        seed, device: as everywhere.
+        log_every, val_every, ckpt_every: periods in steps.
+        synth: the degradations synthesised on the training device (``deblur.config.SynthConfig``).
+    """
+
+    data: tuple[Path, ...] = ()
+    pairs: Path | None = None
+    out: Path = Path("runs/deblur")
+    val: Path | None = None
+    val_holdout: int = 8
+    val_images: int = 16
+    val_crop: int = 256
+    steps: int = 20_000
+    batch: int = 16
+    crop: int = 256
+    lr: float = 2e-4
+    lr_d: float | None = None
+    beta1: float = 0.5
+    beta2: float = 0.999
+    lr_decay_from: float = 0.5
+    width: int = 16
+    depth: int = 3
+    blocks: int = 2
+    norm: str = "none"
+    act: str = "relu"
+    shuffle: int = 2
+    disc_width: int = 64
+    disc_layers: int = 3
+    disc_norm: str = "instance"
+    spectral: bool = False
+    scales: int = 1
+    adv_loss: str = "nonsaturating"
+    adv_weight: float = 1.0
+    content: str = "l1"
+    content_weight: float = 100.0
+    fft_weight: float = 0.0
+    perceptual_weights: Path | None = None
+    perceptual_weight: float = 0.0
+    d_steps: int = 1
+    ema: float = 0.999
+    precision: str = "auto"
+    clip: float = 0.0
+    workers: int = -1
+    cache: bool = True
+    seed: int = 0
+    device: str = "auto"
+    log_every: int = 50
+    val_every: int = 1000
+    ckpt_every: int = 1000
+    synth: SynthConfig = DEFAULT_TRAIN_SYNTH
+
+    def __post_init__(self) -> None:
+        from deblur.losses import GAN_LOSSES
+        from deblur.nets.unet import ACTIVATIONS, NORMS
+
+        data = (self.data,) if isinstance(self.data, (str, Path)) else self.data
+        object.__setattr__(self, "data", tuple(Path(p) for p in data))
+        object.__setattr__(self, "out", Path(self.out))
+        for name in ("pairs", "val", "perceptual_weights"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, Path(getattr(self, name)))
+        if isinstance(self.synth, dict):
+            object.__setattr__(self, "synth", config_from_dict(SynthConfig, self.synth))
+        if not self.data and self.pairs is None:
+            raise ConfigError("give --data (folders of sharp photos) or --pairs (a folder of blurred/sharp pairs)")
+        if self.data and self.pairs is not None:
+            raise ConfigError("give either --data or --pairs, not both")
+        for name in ("steps", "batch", "d_steps", "val_images", "width", "depth", "blocks", "shuffle", "scales"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.crop < 16 or self.crop % (self.shuffle * 2**self.depth):
+            raise ConfigError(
+                f"crop must be a multiple of {self.shuffle * 2**self.depth} (shuffle x 2^depth) and at least 16, "
+                f"got {self.crop}"
+            )
+        if self.val_crop < self.crop // 4 or self.val_crop < 16:
+            raise ConfigError(f"val_crop must be at least 16 and a quarter of crop, got {self.val_crop}")
+        if self.norm not in NORMS or self.disc_norm not in NORMS:
+            raise ConfigError(f"norm and disc_norm must be one of {', '.join(NORMS)}")
+        if self.act not in ACTIVATIONS:
+            raise ConfigError(f"act must be one of {', '.join(ACTIVATIONS)}, got {self.act!r}")
+        if self.adv_loss not in GAN_LOSSES:
+            raise ConfigError(f"unknown adv_loss {self.adv_loss!r}: use one of {', '.join(GAN_LOSSES)}")
+        if self.content not in ("l1", "charbonnier"):
+            raise ConfigError(f"content must be l1 or charbonnier, got {self.content!r}")
+        for name in ("adv_weight", "content_weight", "fft_weight", "perceptual_weight", "clip"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be non-negative, got {getattr(self, name)}")
+        if self.perceptual_weight > 0 and self.perceptual_weights is None:
+            raise ConfigError("perceptual_weight needs --perceptual-weights, a local VGG-19 weights file")
+        if self.lr <= 0 or (self.lr_d is not None and self.lr_d <= 0):
+            raise ConfigError("learning rates must be positive")
+        if not 0.0 <= self.lr_decay_from <= 1.0:
+            raise ConfigError(f"lr_decay_from must be in [0, 1], got {self.lr_decay_from}")
+        if not 0 <= self.ema < 1:
+            raise ConfigError(f"ema must be in [0, 1), got {self.ema}")
+        if self.precision not in ("auto", "fp32", "bf16"):
+            raise ConfigError(f"precision must be auto, fp32 or bf16, got {self.precision!r}")
+        if self.val_holdout < 0:
+            raise ConfigError(f"val_holdout must be non-negative, got {self.val_holdout}")
+
+
 C = TypeVar("C")
 
 
@@ -227,6 +359,8 @@ def config_to_dict(config: Any) -> dict[str, Any]:
     """
 
     def plain(value: Any) -> Any:
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return config_to_dict(value)
         if isinstance(value, (tuple, list)):
             return [plain(v) for v in value]
         if isinstance(value, Path):
@@ -249,6 +383,8 @@ def _coerce(annotation: Any, value: Any) -> Any:
         return (
             tuple(_coerce(a, v) for a, v in zip(args, value, strict=True)) if len(args) == len(value) else tuple(value)
         )
+    if dataclasses.is_dataclass(annotation) and isinstance(value, dict):
+        return config_from_dict(annotation, value)
     if annotation is Path and isinstance(value, str):
         return Path(value)
     if annotation is float and isinstance(value, int) and not isinstance(value, bool):

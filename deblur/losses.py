@@ -134,3 +134,77 @@ def r1_penalty(real_logits: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
 def charbonnier_loss(prediction: torch.Tensor, target: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
     """``mean(sqrt((p - t)^2 + eps^2))``, a smooth L1 that is robust to outliers (Charbonnier et al. 1994)."""
     return torch.sqrt((prediction.float() - target.float()) ** 2 + eps**2).mean()
+
+
+def fft_loss(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean absolute difference of the 2-D spectra (real and imaginary parts), a frequency loss that penalises
+    missing high frequencies that L1 alone forgives (as in MIMO-UNet, Cho et al. 2021)."""
+    difference = torch.fft.rfft2(prediction.float()) - torch.fft.rfft2(target.float())
+    return torch.view_as_real(difference).abs().mean()
+
+
+VGG19_LAYERS = {"relu1_2": 3, "relu2_2": 8, "relu3_4": 17, "relu4_4": 26, "relu5_4": 35}
+"""Indices of ReLU outputs in torchvision's ``vgg19().features``."""
+
+
+class PerceptualLoss(torch.nn.Module):
+    """L1 between VGG-19 features of prediction and target (Johnson et al. 2016), from a local weights file.
+
+    Nothing is downloaded: ``weights`` is a ``.pth`` (read with ``weights_only=True``) or ``.safetensors`` file
+    holding torchvision's ``vgg19`` state dict (or just its ``features``), which the user provides.
+
+    Args:
+        weights: path of the VGG-19 weights.
+        layers: names from :data:`VGG19_LAYERS` whose features are compared (weighted equally).
+    """
+
+    def __init__(self, weights: str, layers: tuple[str, ...] = ("relu2_2", "relu3_4", "relu4_4")) -> None:
+        super().__init__()
+        import torchvision
+
+        unknown = [name for name in layers if name not in VGG19_LAYERS]
+        if unknown:
+            raise ValueError(f"unknown VGG layers {unknown}: use {', '.join(VGG19_LAYERS)}")
+        features = torchvision.models.vgg19(weights=None).features[: max(VGG19_LAYERS[n] for n in layers) + 1]
+        state = _read_state_dict(weights)
+        state = {k.removeprefix("features."): v for k, v in state.items() if not k.startswith("classifier.")}
+        state = {k: v for k, v in state.items() if k in features.state_dict()}
+        try:
+            features.load_state_dict(state, strict=True)
+        except RuntimeError as exc:
+            raise ValueError(f"{weights} does not hold torchvision VGG-19 weights: {str(exc).splitlines()[0]}") from exc
+        self.features = features.eval().requires_grad_(False)
+        self.taps = {VGG19_LAYERS[n] for n in layers}
+        self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))
+
+    def _features(self, image: torch.Tensor) -> list[torch.Tensor]:
+        x, out = (image - self.mean) / self.std, []
+        for index, layer in enumerate(self.features):
+            x = layer(x)
+            if index in self.taps:
+                out.append(x)
+        return out
+
+    def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        pairs = zip(self._features(prediction), self._features(target), strict=True)
+        return torch.stack([F.l1_loss(p.float(), t.float()) for p, t in pairs]).mean()
+
+
+def _read_state_dict(path: str) -> dict[str, torch.Tensor]:
+    """Tensors of a ``.safetensors`` or weights-only ``.pth`` file; never unpickles objects."""
+    from pathlib import Path
+
+    if not Path(path).is_file():
+        raise ValueError(f"perceptual-loss weights {path} do not exist: pass a local VGG-19 weights file")
+    if str(path).endswith(".safetensors"):
+        from safetensors.torch import load_file
+
+        return load_file(str(path))
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ValueError(f"{path} is not a weights-only torch file: {str(exc).splitlines()[0]}") from exc
+    if not isinstance(state, dict):
+        raise ValueError(f"{path} does not hold a state dict")
+    return state

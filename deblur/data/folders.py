@@ -23,16 +23,16 @@ PAIR_LAYOUTS = (("blur", "sharp"), ("blur_gamma", "sharp"), ("input", "target"),
 """Folder-name pairs recognised as (degraded, ground truth), tried in this order."""
 
 
-def random_crop_box(height: int, width: int, crop: int) -> tuple[int, int]:
-    """Top-left corner of a uniformly random ``crop x crop`` window (global torch generator)."""
-    top = int(torch.randint(0, height - crop + 1, (1,)))
-    left = int(torch.randint(0, width - crop + 1, (1,)))
+def random_crop_box(height: int, width: int, crop: int, generator: torch.Generator | None = None) -> tuple[int, int]:
+    """Top-left corner of a uniformly random ``crop x crop`` window (``generator``, or torch's global one)."""
+    top = int(torch.randint(0, height - crop + 1, (1,), generator=generator))
+    left = int(torch.randint(0, width - crop + 1, (1,), generator=generator))
     return top, left
 
 
-def random_flip(*images: torch.Tensor) -> tuple[torch.Tensor, ...]:
+def random_flip(*images: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, ...]:
     """The same random dihedral transform (flips and transpose) applied to every image ``(C, H, W)``."""
-    flips = torch.randint(0, 2, (3,)).tolist()
+    flips = torch.randint(0, 2, (3,), generator=generator).tolist()
     out = []
     for image in images:
         if flips[0]:

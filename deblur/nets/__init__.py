@@ -2,8 +2,9 @@
 
 A spec is a plain dict ``{"name": "dcgan_generator", "z_dim": 100, ...}`` with every constructor argument
 (defaults included), saved in checkpoints and model files so that a net can be rebuilt exactly before its weights
-are loaded. Generators take ``(z, label=None)`` and return images in [0, 1]; discriminators take
-``(image, label=None)`` and return logits (BEGAN's returns a reconstruction).
+are loaded. GAN generators take ``(z, label=None)`` and return images in [0, 1]; discriminators take
+``(image, label=None)`` and return logits (BEGAN's returns a reconstruction). The deblurring pair is ``unet``
+(blurred -> restored) and ``patchgan`` (``D(candidate, blurred)``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from deblur.nets.classifier import SmallClassifier
 from deblur.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from deblur.nets.lapgan import LAPGANDiscriminator, LAPGANGenerator
 from deblur.nets.mlp import MaxoutDiscriminator, MLPGenerator
+from deblur.nets.patchgan import PatchDiscriminator
+from deblur.nets.unet import UNetGenerator
 
 NETS: dict[str, type[torch.nn.Module]] = {
     "mlp_generator": MLPGenerator,
@@ -29,6 +32,8 @@ NETS: dict[str, type[torch.nn.Module]] = {
     "began_generator": BEGANGenerator,
     "began_discriminator": BEGANDiscriminator,
     "classifier": SmallClassifier,
+    "unet": UNetGenerator,
+    "patchgan": PatchDiscriminator,
 }
 
 

@@ -4,19 +4,29 @@ Read top to bottom, each step is Algorithm 1 of Goodfellow et al. (2014): ``d_st
 fresh minibatches, then one generator update, then the EMA of the generator. Around it: mixed precision (bf16
 autocast on GPU, a no-op on the CPU), gradient clipping, a NaN/Inf check that stops with a clear message before a
 bad state is saved, a progress bar with D and G losses and D(x), D(G(z)), metrics in ``metrics.jsonl``, sample
-grids, and atomic checkpoints from which ``resume=True`` continues exactly (networks, optimisers, EMA, objective
-state, data position, RNG states and step).
+grids, periodic validation (``eval_fn``, with ``best.pt`` kept by a chosen metric), and atomic checkpoints from
+which ``resume=True`` continues exactly (networks, optimisers, EMA, objective state, data position, RNG states,
+step). SIGTERM and Ctrl-C set a flag; at the next step boundary the loop saves a checkpoint and raises
+:class:`TrainingInterrupted` (no file I/O in the signal handler; a second Ctrl-C aborts at once).
+
+Under ``torchrun`` (``torch.distributed`` initialised), the generator and discriminator are wrapped in
+``DistributedDataParallel``; rank 0 alone logs, validates and writes checkpoints. An objective used this way must
+call the discriminator once per discriminator step (e.g. on real and fake concatenated), as DDP requires.
 """
 
 from __future__ import annotations
 
 import contextlib
+import signal
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
+import torch.distributed as dist
 from torch import nn
 from tqdm import tqdm
 
@@ -31,6 +41,10 @@ from deblur.train.objectives import Logs, Objective
 
 class TrainingDiverged(DeblurError):
     """A loss or weight became NaN or infinite."""
+
+
+class TrainingInterrupted(DeblurError):
+    """SIGTERM or Ctrl-C stopped the run; a checkpoint was saved at the step boundary."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +63,9 @@ class LoopConfig:
         precision: ``fp32`` or ``bf16`` (autocast; used on CUDA only).
         clip: max gradient norm (0: no clipping).
         log_every, sample_every, ckpt_every: periods in steps (0: never; the last step always checkpoints).
+        eval_every: period of ``eval_fn`` (0: never; also run at the last step).
+        best_metric: key of ``eval_fn``'s result that selects ``best.pt`` (higher is better).
+        images_per_step: samples per generator step, for the images/s shown and logged (0: not shown).
     """
 
     steps: int = 10_000
@@ -65,6 +82,9 @@ class LoopConfig:
     log_every: int = 50
     sample_every: int = 1000
     ckpt_every: int = 1000
+    eval_every: int = 0
+    best_metric: str = "val_psnr"
+    images_per_step: int = 0
 
     def __post_init__(self) -> None:
         if self.optimizer not in ("adam", "sgd"):
@@ -118,6 +138,7 @@ class RunState:
     objective: Objective
     stream: Any
     step: int = 0
+    best: float | None = None
 
     def state_dict(self) -> dict[str, Any]:
         return {
@@ -130,6 +151,7 @@ class RunState:
             "objective": self.objective.state_dict(),
             "stream": self.stream.state_dict(),
             "rng": rng_state(),
+            "best": self.best,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -143,6 +165,42 @@ class RunState:
         self.objective.load_state_dict(state["objective"])
         self.stream.load_state_dict(state["stream"])
         set_rng_state(state["rng"])
+        self.best = state.get("best")
+
+
+class StopFlag:
+    """Set by SIGTERM/SIGINT while installed; the loop checks it between steps. A second SIGINT raises at once."""
+
+    def __init__(self) -> None:
+        self.signal: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if signum == signal.SIGINT and self.signal is not None:
+            raise KeyboardInterrupt
+        self.signal = signum
+
+    def __enter__(self) -> StopFlag:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+
+def _distributed() -> tuple[int, int]:
+    """``(rank, world size)``; ``(0, 1)`` outside ``torchrun``."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _wrap(module: nn.Module, device: torch.device) -> nn.Module:
+    ids = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else None
+    return nn.parallel.DistributedDataParallel(module, device_ids=ids)
 
 
 def train_loop(
@@ -155,6 +213,7 @@ def train_loop(
     *,
     meta: dict[str, Any] | None = None,
     sample_fn: Callable[[nn.Module], torch.Tensor] | None = None,
+    eval_fn: Callable[[nn.Module, int], dict[str, float]] | None = None,
     resume: bool = False,
     progress: bool = True,
 ) -> RunState:
@@ -162,12 +221,14 @@ def train_loop(
 
     Args:
         gen, disc: networks on the training device.
-        objective: computes both losses (see ``deblur.train.objectives``).
+        objective: computes both losses (see ``deblur.train.objectives``); one with ``uses_disc = False`` trains
+            the generator alone (content losses only).
         stream: endless batches with ``state_dict``/``load_state_dict`` (``deblur.data.streams``).
         config: the optimisation settings.
-        out: run folder: ``last.pt``, ``config.json``, ``metrics.jsonl``, ``samples/``.
+        out: run folder: ``last.pt``, ``best.pt``, ``config.json``, ``metrics.jsonl``, ``samples/``.
         meta: stored in every checkpoint (run config, network specs) so a checkpoint describes itself.
         sample_fn: ``sample_fn(generator) -> (N, C, H, W)`` images for the periodic sample grids.
+        eval_fn: ``eval_fn(generator, step) -> metrics`` every ``config.eval_every`` steps (on the EMA generator).
         resume: continue from ``out/last.pt`` if it exists.
         progress: show a progress bar.
 
@@ -176,11 +237,16 @@ def train_loop(
 
     Raises:
         TrainingDiverged: a loss or the weights became NaN/Inf; the last checkpoint (all finite) is kept.
+        TrainingInterrupted: SIGTERM or Ctrl-C; a checkpoint of the last complete step was written first.
     """
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    rank, world = _distributed()
+    lead = rank == 0
+    if lead:
+        out.mkdir(parents=True, exist_ok=True)
     device = next(gen.parameters()).device
     meta = {**(meta or {}), "loop": config_to_dict(config)}
+    uses_disc = bool(getattr(objective, "uses_disc", True))
     state = RunState(
         gen=gen,
         disc=disc,
@@ -190,77 +256,117 @@ def train_loop(
         objective=objective,
         stream=stream,
     )
-    checkpoint = out / "last.pt"
+    checkpoint, best_checkpoint = out / "last.pt", out / "best.pt"
     if resume and checkpoint.exists():
         state.load_state_dict(load_checkpoint(checkpoint, map_location=device)["state"])
-    atomic_write_json(out / "config.json", meta)
-    writer = MetricsWriter(out)
+    # under torchrun: gradients are averaged across processes by DDP; G's step reads D unwrapped (D is frozen then)
+    gen_train = _wrap(gen, device) if world > 1 else gen
+    disc_train = _wrap(disc, device) if world > 1 and uses_disc else disc
+    writer = MetricsWriter(out) if lead else None
+    if lead:
+        atomic_write_json(out / "config.json", meta)
     sampled = state.ema.model if state.ema is not None else gen
 
-    def save() -> None:
+    def save(path: Path = checkpoint) -> None:
         if not (_finite(gen) and _finite(disc)):
             raise TrainingDiverged(
                 f"weights became NaN/Inf by step {state.step}; {checkpoint} keeps the last good state"
             )
-        save_checkpoint(checkpoint, {"state": state.state_dict(), "meta": meta})
+        if lead:
+            save_checkpoint(path, {"state": state.state_dict(), "meta": meta})
 
-    bar = tqdm(total=config.steps, initial=state.step, desc="train", unit="step", disable=not progress)
+    def evaluate() -> None:
+        metrics = eval_fn(sampled, state.step)
+        value = metrics.get(config.best_metric)
+        improved = value is not None and (state.best is None or value > state.best)
+        if improved:
+            state.best = float(value)
+        writer.write(state.step, metrics)
+        save()
+        if improved:
+            save(best_checkpoint)
+
+    bar = tqdm(total=config.steps, initial=state.step, desc="train", unit="step", disable=not (progress and lead))
     running: dict[str, float] = {}
+    window_start, window_steps = time.perf_counter(), 0
     try:
-        while state.step < config.steps:
-            gen.train()
-            disc.train()
-            factor = lr_factor(state.step, config.steps, config.decay_from)
-            for optimizer, lr in ((state.opt_g, config.lr), (state.opt_d, config.lr_d or config.lr)):
-                for group in optimizer.param_groups:
-                    group["lr"] = lr * factor
-            # --- discriminator: k steps on fresh minibatches, G fixed (Algorithm 1, inner loop) ---
-            disc.requires_grad_(True)
-            for _ in range(config.d_steps):
-                batch = next(stream)
+        with StopFlag() as stop:
+            while state.step < config.steps:
+                gen.train()
+                disc.train()
+                factor = lr_factor(state.step, config.steps, config.decay_from)
+                for optimizer, lr in ((state.opt_g, config.lr), (state.opt_d, config.lr_d or config.lr)):
+                    for group in optimizer.param_groups:
+                        group["lr"] = lr * factor
+                # --- discriminator: k steps on fresh minibatches, G fixed (Algorithm 1, inner loop) ---
+                logs: Logs = {}
+                if uses_disc:
+                    disc.requires_grad_(True)
+                    for _ in range(config.d_steps):
+                        batch = next(stream)
+                        with autocast(device, config.precision):
+                            loss_d, logs = objective.d_loss(gen_train, disc_train, batch)
+                        state.opt_d.zero_grad(set_to_none=True)
+                        loss_d.backward()
+                        if config.clip > 0:
+                            nn.utils.clip_grad_norm_(disc.parameters(), config.clip)
+                        state.opt_d.step()
+                else:
+                    batch = next(stream)
+                # --- generator: one step through the (frozen) discriminator ---
+                disc.requires_grad_(False)
                 with autocast(device, config.precision):
-                    loss_d, logs = objective.d_loss(gen, disc, batch)
-                state.opt_d.zero_grad(set_to_none=True)
-                loss_d.backward()
+                    loss_g, logs_g = objective.g_loss(gen_train, disc, batch)
+                state.opt_g.zero_grad(set_to_none=True)
+                loss_g.backward()
                 if config.clip > 0:
-                    nn.utils.clip_grad_norm_(disc.parameters(), config.clip)
-                state.opt_d.step()
-            # --- generator: one step through the (frozen) discriminator ---
-            disc.requires_grad_(False)
-            with autocast(device, config.precision):
-                loss_g, logs_g = objective.g_loss(gen, disc, batch)
-            state.opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
-            if config.clip > 0:
-                nn.utils.clip_grad_norm_(gen.parameters(), config.clip)
-            state.opt_g.step()
-            if state.ema is not None:
-                state.ema.update(gen)
-            logs = objective.end_step({**logs, **logs_g})
-            state.step += 1
+                    nn.utils.clip_grad_norm_(gen.parameters(), config.clip)
+                state.opt_g.step()
+                if state.ema is not None:
+                    state.ema.update(gen)
+                logs = objective.end_step({**logs, **logs_g})
+                state.step += 1
+                window_steps += 1
 
-            bad = [k for k, v in logs.items() if isinstance(v, float) and not torch.isfinite(torch.tensor(v))]
-            if bad:
-                last = f"{checkpoint} keeps the last good state" if checkpoint.exists() else "no checkpoint was saved"
-                raise TrainingDiverged(
-                    f"{', '.join(bad)} became NaN/Inf at step {state.step}; {last}. Lower the learning rate or set a "
-                    f"gradient clip"
-                )
-            running = _accumulate(running, logs)
-            bar.update(1)
-            if config.log_every and (state.step % config.log_every == 0 or state.step == config.steps):
-                means = {k: v / running["_n"] for k, v in running.items() if k != "_n"}
-                writer.write(state.step, means)
-                bar.set_postfix({k: f"{means[k]:.3f}" for k in ("loss_d", "loss_g", "d_real", "d_fake") if k in means})
-                running = {}
-            if sample_fn is not None and config.sample_every and state.step % config.sample_every == 0:
-                save_grid(out / "samples" / f"step_{state.step:07d}.png", sample_fn(sampled))
-            if (config.ckpt_every and state.step % config.ckpt_every == 0) or state.step == config.steps:
-                save()
+                bad = [k for k, v in logs.items() if isinstance(v, float) and not torch.isfinite(torch.tensor(v))]
+                if bad:
+                    last = (
+                        f"{checkpoint} keeps the last good state" if checkpoint.exists() else "no checkpoint was saved"
+                    )
+                    raise TrainingDiverged(
+                        f"{', '.join(bad)} became NaN/Inf at step {state.step}; {last}. Lower the learning rate or "
+                        f"set a gradient clip"
+                    )
+                running = _accumulate(running, logs)
+                bar.update(1)
+                if lead and config.log_every and (state.step % config.log_every == 0 or state.step == config.steps):
+                    means = {k: v / running["_n"] for k, v in running.items() if k != "_n"}
+                    elapsed = time.perf_counter() - window_start
+                    if config.images_per_step:
+                        means["images_per_s"] = window_steps * config.images_per_step * world / max(elapsed, 1e-9)
+                    window_start, window_steps = time.perf_counter(), 0
+                    writer.write(state.step, means)
+                    shown = ("loss_d", "loss_g", "d_real", "d_fake", "content", "images_per_s")
+                    bar.set_postfix({k: f"{means[k]:.3g}" for k in shown if k in means})
+                    running = {}
+                if lead and sample_fn is not None and config.sample_every and state.step % config.sample_every == 0:
+                    save_grid(out / "samples" / f"step_{state.step:07d}.png", sample_fn(sampled))
+                due_eval = eval_fn is not None and config.eval_every and state.step % config.eval_every == 0
+                if lead and eval_fn is not None and (due_eval or state.step == config.steps):
+                    evaluate()
+                elif (config.ckpt_every and state.step % config.ckpt_every == 0) or state.step == config.steps:
+                    save()
+                if stop.signal is not None:
+                    save()
+                    name = signal.Signals(stop.signal).name
+                    raise TrainingInterrupted(
+                        f"{name} at step {state.step}: saved {checkpoint}; run again with --resume to continue"
+                    )
     finally:
         bar.close()
-        writer.close()
-    if sample_fn is not None:
+        if writer is not None:
+            writer.close()
+    if lead and sample_fn is not None:
         save_grid(out / "samples" / "final.png", sample_fn(sampled))
     return state
 

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import torch
 from torch import nn
 
-from deblur.losses import GANLoss, gradient_penalty, r1_penalty
+from deblur.losses import GANLoss, charbonnier_loss, fft_loss, gradient_penalty, r1_penalty
 from deblur.nets.lapgan import laplacian_pyramid
 
 Batch = dict[str, torch.Tensor]
@@ -222,3 +222,87 @@ class BEGANObjective(_NoiseMixin):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
         self.k, self._real_error = float(state["k"]), float(state["real_error"])
+
+
+class DeblurObjective:
+    """Conditional-GAN deblurring (pix2pix, Isola et al. 2017; DeblurGAN, Kupyn et al. 2018): the generator maps
+    ``batch["blurred"]`` to an estimate of ``batch["sharp"]``; the discriminator judges (blurred, candidate) pairs.
+
+    G minimises ``adv_weight * L_adv + content_weight * L1 + fft_weight * L_fft + perceptual_weight * L_vgg``.
+    D sees the real and restored pairs in one forward call (concatenated along the batch), which DDP needs.
+
+    Args:
+        adv_loss: adversarial loss kind (:data:`deblur.losses.GAN_LOSSES`).
+        adv_weight: weight of the adversarial term; 0 trains the generator alone (``uses_disc`` is then False).
+        content: ``l1`` or ``charbonnier``.
+        content_weight, fft_weight, perceptual_weight: weights of the other terms.
+        perceptual: a :class:`deblur.losses.PerceptualLoss` (needed when ``perceptual_weight > 0``).
+        gp: WGAN-GP weight (with ``adv_loss="wgan"``).
+    """
+
+    def __init__(
+        self,
+        adv_loss: str = "nonsaturating",
+        adv_weight: float = 1.0,
+        content: str = "l1",
+        content_weight: float = 100.0,
+        fft_weight: float = 0.0,
+        perceptual: nn.Module | None = None,
+        perceptual_weight: float = 0.0,
+        gp: float = 10.0,
+    ) -> None:
+        if perceptual_weight > 0 and perceptual is None:
+            raise ValueError("perceptual_weight > 0 needs a PerceptualLoss")
+        self.loss, self.adv_weight, self.gp = GANLoss(adv_loss), adv_weight, gp
+        self.content = charbonnier_loss if content == "charbonnier" else nn.functional.l1_loss
+        self.content_weight, self.fft_weight = content_weight, fft_weight
+        self.perceptual, self.perceptual_weight = perceptual, perceptual_weight
+        self.uses_disc = adv_weight > 0
+
+    def d_loss(self, gen: nn.Module, disc: nn.Module, batch: Batch) -> tuple[torch.Tensor, Logs]:
+        blurred, sharp = batch["blurred"], batch["sharp"]
+        with torch.no_grad():
+            restored = gen(blurred)
+        n = blurred.shape[0]
+        logits = disc(torch.cat([sharp, restored]), torch.cat([blurred, blurred]))  # (2B, patches)
+        real_logits, fake_logits = logits[:n], logits[n:]
+        loss = self.loss.d(real_logits, fake_logits)
+        if self.loss.kind == "wgan" and self.gp > 0:
+            loss = loss + self.gp * gradient_penalty(lambda x: disc(x, blurred), sharp, restored)
+        return loss, {
+            "loss_d": float(loss.detach()),
+            "d_real": _probability(real_logits),
+            "d_fake": _probability(fake_logits),
+        }
+
+    def g_loss(self, gen: nn.Module, disc: nn.Module, batch: Batch) -> tuple[torch.Tensor, Logs]:
+        blurred, sharp = batch["blurred"], batch["sharp"]
+        restored = gen(blurred)
+        content = self.content(restored.float(), sharp.float())
+        loss = self.content_weight * content
+        logs: Logs = {"content": float(content.detach())}
+        if self.uses_disc:
+            fake_logits = disc(restored, blurred)
+            real_logits = disc(sharp, blurred) if self.loss.kind == "relativistic" else None
+            adversarial = self.loss.g(fake_logits, real_logits)
+            loss = loss + self.adv_weight * adversarial
+            logs.update({"adv_g": float(adversarial.detach()), "d_fake_g": _probability(fake_logits)})
+        if self.fft_weight > 0:
+            frequency = fft_loss(restored, sharp)
+            loss = loss + self.fft_weight * frequency
+            logs["fft"] = float(frequency.detach())
+        if self.perceptual_weight > 0:
+            perceptual = self.perceptual(restored, sharp)
+            loss = loss + self.perceptual_weight * perceptual
+            logs["perceptual"] = float(perceptual.detach())
+        logs["loss_g"] = float(loss.detach())
+        return loss, logs
+
+    def end_step(self, logs: Logs) -> Logs:
+        return logs
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        pass

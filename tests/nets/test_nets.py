@@ -18,6 +18,8 @@ SMALL = {
     "began_generator": {"z_dim": 8, "width": 4, "image_size": 16, "channels": 3},
     "began_discriminator": {"code": 8, "width": 4, "image_size": 16, "channels": 3},
     "classifier": {"width": 4},
+    "unet": {"width": 4, "depth": 2, "blocks": 1},
+    "patchgan": {"width": 4, "layers": 2},
 }
 
 
@@ -39,10 +41,22 @@ def _input(name: str, net: torch.nn.Module) -> torch.Tensor:
 def test_forward_backward(name: str) -> None:
     torch.manual_seed(0)
     net = create_net(name, **SMALL[name])
-    x = _input(name, net)
-    out = net(x)
+    if name == "unet":  # image to image; leave the identity start so every weight gets a gradient
+        torch.nn.init.normal_(net.tail.weight, std=0.1)
+        x = torch.rand(2, 3, 20, 28)
+        out = net(x)
+    elif name == "patchgan":  # D(candidate, blurred)
+        x = torch.rand(2, 3, 20, 28)
+        out = net(x, x)
+    else:
+        x = _input(name, net)
+        out = net(x)
     assert torch.isfinite(out).all()
-    if name.endswith("generator"):
+    if name == "unet":
+        assert out.shape == x.shape
+    elif name == "patchgan":
+        assert out.ndim == 2 and out.shape[0] == 2
+    elif name.endswith("generator"):
         assert out.shape[0] == 2 and out.ndim == 4
         if not name.startswith("began"):  # BEGAN's decoder is unbounded while training
             assert out.min() >= 0 and out.max() <= 1

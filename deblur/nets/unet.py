@@ -1,0 +1,126 @@
+"""The deblurring generator: a U-Net with a global residual, ``restored = blurred + G(blurred)``.
+
+An encoder of ``depth`` stride-2 stages and a mirrored decoder with skip connections (Ronneberger et al. 2015, as
+pix2pix uses it), working on any input size: the input is padded by reflection to the network's multiple and the
+output cropped back. ``shuffle=2`` first folds each 2x2 block of pixels into channels (pixel unshuffle, as in
+NAFNet-style restorers) so the costliest full-resolution layers run at half resolution; that is what lets the
+small default restore a 1280x720 photo in about half a second on two CPU cores. The last convolution starts at zero,
+so an untrained network returns its input unchanged.
+
+Normalisation defaults to none: batch norm's statistics differ between training crops and whole photos at
+inference, which shows as colour shifts in restored images (see ``benchmarks/unet_variants.py``).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+NORMS = ("none", "batch", "instance", "group")
+ACTIVATIONS = ("relu", "lrelu", "gelu", "silu")
+
+
+def make_norm(kind: str, channels: int) -> nn.Module:
+    """A normalisation layer by name (``none`` gives identity)."""
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "instance":
+        return nn.InstanceNorm2d(channels, affine=True)
+    if kind == "group":
+        return nn.GroupNorm(min(8, channels), channels)
+    if kind == "none":
+        return nn.Identity()
+    raise ValueError(f"unknown norm {kind!r}: use one of {', '.join(NORMS)}")
+
+
+def make_activation(kind: str) -> nn.Module:
+    """An activation by name."""
+    layers = {"relu": nn.ReLU, "lrelu": lambda: nn.LeakyReLU(0.2), "gelu": nn.GELU, "silu": nn.SiLU}
+    if kind not in layers:
+        raise ValueError(f"unknown activation {kind!r}: use one of {', '.join(ACTIVATIONS)}")
+    return layers[kind]()
+
+
+def conv_block(in_channels: int, out_channels: int, count: int, norm: str, act: str) -> nn.Sequential:
+    """``count`` times (3x3 convolution, normalisation, activation)."""
+    layers: list[nn.Module] = []
+    for i in range(count):
+        layers += [
+            nn.Conv2d(in_channels if i == 0 else out_channels, out_channels, 3, padding=1, bias=norm == "none"),
+            make_norm(norm, out_channels),
+            make_activation(act),
+        ]
+    return nn.Sequential(*layers)
+
+
+def pad_to_multiple(image: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
+    """Pad the bottom and right of ``image`` by reflection (replication where the image is too small to reflect)
+    so both sides are multiples of ``multiple``; returns the padded image and the original ``(H, W)``."""
+    height, width = image.shape[-2:]
+    pad_h, pad_w = -height % multiple, -width % multiple
+    if pad_h or pad_w:
+        mode = "reflect" if pad_h < height and pad_w < width else "replicate"
+        image = F.pad(image, (0, pad_w, 0, pad_h), mode=mode)
+    return image, (height, width)
+
+
+class UNetGenerator(nn.Module):
+    """``restored = blurred + UNet(blurred)`` on images of any size.
+
+    Args:
+        channels: image channels (3 for RGB).
+        width: channels of the first stage; stage ``i`` has ``width * 2^i``.
+        depth: number of stride-2 downsamplings.
+        blocks: convolutions per stage.
+        norm: ``none``, ``batch``, ``instance`` or ``group``.
+        act: ``relu``, ``lrelu``, ``gelu`` or ``silu``.
+        shuffle: pixel-unshuffle factor at the input (1: none, 2: the network runs from half resolution).
+
+    Shape:
+        ``(B, C, H, W) -> (B, C, H, W)``, any ``H``, ``W``; not clamped (the caller clamps to [0, 1] for output).
+    """
+
+    def __init__(
+        self,
+        channels: int = 3,
+        width: int = 32,
+        depth: int = 3,
+        blocks: int = 2,
+        norm: str = "none",
+        act: str = "relu",
+        shuffle: int = 2,
+    ) -> None:
+        super().__init__()
+        if width < 1 or depth < 1 or blocks < 1 or shuffle < 1:
+            raise ValueError("width, depth, blocks and shuffle must be at least 1")
+        make_norm(norm, 8), make_activation(act)  # validate the names early
+        self.channels, self.shuffle = channels, shuffle
+        self.multiple = shuffle * 2**depth
+        widths = [width * 2**i for i in range(depth + 1)]
+        self.head = nn.Conv2d(channels * shuffle**2, width, 3, padding=1)
+        self.encoders = nn.ModuleList(conv_block(widths[i], widths[i], blocks, norm, act) for i in range(depth))
+        self.downs = nn.ModuleList(nn.Conv2d(widths[i], widths[i + 1], 2, stride=2) for i in range(depth))
+        self.middle = conv_block(widths[depth], widths[depth], blocks, norm, act)
+        self.ups = nn.ModuleList(nn.ConvTranspose2d(widths[i + 1], widths[i], 2, stride=2) for i in range(depth))
+        self.decoders = nn.ModuleList(conv_block(2 * widths[i], widths[i], blocks, norm, act) for i in range(depth))
+        self.tail = nn.Conv2d(width, channels * shuffle**2, 3, padding=1)
+        nn.init.zeros_(self.tail.weight)  # start as the identity map: never worse than the input at step 0
+        nn.init.zeros_(self.tail.bias)
+
+    def forward(self, blurred: torch.Tensor) -> torch.Tensor:
+        padded, (height, width) = pad_to_multiple(blurred, self.multiple)
+        x = F.pixel_unshuffle(padded, self.shuffle) if self.shuffle > 1 else padded
+        x = self.head(x)  # (B, w, H/s, W/s)
+        skips = []
+        for encoder, down in zip(self.encoders, self.downs, strict=True):
+            x = encoder(x)
+            skips.append(x)
+            x = down(x)  # (B, 2C, H/2, W/2)
+        x = self.middle(x)
+        for i in reversed(range(len(self.ups))):
+            x = self.ups[i](x)  # (B, C/2, 2H, 2W)
+            x = self.decoders[i](torch.cat([x, skips[i]], dim=1))
+        x = self.tail(x)
+        residual = F.pixel_shuffle(x, self.shuffle) if self.shuffle > 1 else x
+        return (padded + residual)[..., :height, :width]

@@ -1,0 +1,312 @@
+"""Deblurring training: ``deblur train --data ./sharp`` and :func:`train`.
+
+Sharp crops come from :mod:`deblur.data.pairs` (each crop a function of the run seed and its number), are blurred
+per batch on the training device by :mod:`deblur.synth`, and feed the GAN core's one loop
+(:func:`deblur.train.loop.train_loop`) with a U-Net generator, a PatchGAN discriminator and
+:class:`deblur.train.objectives.DeblurObjective`. Every ``val_every`` steps the EMA generator restores a fixed,
+seeded synthetic validation set (PSNR/SSIM logged, a blurred | restored | sharp strip saved, ``best.pt`` kept by
+PSNR). :func:`export_model` turns a run into a self-describing ``.safetensors`` model file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from deblur.config import TrainConfig, config_to_dict
+from deblur.data.pairs import (
+    CropBatches,
+    KeyedCrops,
+    SynthPairs,
+    key_generator,
+    real_pair_sources,
+    usable_images,
+)
+from deblur.device import resolve_device, seed_everything
+from deblur.errors import ConfigError
+from deblur.io import read_image
+from deblur.metrics import psnr, ssim
+from deblur.nets import create_net, net_spec
+from deblur.synth.degrade import crop_valid, degrade, sample_params
+from deblur.train.checkpoint import load_checkpoint
+from deblur.train.loop import LoopConfig, RunState, save_grid, train_loop
+from deblur.train.objectives import DeblurObjective
+from deblur.weights import save_model
+
+VAL_SEED = 20_17
+"""Seed of the validation degradations: the same for every run, so runs compare."""
+HOLDOUT_SEED = 0
+"""Seed of the choice of held-out validation photos (independent of the run seed)."""
+
+
+def build_networks(config: TrainConfig) -> tuple[nn.Module, nn.Module]:
+    """The U-Net generator and PatchGAN discriminator a config describes (seed torch first for equal inits)."""
+    gen = create_net(
+        "unet",
+        width=config.width,
+        depth=config.depth,
+        blocks=config.blocks,
+        norm=config.norm,
+        act=config.act,
+        shuffle=config.shuffle,
+    )
+    disc = create_net(
+        "patchgan",
+        width=config.disc_width,
+        layers=config.disc_layers,
+        norm=config.disc_norm,
+        spectral=config.spectral,
+        scales=config.scales,
+    )
+    return gen, disc
+
+
+def split_sources(config: TrainConfig) -> tuple[list[Any], list[Any]]:
+    """Training and validation sources: image paths (sharp photos) or (blurred, sharp) path pairs.
+
+    Without ``config.val``, ``val_holdout`` sources chosen by a fixed seed are kept out of training.
+    """
+    if config.pairs is not None:
+        sources: list[Any] = real_pair_sources(config.pairs)
+    else:
+        sources = usable_images(config.data, config.crop)
+    if config.val is not None:
+        val = real_pair_sources(config.val) if config.pairs is not None else usable_images((config.val,), 16)
+        return sources, val
+    count = min(config.val_holdout, len(sources) - 1)
+    if count <= 0:
+        return sources, []
+    chosen = set(torch.randperm(len(sources), generator=torch.Generator().manual_seed(HOLDOUT_SEED))[:count].tolist())
+    return [s for i, s in enumerate(sources) if i not in chosen], [s for i, s in enumerate(sources) if i in chosen]
+
+
+def _centre_crop(image: torch.Tensor, size: int) -> torch.Tensor:
+    top, left = (image.shape[-2] - size) // 2, (image.shape[-1] - size) // 2
+    return image[:, top : top + size, left : left + size]
+
+
+def validation_set(sources: list[Any], config: TrainConfig) -> dict[str, torch.Tensor] | None:
+    """Fixed ``{"blurred", "sharp"}`` validation crops (CPU): one centre crop per source, blurred with
+    :data:`VAL_SEED` (synthetic) or taken as they are (real pairs)."""
+    blurred_crops, sharp_crops = [], []
+    for source in sources[: config.val_images]:
+        paths = source if isinstance(source, tuple) else (source,)
+        images = [read_image(p) for p in paths]
+        size = min(config.val_crop, *images[0].shape[-2:])
+        crops = [_centre_crop(image, size - size % 16) for image in images]
+        if crops[0].shape[-1] != config.val_crop - config.val_crop % 16:
+            continue  # too small for the common crop size
+        sharp_crops.append(crops[-1])
+        if len(crops) == 2:
+            blurred_crops.append(crops[0])
+    if not sharp_crops:
+        return None
+    sharp = torch.stack(sharp_crops)
+    if blurred_crops:
+        return {"blurred": torch.stack(blurred_crops), "sharp": sharp}
+    params = sample_params(config.synth, len(sharp), key_generator(VAL_SEED, 0))
+    blurred = degrade(sharp, params)
+    if config.synth.valid:
+        sharp = crop_valid(sharp, config.synth.size)
+    return {"blurred": blurred, "sharp": sharp, "kinds": list(params.kinds)}
+
+
+@torch.no_grad()
+def restore_batch(gen: nn.Module, blurred: torch.Tensor, batch: int = 4) -> torch.Tensor:
+    """Run ``gen`` over ``blurred`` in small batches (on the net's device), clamped to [0, 1], returned on the CPU."""
+    device = next(gen.parameters()).device
+    was_training = gen.training
+    gen.eval()
+    out = [gen(blurred[i : i + batch].to(device)).clamp(0, 1).float().cpu() for i in range(0, len(blurred), batch)]
+    gen.train(was_training)
+    return torch.cat(out)
+
+
+def make_eval_fn(val: dict[str, Any], out: Path) -> Any:
+    """``eval_fn(gen, step)`` for the loop: PSNR/SSIM of the restored validation set and a sample strip."""
+
+    def evaluate(gen: nn.Module, step: int) -> dict[str, float]:
+        restored = restore_batch(gen, val["blurred"])
+        shown = slice(0, min(4, len(restored)))
+        strip = torch.stack([val["blurred"][shown], restored[shown], val["sharp"][shown]], dim=1).flatten(0, 1)
+        save_grid(out / "samples" / f"step_{step:07d}.png", strip, nrow=3)
+        return {
+            "val_psnr": float(psnr(restored, val["sharp"]).mean()),
+            "val_ssim": float(ssim(restored, val["sharp"]).mean()),
+        }
+
+    return evaluate
+
+
+def _setup_distributed(device: torch.device) -> tuple[int, int, torch.device]:
+    """Join the process group when started by ``torchrun`` (NCCL on CUDA, gloo on the CPU)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1, device
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    if device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    return dist.get_rank(), dist.get_world_size(), device
+
+
+def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> RunState:
+    """Train a deblurring model as ``config`` says; under ``torchrun`` with DistributedDataParallel.
+
+    Returns:
+        The final run state (``state.ema.model`` is the EMA generator).
+
+    Raises:
+        ConfigError, ImageError: bad settings or data; TrainingDiverged, TrainingInterrupted: see the loop.
+    """
+    rank, world, device = _setup_distributed(resolve_device(config.device))
+    try:
+        return _train(config, resume, progress, rank, world, device)
+    finally:
+        if world > 1 and dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def _train(config: TrainConfig, resume: bool, progress: bool, rank: int, world: int, device: torch.device) -> RunState:
+    seed_everything(config.seed)
+    train_sources, val_sources = split_sources(config)
+    if not train_sources:
+        raise ConfigError("no training images left after holding out the validation photos")
+    workers = config.workers if config.workers >= 0 else (4 if device.type == "cuda" else 0)
+    crops = CropBatches(
+        KeyedCrops(train_sources, config.crop, config.seed, cache=config.cache),
+        config.batch,
+        device,
+        workers=workers,
+        rank=rank,
+        world=world,
+    )
+    stream: Any = crops if config.pairs is not None else SynthPairs(crops, config.synth, config.seed)
+    gen, disc = build_networks(config)
+    gen, disc = gen.to(device), disc.to(device)
+    perceptual = None
+    if config.perceptual_weight > 0:
+        from deblur.losses import PerceptualLoss
+
+        try:
+            perceptual = PerceptualLoss(str(config.perceptual_weights)).to(device)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
+    objective = DeblurObjective(
+        adv_loss=config.adv_loss,
+        adv_weight=config.adv_weight,
+        content=config.content,
+        content_weight=config.content_weight,
+        fft_weight=config.fft_weight,
+        perceptual=perceptual,
+        perceptual_weight=config.perceptual_weight,
+    )
+    val = validation_set(val_sources, config) if val_sources else None
+    meta: dict[str, Any] = {
+        "task": "deblur",
+        "train": config_to_dict(config),
+        "gen": net_spec(gen),
+        "disc": net_spec(disc),
+        "data": {
+            "train_sources": len(train_sources),
+            "val_sources": [str(s if not isinstance(s, tuple) else s[1]) for s in val_sources[: config.val_images]],
+            "world_size": world,
+        },
+    }
+    if val is not None:
+        meta["data"]["val_psnr_blurred"] = float(psnr(val["blurred"], val["sharp"]).mean())
+        meta["data"]["val_ssim_blurred"] = float(ssim(val["blurred"], val["sharp"]).mean())
+    precision = config.precision if config.precision != "auto" else ("bf16" if device.type == "cuda" else "fp32")
+    loop = LoopConfig(
+        steps=config.steps,
+        d_steps=config.d_steps,
+        lr=config.lr,
+        lr_d=config.lr_d,
+        betas=(config.beta1, config.beta2),
+        decay_from=config.lr_decay_from,
+        ema=config.ema,
+        precision=precision,
+        clip=config.clip,
+        log_every=config.log_every,
+        sample_every=0,
+        ckpt_every=config.ckpt_every,
+        eval_every=config.val_every if val is not None else 0,
+        images_per_step=config.batch,
+    )
+    return train_loop(
+        gen,
+        disc,
+        objective,
+        stream,
+        loop,
+        config.out,
+        meta=meta,
+        eval_fn=make_eval_fn(val, config.out) if val is not None else None,
+        resume=resume,
+        progress=progress,
+    )
+
+
+def checkpoint_path(run: str | Path, which: str = "best") -> Path:
+    """``run/best.pt`` (falling back to ``last.pt``) or ``run/last.pt``; a file path is returned as it is."""
+    run = Path(run)
+    if run.is_file():
+        return run
+    if which not in ("best", "last"):
+        raise ConfigError(f"which must be best or last, got {which!r}")
+    best, last = run / "best.pt", run / "last.pt"
+    if which == "best" and best.exists():
+        return best
+    if last.exists():
+        return last
+    raise ConfigError(f"{run} holds no checkpoint (best.pt or last.pt): train with `deblur train --out {run}` first")
+
+
+def load_trained_generator(run: str | Path, which: str = "best") -> tuple[nn.Module, dict[str, Any]]:
+    """The (EMA, if kept) generator of a deblurring run, in eval mode on the CPU, and the checkpoint's metadata."""
+    from deblur.nets import net_from_spec
+
+    path = checkpoint_path(run, which)
+    checkpoint = load_checkpoint(path)
+    meta, state = checkpoint["meta"], checkpoint["state"]
+    if meta.get("task") != "deblur":
+        raise ConfigError(f"{path} is not a deblurring run (for GANs use `deblur gan export`)")
+    gen = net_from_spec(meta["gen"])
+    gen.load_state_dict(state["ema"]["model"] if state.get("ema") else state["gen"])
+    meta = {**meta, "step": int(state["step"]), "checkpoint": path.name}
+    return gen.eval(), meta
+
+
+def export_model(
+    run: str | Path, out: str | Path, which: str = "best", overwrite: bool = False, extra: dict[str, Any] | None = None
+) -> Path:
+    """Write a run's generator as a self-describing model file: weights, network spec, training and degradation
+    config, validation metrics (``deblur restore --model`` loads it with nothing else)."""
+    gen, meta = load_trained_generator(run, which)
+    metrics = {}
+    path = checkpoint_path(run, which)
+    from deblur.train.log import read_metrics
+
+    history = [m for m in read_metrics(path.parent) if "val_psnr" in m and m["step"] <= meta["step"]]
+    if history:
+        last = history[-1]
+        metrics = {"val_psnr": last["val_psnr"], "val_ssim": last["val_ssim"], "val_step": last["step"]}
+    for key in ("val_psnr_blurred", "val_ssim_blurred"):
+        if key in meta.get("data", {}):
+            metrics[key] = meta["data"][key]
+    metadata = {
+        "task": "deblur",
+        "train": meta["train"],
+        "synth": meta["train"]["synth"],
+        "steps": meta["step"],
+        "checkpoint": meta["checkpoint"],
+        "metrics": metrics,
+        **(extra or {}),
+    }
+    return save_model(out, gen, metadata, overwrite=overwrite)

@@ -1,0 +1,223 @@
+"""The deblurring trainer: short runs on tiny crops, exact resume, kills, export, config file vs CLI, DDP."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from deblur.cli import cli, train_config
+from deblur.config import SynthConfig, TrainConfig, config_to_dict
+from deblur.errors import ConfigError, ImageError
+from deblur.train.checkpoint import load_checkpoint
+from deblur.train.log import read_metrics
+from deblur.trainer import export_model, train
+from deblur.weights import load_model
+
+TINY = {
+    "crop": 32,
+    "val_crop": 32,
+    "batch": 2,
+    "width": 4,
+    "depth": 2,
+    "blocks": 1,
+    "disc_width": 4,
+    "disc_layers": 2,
+    "val_holdout": 1,
+    "val_images": 2,
+    "log_every": 1,
+    "device": "cpu",
+    "synth": SynthConfig(kernels=("motion", "trajectory", "gaussian"), size=7, noise=(0.0, 0.01)),
+}
+
+
+def tiny_config(data: Path, out: Path, **overrides: object) -> TrainConfig:
+    return TrainConfig(data=(data,), out=out, **{**TINY, **overrides})
+
+
+def test_smoke_twenty_steps_make_checkpoint_and_validation(photo_folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    state = train(tiny_config(photo_folder, out, steps=20, val_every=10, ckpt_every=10), progress=False)
+    assert state.step == 20 and (out / "last.pt").exists() and (out / "best.pt").exists()
+    validation = [m for m in read_metrics(out) if "val_psnr" in m]
+    assert [m["step"] for m in validation] == [10, 20]
+    assert all(10 < m["val_psnr"] < 60 and 0 < m["val_ssim"] <= 1 for m in validation)
+    assert (out / "samples" / "step_0000020.png").exists()
+    meta = json.loads((out / "config.json").read_text())
+    assert meta["train"]["steps"] == 20 and meta["data"]["val_psnr_blurred"] > 10
+    losses = [m for m in read_metrics(out) if "loss_g" in m]
+    assert len(losses) == 20 and all("loss_d" in m and "images_per_s" in m for m in losses)
+
+
+def _losses(out: Path) -> list[float]:
+    return [m[key] for m in read_metrics(out) if "loss_g" in m for key in ("loss_d", "loss_g")]
+
+
+def test_values_resume_equals_uninterrupted(photo_folder: Path, tmp_path: Path) -> None:
+    whole, split = tmp_path / "whole", tmp_path / "split"
+    train(tiny_config(photo_folder, whole, steps=20, val_every=0), progress=False)
+    train(tiny_config(photo_folder, split, steps=10, val_every=0, lr_decay_from=1.0), progress=False)
+    train(tiny_config(photo_folder, split, steps=20, val_every=0), resume=True, progress=False)
+    assert _losses(split) == pytest.approx(_losses(whole), abs=1e-6)
+    a, b = load_checkpoint(whole / "last.pt")["state"], load_checkpoint(split / "last.pt")["state"]
+    assert all(torch.allclose(a["ema"]["model"][k], b["ema"]["model"][k], atol=1e-6) for k in a["ema"]["model"])
+
+
+def test_smoke_content_only_and_other_losses(photo_folder: Path, tmp_path: Path) -> None:
+    state = train(tiny_config(photo_folder, tmp_path / "l1", steps=3, adv_weight=0.0), progress=False)
+    assert state.step == 3 and all("loss_d" not in m for m in read_metrics(tmp_path / "l1"))
+    state = train(
+        tiny_config(
+            photo_folder, tmp_path / "h", steps=2, adv_loss="hinge", content="charbonnier", fft_weight=1.0, scales=2
+        ),
+        progress=False,
+    )
+    assert "fft" in read_metrics(tmp_path / "h")[0]
+
+
+def test_smoke_perceptual_loss_from_local_weights(photo_folder: Path, tmp_path: Path) -> None:
+    import torchvision
+
+    weights = tmp_path / "vgg.pth"
+    torch.save(torchvision.models.vgg19(weights=None).features[:4].state_dict(), weights)
+    from deblur.losses import PerceptualLoss
+
+    loss = PerceptualLoss(str(weights), layers=("relu1_2",))
+    x = torch.rand(1, 3, 16, 16)
+    assert float(loss(x, x)) == 0.0 and float(loss(x, torch.rand_like(x))) > 0
+    with pytest.raises(ValueError, match="do not exist"):
+        PerceptualLoss(str(tmp_path / "missing.pth"))
+
+
+def test_values_exported_model_restores(photo_folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    train(tiny_config(photo_folder, out, steps=4, val_every=2), progress=False)
+    path = export_model(out, tmp_path / "model.safetensors")
+    net, info = load_model(path)
+    assert info["task"] == "deblur" and info["synth"]["size"] == 7 and "val_psnr" in info["metrics"]
+    image = torch.rand(1, 3, 45, 61)
+    with torch.no_grad():
+        restored = net(image).clamp(0, 1)
+    assert restored.shape == image.shape and torch.isfinite(restored).all()
+    with pytest.raises(ImageError, match="already exists"):
+        export_model(out, path)
+
+
+def test_values_config_file_and_cli_agree(tmp_path: Path) -> None:
+    text = """
+[train]
+data = ["photos"]
+steps = 123
+batch = 4
+adv_loss = "hinge"
+spectral = true
+[synth]
+kernels = ["motion", "gaussian"]
+size = 21
+noise = [0.0, 0.02]
+"""
+    (tmp_path / "train.toml").write_text(text)
+    from_file = train_config(tmp_path / "train.toml", {})
+    flags = {"data": (Path("photos"),), "steps": 123, "batch": 4, "adv_loss": "hinge", "spectral": True}
+    flags.update({"kernels": ("motion,gaussian",), "kernel_size": 21, "noise": (0.0, 0.02)})
+    assert train_config(None, flags) == from_file
+    assert train_config(tmp_path / "train.toml", {"steps": 7}).steps == 7  # flags win
+    assert config_to_dict(from_file)["synth"]["size"] == 21
+
+
+def test_exception_bad_settings(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="--data"):
+        TrainConfig()
+    with pytest.raises(ConfigError, match="multiple of 8"):
+        TrainConfig(data=("x",), crop=100, depth=2)
+    result = CliRunner().invoke(cli, ["train", "--data", str(tmp_path / "missing"), "--steps", "1"])
+    assert result.exit_code == 1 and "is not a folder" in result.output and "Traceback" not in result.output
+
+
+def _train_command(data: Path, out: Path, steps: int, *extra: str) -> list[str]:
+    args = ["--data", str(data), "--out", str(out), "--steps", str(steps), "--crop", "32", "--batch", "2"]
+    args += ["--width", "4", "--depth", "2", "--disc-width", "4", "--val-every", "0", "--device", "cpu"]
+    args += ["--kernel-size", "7", "--ckpt-every", "1", "-q", *extra]
+    return [sys.executable, "-m", "deblur", "train", *args]
+
+
+def _wait_for_step(checkpoint: Path, step: int, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if checkpoint.exists():
+            try:
+                if load_checkpoint(checkpoint)["state"]["step"] >= step:
+                    return
+            except Exception:  # noqa: BLE001 - a reader may race the atomic rename on some systems
+                pass
+        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        time.sleep(0.05)
+    raise AssertionError("training did not reach the step in time")
+
+
+def test_values_sigkill_then_resume(photo_folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    process = subprocess.Popen(_train_command(photo_folder, out, 10_000), env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for_step(out / "last.pt", 3, process)
+    finally:
+        process.kill()
+        process.wait()
+    step = load_checkpoint(out / "last.pt")["state"]["step"]  # complete and loadable after the kill
+    assert step >= 3
+    done = subprocess.run(_train_command(photo_folder, out, step + 2, "--resume"), env=env, capture_output=True)
+    assert done.returncode == 0, done.stderr
+    assert load_checkpoint(out / "last.pt")["state"]["step"] == step + 2
+
+
+def test_values_sigterm_saves_and_exits(photo_folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    command = _train_command(photo_folder, out, 10_000)
+    command[command.index("--ckpt-every") + 1] = "1000"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (out / "metrics.jsonl").exists() or not (out / "metrics.jsonl").read_text().strip():
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 1
+    assert "SIGTERM at step" in stderr and "--resume" in stderr and "Traceback" not in stderr
+    assert load_checkpoint(out / "last.pt")["state"]["step"] >= 1
+
+
+DDP_SCRIPT = """
+import sys, torch
+from pathlib import Path
+sys.path.insert(0, {tests!r})
+from deblur.trainer import train
+from train.test_trainer import tiny_config
+torch.set_num_threads(1)
+state = train(tiny_config(Path({data!r}), Path({out!r}), steps=3, val_every=0), progress=False)
+total = sum(float(p.double().sum()) for p in state.gen.parameters())
+Path({out!r}, "rank_" + __import__("os").environ["RANK"] + ".txt").write_text(repr(total))
+"""
+
+
+def test_smoke_ddp_two_gloo_processes(photo_folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    script = tmp_path / "ddp.py"
+    tests = str(Path(__file__).resolve().parent.parent)
+    script.write_text(DDP_SCRIPT.format(tests=tests, data=str(photo_folder), out=str(out)))
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", str(script)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+    totals = [float(p.read_text()) for p in sorted(out.glob("rank_*.txt"))]
+    assert len(totals) == 2 and totals[0] == pytest.approx(totals[1], abs=1e-9)  # DDP kept the replicas equal
+    assert load_checkpoint(out / "last.pt")["meta"]["data"]["world_size"] == 2
