@@ -1,6 +1,7 @@
 """deblur: remove blur from photographs with adversarial networks.
 
-The public Python API: configs, blur synthesis (kernels and degradations), datasets and image I/O. The command
+The public Python API: ``restore`` (deblur an array or tensor), configs, blur synthesis (kernels and
+degradations), datasets and image I/O. The command
 line (``deblur --help``) is a thin layer over these functions.
 """
 
@@ -11,6 +12,7 @@ __version__ = "0.1.0"
 from deblur.config import SynthConfig, config_from_dict, config_to_dict
 from deblur.errors import DeblurError
 from deblur.io import read_image, write_image
+from deblur.restoration import load_restorer, restore
 
 __all__ = [
     "DeblurError",
@@ -18,6 +20,8 @@ __all__ = [
     "__version__",
     "config_from_dict",
     "config_to_dict",
+    "load_restorer",
+    "restore",
     "read_image",
     "write_image",
 ]

@@ -76,6 +76,7 @@ def cli() -> None:
     Commands:
       synth    make (blurred, sharp) pairs from a folder of sharp photos, with the kernels used
       kernels  draw a grid of random blur kernels of one kind, for a quick look
+      restore  deblur photos (files, folders, globs) with the shipped default model or --model
       train    train a deblurring model (U-Net vs PatchGAN) from a folder of sharp photos
       export   write a trained run as a self-describing .safetensors model file
       gan      train, sample and score the classic GANs (2014 MLP, DCGAN, cGAN, LAPGAN, BEGAN)
@@ -407,6 +408,117 @@ def gan_export(ckpt: Path, out: Path, overwrite: bool) -> None:
 
     path = export_generator(ckpt, out, overwrite=overwrite)
     click.echo(f"Wrote {path} ({path.stat().st_size / 1e6:.1f} MB).")
+
+
+def _collect_inputs(inputs: tuple[str, ...], recursive: bool) -> tuple[list[tuple[Path, Path | None]], list[str]]:
+    """(file, folder it came from) for every input file, folder (``-r``: recursive) or glob; and the errors."""
+    import glob
+
+    from deblur.io import IMAGE_EXTENSIONS, list_images
+
+    found: list[tuple[Path, Path | None]] = []
+    errors: list[str] = []
+    for raw in inputs:
+        path = Path(raw)
+        if path.is_dir():
+            found += [(p, path) for p in list_images(path, recursive=recursive) if "_deblurred" not in p.stem]
+        elif path.is_file():
+            found.append((path, None))
+        elif any(c in raw for c in "*?["):
+            matches = sorted(Path(m) for m in glob.glob(raw, recursive=recursive))
+            files = [m for m in matches if m.is_file() and m.suffix.lower() in IMAGE_EXTENSIONS]
+            found += [(m, None) for m in files]
+            if not files:
+                errors.append(f"{raw}: no images match")
+        else:
+            errors.append(f"{raw}: no such file or folder")
+    return found, errors
+
+
+@cli.command("restore")
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file (one input only).")
+@click.option("--out-dir", type=click.Path(path_type=Path), help="Output folder (mirrors input folders).")
+@click.option("--suffix", default="_deblurred", show_default=True, help="Added to the name without --out-dir/-o.")
+@click.option("-r", "--recursive", is_flag=True, help="Look into sub-folders of input folders.")
+@click.option("--model", type=click.Path(path_type=Path), help="Model file (.safetensors).  [default: shipped model]")
+@click.option("--tile", type=int, help="Tile side in pixels (0: whole image).  [default: from free memory]")
+@click.option("--overlap", type=int, default=32, show_default=True, help="Pixels shared by neighbouring tiles.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda[:N] or mps.")
+@click.option("--half", is_flag=True, help="Half precision (CUDA only).")
+@click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True, help="JPEG/WebP quality.")
+@click.option("--max-pixels", type=float, default=100e6, show_default=True, help="Refuse larger images.")
+@click.option("--overwrite", is_flag=True, help="Replace existing output files.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+def restore_command(
+    inputs: tuple[str, ...],
+    output: Path | None,
+    out_dir: Path | None,
+    suffix: str,
+    recursive: bool,
+    model: Path | None,
+    tile: int | None,
+    overlap: int,
+    device: str,
+    half: bool,
+    quality: int,
+    max_pixels: float,
+    overwrite: bool,
+    quiet: bool,
+) -> None:
+    """Remove blur from photos: JPEG, PNG, TIFF (8/16-bit), WebP, BMP; grey and RGBA kept as they are.
+
+    \b
+    Examples:
+      deblur restore photo.jpg                   writes photo_deblurred.jpg
+      deblur restore shots/ -r --out-dir sharp/  a folder tree
+      deblur restore "*.png" --model mine.safetensors
+    Existing files are never replaced without --overwrite; each file is written atomically. A file that cannot
+    be read is reported and skipped; the exit code is 1 if any file failed.
+    """
+    from tqdm import tqdm
+
+    from deblur.errors import DeblurError
+    from deblur.io import Photo, atomic_write_bytes, encode_photo, read_photo
+    from deblur.restoration import auto_tile, load_restorer, output_path, restore
+
+    if output is not None and out_dir is not None:
+        raise click.ClickException("give -o FILE or --out-dir DIR, not both")
+    files, errors = _collect_inputs(inputs, recursive)
+    if output is not None and len(files) != 1:
+        raise click.ClickException(f"-o takes one input image, got {len(files)}: use --out-dir for several")
+    resolved = resolve_device(device)
+    net, info = load_restorer(model, resolved)
+    tile_side = auto_tile(resolved) if tile is None else tile
+    written = 0
+    bar = tqdm(files, desc="restore", unit="image", disable=quiet or len(files) < 2)
+    for source, root in bar:
+        target = output if output is not None else output_path(source, root, out_dir, suffix)
+        try:
+            if target.resolve() == source.resolve():
+                raise DeblurError(f"{target} is the input: choose another output name")
+            if target.exists() and not overwrite:
+                raise DeblurError(f"{target} already exists: pass --overwrite to replace it")
+            photo = read_photo(source, int(max_pixels))
+            pixels = restore(photo.pixels, net, tile=tile_side, overlap=overlap, half=half)
+            data = encode_photo(Photo(pixels, photo.format, photo.exif, photo.icc_profile), target.suffix, quality)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(target, data, overwrite=overwrite)
+            written += 1
+        except (DeblurError, OSError) as exc:
+            message = str(exc) if isinstance(exc, DeblurError) else f"{source}: {exc.strerror or exc}"
+            errors.append(message if str(source) in message or str(target) in message else f"{source}: {message}")
+            continue
+        if not quiet and len(files) == 1:
+            click.echo(f"Wrote {target}.")
+    for message in errors:
+        click.echo(f"Error: {message}", err=True)
+    if not quiet and len(files) > 1:
+        click.echo(
+            f"Restored {written} of {len(files)} images with {info['net']['name']} ({info.get('steps', '?')} steps)."
+        )
+    if errors:
+        sys.exit(1)
 
 
 TRAIN_SYNTH_FLAGS = {"kernels", "kernel_size", "noise", "jpeg_prob", "jpeg_quality", "saturation_prob"}

@@ -13,6 +13,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -202,3 +203,120 @@ def relative_stems(paths: Iterable[Path], root: Path) -> list[str]:
     """Names for outputs that mirror inputs: the path relative to ``root`` without its extension."""
     root = root if root.is_dir() else root.parent
     return [p.relative_to(root).with_suffix("").as_posix() for p in paths]
+
+
+PHOTO_FORMATS = {
+    "JPEG": (".jpg", ".jpeg"),
+    "PNG": (".png",),
+    "TIFF": (".tif", ".tiff"),
+    "WEBP": (".webp",),
+    "BMP": (".bmp",),
+}
+"""Formats ``read_photo`` decodes (an allowlist: no exotic decoders), by Pillow's name, with their extensions."""
+
+_ORIENT = {  # EXIF orientation -> numpy operations that display the image upright
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1, :],
+    5: lambda a: np.swapaxes(a, 0, 1),
+    6: lambda a: np.swapaxes(a, 0, 1)[:, ::-1],
+    7: lambda a: np.swapaxes(a, 0, 1)[::-1, ::-1],
+    8: lambda a: np.swapaxes(a, 0, 1)[::-1, :],
+}
+
+
+@dataclass
+class Photo:
+    """A photo as stored: pixels ``(H, W[, C])`` (uint8 or uint16, RGB(A) or grey, upright) and what to keep."""
+
+    pixels: np.ndarray
+    format: str
+    exif: bytes | None = None
+    icc_profile: bytes | None = None
+
+
+def read_photo(path: str | Path, max_pixels: int | None = MAX_PIXELS) -> Photo:
+    """Read a photo for restoration, keeping its bit depth, channels (grey, alpha), EXIF and ICC profile.
+
+    The header is checked first: the format must be in :data:`PHOTO_FORMATS` and the pixel count within
+    ``max_pixels``, before any pixel is decoded. EXIF orientation is applied (and reset to 1 in the kept EXIF).
+
+    Raises:
+        ImageError: missing, unreadable, corrupt, unsupported or oversized file.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    if not path.is_file():
+        raise ImageError(f"{path} does not exist or is not a file")
+    Image.MAX_IMAGE_PIXELS = None  # our own limit applies below
+    try:
+        with Image.open(path) as im:
+            kind, (width, height) = im.format, im.size
+            exif = im.getexif()
+            icc = im.info.get("icc_profile")
+            frames = getattr(im, "n_frames", 1)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise ImageError(f"{path} is not a readable image ({exc.__class__.__name__}): check the file") from exc
+    if kind not in PHOTO_FORMATS:
+        raise ImageError(f"{path} is a {kind} file: deblur reads {', '.join(PHOTO_FORMATS)} only")
+    if max_pixels is not None and width * height > max_pixels:
+        raise ImageError(
+            f"{path} has {width}x{height} = {width * height / 1e6:.0f} MP, over the limit of {max_pixels / 1e6:.0f} "
+            f"MP: downscale it or raise --max-pixels"
+        )
+    if frames > 1 and kind != "TIFF":
+        raise ImageError(f"{path} is animated ({frames} frames): deblur restores still images")
+    data = np.fromfile(path, dtype=np.uint8)
+    array = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    if array is None or array.shape[:2] != (height, width):
+        raise ImageError(f"{path} is not a readable image (corrupt or truncated)")
+    if array.dtype not in (np.uint8, np.uint16):
+        raise ImageError(f"{path} has {array.dtype} pixels: deblur reads 8- and 16-bit images")
+    if array.ndim == 3 and array.shape[2] == 3:
+        array = array[:, :, ::-1]
+    elif array.ndim == 3 and array.shape[2] == 4:
+        array = array[:, :, [2, 1, 0, 3]]
+    elif array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    orientation = int(exif.get(0x0112, 1) or 1)
+    if orientation in _ORIENT:
+        array = _ORIENT[orientation](array)
+        exif[0x0112] = 1
+    return Photo(np.ascontiguousarray(array), kind, exif.tobytes() if len(exif) else None, icc)
+
+
+def encode_photo(photo: Photo, suffix: str, quality: int = 95) -> bytes:
+    """Encode ``photo`` as the format of ``suffix``, with its EXIF and ICC profile where the format allows.
+
+    8-bit images go through Pillow (which writes the metadata); 16-bit ones through OpenCV as 16-bit PNG or TIFF
+    (the metadata is not kept then); a 16-bit image saved as JPEG, WebP or BMP is reduced to 8 bits.
+    """
+    from PIL import Image
+
+    suffix = suffix.lower()
+    kinds = {ext: name for name, exts in PHOTO_FORMATS.items() for ext in exts}
+    if suffix not in kinds:
+        raise ImageError(f"cannot write {suffix!r} files: use one of {', '.join(sorted(kinds))}")
+    kind, pixels = kinds[suffix], photo.pixels
+    if pixels.dtype == np.uint16 and kind in ("PNG", "TIFF"):
+        bgr = pixels if pixels.ndim == 2 else pixels[:, :, [2, 1, 0, 3][: pixels.shape[2]]]
+        ok, buffer = cv2.imencode(suffix, np.ascontiguousarray(bgr))
+        if not ok:
+            raise ImageError(f"OpenCV could not encode a 16-bit {suffix} image")
+        return buffer.tobytes()
+    if pixels.dtype == np.uint16:
+        pixels = (pixels.astype(np.float32) / 257.0).round().astype(np.uint8)
+    if kind in ("JPEG", "BMP") and pixels.ndim == 3 and pixels.shape[2] == 4:
+        pixels = pixels[:, :, :3]  # these formats have no alpha
+    image = Image.fromarray(pixels)
+    options: dict[str, Any] = {}
+    if kind in ("JPEG", "WEBP"):
+        options["quality"] = quality
+    if photo.exif and kind in ("JPEG", "PNG", "TIFF", "WEBP"):
+        options["exif"] = photo.exif
+    if photo.icc_profile and kind in ("JPEG", "PNG", "TIFF", "WEBP"):
+        options["icc_profile"] = photo.icc_profile
+    buffer = io.BytesIO()
+    image.save(buffer, format=kind, **options)
+    return buffer.getvalue()

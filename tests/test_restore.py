@@ -1,0 +1,148 @@
+"""Restoration: seamless tiling, the Python API on arrays and tensors, and `deblur restore` on files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from deblur import restore
+from deblur.cli import cli
+from deblur.io import encode_photo, read_photo
+from deblur.nets import create_net
+from deblur.restoration import auto_tile, load_restorer, output_path, restore_tensor
+from deblur.weights import save_model
+
+
+@pytest.fixture
+def net() -> torch.nn.Module:
+    torch.manual_seed(0)
+    model = create_net("unet", width=4, depth=2, blocks=1)
+    torch.nn.init.normal_(model.tail.weight, std=0.05)  # not the identity, so tiling errors would show
+    return model.eval()
+
+
+@pytest.fixture
+def model_file(net: torch.nn.Module, tmp_path: Path) -> Path:
+    return save_model(tmp_path / "tiny.safetensors", net, {"task": "deblur", "steps": 0})
+
+
+def test_values_tiled_matches_whole_image(net: torch.nn.Module) -> None:
+    image = torch.rand(1, 3, 512, 512, generator=torch.Generator().manual_seed(1))
+    whole = restore_tensor(net, image, tile=None)
+    tiled = restore_tensor(net, image, tile=192, overlap=32)
+    assert float((whole - tiled).abs().mean()) < 0.5 / 255
+    ticks = []
+    restore_tensor(net, image, tile=256, overlap=32, on_tile=lambda done, total: ticks.append((done, total)))
+    assert ticks[-1] == (9, 9)
+
+
+@pytest.mark.parametrize(
+    "array",
+    [
+        np.random.default_rng(0).integers(0, 256, (37, 50, 3), dtype=np.uint8),
+        np.random.default_rng(0).integers(0, 65536, (20, 30, 3), dtype=np.uint16),
+        np.random.default_rng(0).integers(0, 256, (20, 30), dtype=np.uint8),
+        np.random.default_rng(0).random((20, 30, 4)).astype(np.float32),
+    ],
+    ids=["rgb8", "rgb16", "grey", "rgba-float"],
+)
+def test_shape_api_returns_same_kind(array: np.ndarray, net: torch.nn.Module) -> None:
+    out = restore(array, net, tile=16, overlap=4)
+    assert isinstance(out, np.ndarray) and out.shape == array.shape and out.dtype == array.dtype
+    if array.ndim == 3 and array.shape[2] == 4:
+        assert np.array_equal(out[..., 3], array[..., 3])  # alpha passes through
+
+
+def test_shape_api_tensors(net: torch.nn.Module) -> None:
+    single, batch = torch.rand(3, 21, 33), torch.rand(2, 1, 16, 16)
+    assert restore(single, net).shape == single.shape
+    assert restore(batch, net).shape == batch.shape
+    with pytest.raises(TypeError):
+        restore([1, 2, 3], net)
+
+
+def test_values_identity_model_keeps_pixels(tmp_path: Path) -> None:
+    identity = create_net("unet", width=4, depth=2)
+    path = save_model(tmp_path / "id.safetensors", identity, {"task": "deblur"})
+    array = np.random.default_rng(0).integers(0, 256, (40, 64, 3), dtype=np.uint8)
+    assert np.array_equal(restore(array, path, device="cpu"), array)
+
+
+def test_exception_not_a_deblurring_model(tmp_path: Path) -> None:
+    path = save_model(tmp_path / "gan.safetensors", create_net("classifier", width=4), {"task": "gan"})
+    with pytest.raises(Exception, match="not a deblurring model"):
+        load_restorer(path)
+
+
+def test_values_output_path() -> None:
+    assert output_path(Path("a/b.jpg"), None, None, "_deblurred") == Path("a/b_deblurred.jpg")
+    assert output_path(Path("in/x/c.png"), Path("in"), Path("out"), "_d") == Path("out/x/c.png")
+    assert auto_tile(torch.device("cpu")) % 64 == 0
+
+
+def _write(path: Path, array: np.ndarray) -> Path:
+    cv2.imwrite(str(path), array)
+    return path
+
+
+def test_smoke_cli_files_folders_and_errors(model_file: Path, tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    _write(folder / "a.png", rng.integers(0, 256, (40, 50, 3), dtype=np.uint8))
+    _write(folder / "sub" / "b.jpg", rng.integers(0, 256, (30, 20, 3), dtype=np.uint8))
+    _write(folder / "c16.png", rng.integers(0, 65536, (24, 24, 3), dtype=np.uint16))
+    (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    runner = CliRunner()
+    args = ["restore", str(folder), "-r", "--out-dir", str(tmp_path / "out"), "--model", str(model_file), "-q"]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 1 and "broken.png" in result.output and "Traceback" not in result.output
+    assert (tmp_path / "out" / "a.png").exists() and (tmp_path / "out" / "sub" / "b.jpg").exists()
+    assert cv2.imread(str(tmp_path / "out" / "c16.png"), cv2.IMREAD_UNCHANGED).dtype == np.uint16
+    before = (tmp_path / "out" / "a.png").read_bytes()
+    again = runner.invoke(
+        cli, ["restore", str(folder / "a.png"), "-o", str(tmp_path / "out" / "a.png"), "--model", str(model_file)]
+    )
+    assert again.exit_code == 1 and "already exists" in again.output
+    assert (tmp_path / "out" / "a.png").read_bytes() == before  # never overwritten without --overwrite
+    beside = runner.invoke(cli, ["restore", str(folder / "a.png"), "--model", str(model_file)])
+    assert beside.exit_code == 0 and (folder / "a_deblurred.png").exists()
+    missing = runner.invoke(cli, ["restore", str(tmp_path / "nope.jpg"), "--model", str(model_file)])
+    assert missing.exit_code == 1 and "no such file" in missing.output
+
+
+def test_values_exif_orientation_and_metadata_kept(tmp_path: Path) -> None:
+    from PIL import Image
+
+    pixels = np.zeros((10, 20, 3), np.uint8)
+    pixels[:, :5] = 255
+    image = Image.fromarray(pixels)
+    exif = image.getexif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise for display
+    exif[0x010F] = "deblur-test-camera"
+    path = tmp_path / "rotated.jpg"
+    image.save(path, exif=exif.tobytes(), quality=100)
+    photo = read_photo(path)
+    assert photo.pixels.shape == (20, 10, 3)  # upright
+    encoded = encode_photo(photo, ".jpg")
+    out = tmp_path / "out.jpg"
+    out.write_bytes(encoded)
+    with Image.open(out) as reopened:
+        assert reopened.getexif()[0x010F] == "deblur-test-camera" and reopened.getexif().get(0x0112, 1) == 1
+
+
+def test_exception_refuses_huge_and_animated(tmp_path: Path) -> None:
+    from PIL import Image
+
+    frames = [Image.new("RGB", (8, 8), c) for c in ("red", "blue")]
+    frames[0].save(tmp_path / "anim.webp", save_all=True, append_images=frames[1:])
+    with pytest.raises(Exception, match="animated"):
+        read_photo(tmp_path / "anim.webp")
+    Image.new("RGB", (64, 64)).save(tmp_path / "big.png")
+    with pytest.raises(Exception, match="over the limit"):
+        read_photo(tmp_path / "big.png", max_pixels=1000)
