@@ -39,10 +39,10 @@ SEED = 0
 # the settings each model is trained with (every other GANConfig field at its default)
 MODELS: dict[str, dict[str, Any]] = {
     "mlp": {"model": "mlp", "steps": 15_000, "batch": 100},
-    "dcgan": {"model": "dcgan", "steps": 12_000, "batch": 64, "image_size": 32, "r1": 1.0, "lr_decay_from": 0.5},
+    "dcgan": {"model": "dcgan", "steps": 20_000, "batch": 64, "image_size": 32, "lr_decay_from": 0.5},
     "cgan": {"model": "cgan", "steps": 6_000, "batch": 64, "image_size": 32, "lr_decay_from": 0.5},
-    "lapgan": {"model": "lapgan", "steps": 4_000, "batch": 64, "width": 32, "lr_decay_from": 0.5},
-    "began": {"model": "began", "steps": 4_000, "batch": 32, "width": 32, "lr": 1e-4, "lr_decay_from": 0.5},
+    "lapgan": {"model": "lapgan", "steps": 2_000, "batch": 64, "width": 32, "lr_decay_from": 0.5},
+    "began": {"model": "began", "steps": 2_000, "batch": 32, "width": 32, "lr": 1e-4, "lr_decay_from": 0.5},
 }
 PAPER_MNIST = [  # Goodfellow et al. 2014, Table 1 (MNIST, not Fashion-MNIST): for context only
     ("DBN (paper, MNIST)", 138, 2.0),
