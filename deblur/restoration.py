@@ -52,7 +52,7 @@ def load_restorer(model: str | Path | None = None, device: str | torch.device = 
     net, info = load_model(path, resolve_device(device))
     if info.get("task") != "deblur":
         raise ModelFileError(f"{path} is not a deblurring model (it holds a {info['net']['name']})")
-    return net.requires_grad_(False), info
+    return net.to(memory_format=torch.channels_last).requires_grad_(False), info
 
 
 def _ramp(length: int, overlap: int, start: bool, end: bool) -> torch.Tensor:
@@ -127,6 +127,8 @@ def restore_tensor(
 
 
 def _run(net: nn.Module, image: torch.Tensor, half: bool) -> torch.Tensor:
+    # channels_last runs 3x3 convolutions about 1.3x faster on CPUs (benchmarks/results/restore_speed_cpu.md)
+    image = image.contiguous(memory_format=torch.channels_last)
     if half and image.device.type == "cuda":
         with torch.autocast("cuda", dtype=torch.float16):
             return net(image.float()).float().clamp(0, 1)
