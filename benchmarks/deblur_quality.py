@@ -37,7 +37,7 @@ from deblur.weights import load_model
 ROOT = Path(__file__).resolve().parent.parent
 KINDS = ("motion", "trajectory", "gaussian")
 SEEDS = {"motion": 101, "trajectory": 102, "gaussian": 103}
-WIENER_BALANCES = (0.002, 0.005, 0.01, 0.02, 0.05)
+WIENER_BALANCES = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5)
 RL_ITERATIONS = (5, 10, 20, 40)
 
 
