@@ -120,6 +120,18 @@ class SynthConfig:
             raise ConfigError(f"conv must be one of {', '.join(CONV_METHODS)}, got {self.conv!r}")
 
 
+def _check_optimisation(config: Any) -> None:
+    """Checks shared by the training configs: learning rates, their decay, EMA and precision."""
+    if config.lr <= 0 or (config.lr_d is not None and config.lr_d <= 0):
+        raise ConfigError("learning rates must be positive")
+    if not 0.0 <= config.lr_decay_from <= 1.0:
+        raise ConfigError(f"lr_decay_from must be in [0, 1], got {config.lr_decay_from}")
+    if not 0 <= config.ema < 1:
+        raise ConfigError(f"ema must be in [0, 1), got {config.ema}")
+    if config.precision not in ("auto", "fp32", "bf16"):
+        raise ConfigError(f"precision must be auto, fp32 or bf16, got {config.precision!r}")
+
+
 GAN_MODELS = ("mlp", "dcgan", "cgan", "lapgan", "began")
 
 
@@ -198,8 +210,6 @@ class GANConfig:
             raise ConfigError(f"unknown loss {self.loss!r}: use one of {', '.join(GAN_LOSSES)}")
         if self.optimizer not in ("adam", "sgd"):
             raise ConfigError(f"optimizer must be adam or sgd, got {self.optimizer!r}")
-        if self.precision not in ("auto", "fp32", "bf16"):
-            raise ConfigError(f"precision must be auto, fp32 or bf16, got {self.precision!r}")
         if self.folder_mode not in ("resize", "patch"):
             raise ConfigError(f"folder_mode must be resize or patch, got {self.folder_mode!r}")
         for name in ("steps", "batch", "d_steps", "z_dim"):
@@ -207,12 +217,7 @@ class GANConfig:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.channels not in (1, 3):
             raise ConfigError(f"channels must be 1 or 3, got {self.channels}")
-        if not 0 <= self.ema < 1:
-            raise ConfigError(f"ema must be in [0, 1), got {self.ema}")
-        if self.lr <= 0 or (self.lr_d is not None and self.lr_d <= 0):
-            raise ConfigError("learning rates must be positive")
-        if not 0.0 <= self.lr_decay_from <= 1.0:
-            raise ConfigError(f"lr_decay_from must be in [0, 1], got {self.lr_decay_from}")
+        _check_optimisation(self)
 
 
 DEFAULT_TRAIN_SYNTH = SynthConfig(kernels=("motion", "trajectory", "gaussian"), size=31, noise=(0.0, 0.01))
@@ -335,14 +340,7 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be non-negative, got {getattr(self, name)}")
         if self.perceptual_weight > 0 and self.perceptual_weights is None:
             raise ConfigError("perceptual_weight needs --perceptual-weights, a local VGG-19 weights file")
-        if self.lr <= 0 or (self.lr_d is not None and self.lr_d <= 0):
-            raise ConfigError("learning rates must be positive")
-        if not 0.0 <= self.lr_decay_from <= 1.0:
-            raise ConfigError(f"lr_decay_from must be in [0, 1], got {self.lr_decay_from}")
-        if not 0 <= self.ema < 1:
-            raise ConfigError(f"ema must be in [0, 1), got {self.ema}")
-        if self.precision not in ("auto", "fp32", "bf16"):
-            raise ConfigError(f"precision must be auto, fp32 or bf16, got {self.precision!r}")
+        _check_optimisation(self)
         if self.val_holdout < 0:
             raise ConfigError(f"val_holdout must be non-negative, got {self.val_holdout}")
 

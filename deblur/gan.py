@@ -30,7 +30,7 @@ from deblur.io import list_images, read_image
 from deblur.nets import create_net, net_from_spec, net_spec
 from deblur.parzen import ParzenResult, parzen_evaluate
 from deblur.train.checkpoint import load_checkpoint
-from deblur.train.loop import LoopConfig, RunState, train_loop
+from deblur.train.loop import LoopConfig, RunState, resolve_precision, train_loop
 from deblur.train.objectives import BEGANObjective, GANObjective, LAPGANObjective
 from deblur.weights import load_model, save_model
 
@@ -160,7 +160,7 @@ def build_objective(config: GANConfig, gen: nn.Module, device: torch.device) -> 
 
 
 def loop_config(config: GANConfig, device: torch.device) -> LoopConfig:
-    precision = config.precision if config.precision != "auto" else ("bf16" if device.type == "cuda" else "fp32")
+    precision = resolve_precision(config.precision, device)
     return LoopConfig(
         steps=config.steps,
         d_steps=config.d_steps,

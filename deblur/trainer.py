@@ -34,7 +34,7 @@ from deblur.metrics import psnr, ssim
 from deblur.nets import create_net, net_spec
 from deblur.synth.degrade import crop_valid, degrade, sample_params
 from deblur.train.checkpoint import load_checkpoint
-from deblur.train.loop import LoopConfig, RunState, save_grid, train_loop
+from deblur.train.loop import LoopConfig, RunState, resolve_precision, save_grid, train_loop
 from deblur.train.objectives import DeblurObjective
 from deblur.weights import save_model
 
@@ -222,7 +222,7 @@ def _train(config: TrainConfig, resume: bool, progress: bool, rank: int, world: 
     if val is not None:
         meta["data"]["val_psnr_blurred"] = float(psnr(val["blurred"], val["sharp"]).mean())
         meta["data"]["val_ssim_blurred"] = float(ssim(val["blurred"], val["sharp"]).mean())
-    precision = config.precision if config.precision != "auto" else ("bf16" if device.type == "cuda" else "fp32")
+    precision = resolve_precision(config.precision, device)
     loop = LoopConfig(
         steps=config.steps,
         d_steps=config.d_steps,

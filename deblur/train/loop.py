@@ -122,6 +122,22 @@ def autocast(device: torch.device, precision: str) -> contextlib.AbstractContext
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=enabled)
 
 
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """``auto`` becomes ``bf16`` on CUDA and ``fp32`` elsewhere; other values pass through."""
+    if precision != "auto":
+        return precision
+    return "bf16" if device.type == "cuda" else "fp32"
+
+
+def _optimiser_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor, module: nn.Module, clip: float) -> None:
+    """Backpropagate ``loss``, clip ``module``'s gradient norm if asked, and step."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if clip > 0:
+        nn.utils.clip_grad_norm_(module.parameters(), clip)
+    optimizer.step()
+
+
 def _finite(module: nn.Module) -> bool:
     return all(bool(torch.isfinite(p).all()) for p in module.parameters())
 
@@ -306,22 +322,14 @@ def train_loop(
                         batch = next(stream)
                         with autocast(device, config.precision):
                             loss_d, logs = objective.d_loss(gen_train, disc_train, batch)
-                        state.opt_d.zero_grad(set_to_none=True)
-                        loss_d.backward()
-                        if config.clip > 0:
-                            nn.utils.clip_grad_norm_(disc.parameters(), config.clip)
-                        state.opt_d.step()
+                        _optimiser_step(state.opt_d, loss_d, disc, config.clip)
                 else:
                     batch = next(stream)
                 # --- generator: one step through the (frozen) discriminator ---
                 disc.requires_grad_(False)
                 with autocast(device, config.precision):
                     loss_g, logs_g = objective.g_loss(gen_train, disc, batch)
-                state.opt_g.zero_grad(set_to_none=True)
-                loss_g.backward()
-                if config.clip > 0:
-                    nn.utils.clip_grad_norm_(gen.parameters(), config.clip)
-                state.opt_g.step()
+                _optimiser_step(state.opt_g, loss_g, gen, config.clip)
                 if state.ema is not None:
                     state.ema.update(gen)
                 logs = objective.end_step({**logs, **logs_g})
