@@ -6,15 +6,7 @@ environment: date, git commit, platform, CPU, GPU, library versions, threads, se
 
 from __future__ import annotations
 
-import csv
-import datetime
-import io
-import json
-import os
-import platform
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -22,51 +14,10 @@ from typing import Any
 
 import torch
 
+from deblur import report
+from deblur.report import environment
+
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def environment(seeds: dict[str, int] | None = None) -> dict[str, Any]:
-    """Where and how a benchmark ran."""
-    import kornia
-    import numpy
-    import skimage
-
-    import deblur
-
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True, cwd=Path(__file__).parent
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "git_commit": commit,
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "cpu": cpu,
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
-        "cuda": torch.version.cuda if torch.cuda.is_available() else None,
-        "versions": {
-            "deblur": deblur.__version__,
-            "torch": torch.__version__,
-            "kornia": kornia.__version__,
-            "numpy": numpy.__version__,
-            "scikit-image": skimage.__version__,
-        },
-        "seeds": seeds or {},
-    }
 
 
 def time_calls(
@@ -110,47 +61,6 @@ def time_call(fn: Callable[[], Any], device: torch.device, repeats: int = 10, wa
     return time_calls({"fn": fn}, device, repeats, warmup)["fn"]
 
 
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.3g}" if abs(value) < 100 else f"{value:.0f}"
-    return str(value)
-
-
-def markdown_table(
-    rows: Sequence[dict[str, Any]], columns: Sequence[str], bold: set[tuple[int, str]] = frozenset()
-) -> str:
-    """A GitHub Markdown table; cells in ``bold`` (row index, column) are emphasised."""
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    for i, row in enumerate(rows):
-        cells = [f"**{_fmt(row[c])}**" if (i, c) in bold else _fmt(row[c]) for c in columns]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def latex_table(
-    rows: Sequence[dict[str, Any]],
-    columns: Sequence[str],
-    caption: str,
-    label: str,
-    bold: set[tuple[int, str]] = frozenset(),
-) -> str:
-    """A booktabs LaTeX table."""
-
-    def esc(text: str) -> str:
-        return text.replace("_", r"\_").replace("%", r"\%").replace("&", r"\&")
-
-    body = io.StringIO()
-    body.write("\\begin{table}[t]\n\\centering\n")
-    body.write(f"\\caption{{{esc(caption)}}}\n\\label{{{label}}}\n")
-    body.write("\\begin{tabular}{" + "l" + "r" * (len(columns) - 1) + "}\n\\toprule\n")
-    body.write(" & ".join(esc(c) for c in columns) + " \\\\\n\\midrule\n")
-    for i, row in enumerate(rows):
-        cells = [f"\\textbf{{{esc(_fmt(row[c]))}}}" if (i, c) in bold else esc(_fmt(row[c])) for c in columns]
-        body.write(" & ".join(cells) + " \\\\\n")
-    body.write("\\bottomrule\n\\end{tabular}\n\\end{table}\n")
-    return body.getvalue()
-
-
 def write_results(
     name: str,
     rows: Sequence[dict[str, Any]],
@@ -160,15 +70,8 @@ def write_results(
     bold: set[tuple[int, str]] = frozenset(),
     out_dir: Path = RESULTS,
 ) -> Path:
-    """Write ``<name>.csv``, ``.md``, ``.tex`` and ``.json`` into ``out_dir``; returns the Markdown path."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with open(out_dir / f"{name}.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(columns), extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-    (out_dir / f"{name}.md").write_text(f"{caption}\n\n" + markdown_table(rows, columns, bold))
-    (out_dir / f"{name}.tex").write_text(latex_table(rows, columns, caption, f"tab:{name}", bold))
-    (out_dir / f"{name}.json").write_text(
-        json.dumps({"meta": meta, "caption": caption, "rows": list(rows)}, indent=2) + "\n"
-    )
-    return out_dir / f"{name}.md"
+    """Write ``<name>.csv``, ``.md``, ``.tex`` and ``.json`` into ``out_dir`` (default ``benchmarks/results``)."""
+    return report.write_results(name, rows, columns, caption, meta, out_dir, bold)
+
+
+__all__ = ["RESULTS", "environment", "time_call", "time_calls", "write_results"]

@@ -1,42 +1,39 @@
 """Deblurring quality on held-out synthetic sets: models against the blurred input and non-blind deconvolution.
 
-For each kernel kind (linear motion, camera-shake trajectory, Gaussian; 31 px; 1% Gaussian noise) a set is made
-with ``deblur synth --valid`` (valid convolution, so no border effect helps any method) from held-out photos that
-no model trained on (default: ``../shared/data/photos/val20``, which ``deblur train --val`` keeps out). Methods:
-the blurred input; scikit-image's Wiener and Richardson-Lucy deconvolution given the *true* kernel (per channel,
-on a reflect-padded image, cropped back), with the Wiener balance and the RL iteration count chosen on a set made
-from training photos (``--tune``, default ``photos/set14``), never on the held-out photos; and every ``--model``.
-PSNR and SSIM are computed on RGB in [0, 1] (SSIM: Gaussian window, sigma 1.5, as scikit-image), per image, then
-averaged per kind; 95% confidence intervals from the per-image spread.
+One set per kernel kind (linear motion, camera-shake trajectory, Gaussian, defocus; 31 px kernels; 1% Gaussian
+noise) is made with ``deblur synth --valid`` (valid convolution: no border effect helps any method) from photos no
+model trained or was tuned on — by default the Kodak24 evaluation set in ``../shared/data/eval/kodak24``. Methods
+(``deblur.bench``): the blurred input; scikit-image's Wiener, unsupervised Wiener and Richardson-Lucy given the
+*true* kernel, with the Wiener balance and the RL iteration count chosen on sets made from training photos
+(``--tune``, default ``photos/set14``), never on the test photos; and every ``--model`` (default: the shipped
+model). Tables per method (RGB and Y, 95% CIs, images worse than the input, runtimes) and per kernel kind, the
+per-image CSV, the PSNR-vs-kernel-size plot and the crop grid are written by ``deblur.bench.write_bench``.
 
-    python -m benchmarks.deblur_quality --model models/a.safetensors [--model b.safetensors] [--name quality]
+    python -m benchmarks.deblur_quality [--model a.safetensors ...] [--photos DIR] [--name NAME]
 
-Writes ``results/<name>.{md,csv,tex,json}`` and ``results/<name>_per_image.csv``.
+Writes ``results/<name>.{md,csv,tex,json}``, ``<name>_groups.*``, ``<name>_per_image.csv`` and two PNG plots.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
-import math
-import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 
-from benchmarks.common import RESULTS, environment, write_results
+from benchmarks.common import RESULTS
+from deblur import bench
 from deblur.config import SynthConfig
-from deblur.io import read_image
-from deblur.metrics import psnr, ssim
+from deblur.device import resolve_device
+from deblur.restoration import default_model_path
 from deblur.synth.folder import synthesize_folder
-from deblur.weights import load_model
 
 ROOT = Path(__file__).resolve().parent.parent
-KINDS = ("motion", "trajectory", "gaussian")
-SEEDS = {"motion": 101, "trajectory": 102, "gaussian": 103}
+DATA = ROOT.parent / "shared" / "data"
+KINDS = ("motion", "trajectory", "gaussian", "defocus")
+SEEDS = {"motion": 101, "trajectory": 102, "gaussian": 103, "defocus": 104}
 WIENER_BALANCES = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5)
 RL_ITERATIONS = (5, 10, 20, 40)
 
@@ -45,166 +42,84 @@ def make_set(photos: Path, out: Path, kind: str, size: int, noise: float) -> Pat
     """A held-out set for one kernel kind (reused if it exists with the same settings)."""
     config = SynthConfig(kernels=(kind,), size=size, noise=(noise, noise), valid=True)
     manifest = out / "manifest.json"
-    if manifest.exists() and json.loads(manifest.read_text())["config"]["kernels"] == [kind]:
-        return out
+    if manifest.exists():
+        saved = json.loads(manifest.read_text())
+        if (
+            saved["config"]["kernels"] == [kind]
+            and saved["source"] == str(photos.resolve())
+            and saved["seed"] == SEEDS[kind]
+        ):
+            return out
     synthesize_folder(photos, out, config, seed=SEEDS[kind], overwrite=True, progress=False)
     return out
 
 
-def load_set(folder: Path) -> list[dict[str, Any]]:
-    items = json.loads((folder / "manifest.json").read_text())["items"]
-    return [
-        {
-            "name": item["name"],
-            "kind": item["kind"],
-            "blurred": read_image(folder / item["blurred"]),
-            "sharp": read_image(folder / item["sharp"]),
-            "kernel": np.load(folder / item["kernel"]).astype(np.float64),
-        }
-        for item in items
-    ]
+def load_sets(photos: Path, sets: Path, size: int, noise: float, limit: int | None) -> list[bench.BenchItem]:
+    items = []
+    for kind in KINDS:
+        folder = make_set(photos, sets / f"{photos.name}_{kind}", kind, size, noise)
+        items += [
+            bench.BenchItem(f"{kind}/{i.name}", i.blurred, i.sharp, kind, i.kernel, i.bit_depth)
+            for i in bench.load_test_set(folder, limit=limit)
+        ]
+    return items
 
 
-def _per_channel(image: torch.Tensor, kernel: np.ndarray, fn: Any) -> torch.Tensor:
-    pad = kernel.shape[0]
-    array = image.double().numpy()
-    out = []
-    for channel in array:
-        padded = np.pad(channel, pad, mode="reflect")
-        out.append(np.clip(fn(padded, kernel), 0, 1)[pad:-pad, pad:-pad])
-    return torch.from_numpy(np.stack(out)).float()
-
-
-def wiener(image: torch.Tensor, kernel: np.ndarray, balance: float) -> torch.Tensor:
-    from skimage.restoration import wiener as sk_wiener
-
-    return _per_channel(image, kernel, lambda x, k: sk_wiener(x, k, balance))
-
-
-def richardson_lucy(image: torch.Tensor, kernel: np.ndarray, iterations: int) -> torch.Tensor:
-    from skimage.restoration import richardson_lucy as sk_rl
-
-    return _per_channel(image, kernel, lambda x, k: sk_rl(x, k, num_iter=iterations, clip=True))
-
-
-def score(restored: torch.Tensor, sharp: torch.Tensor) -> tuple[float, float]:
-    return float(psnr(restored[None], sharp[None])[0]), float(ssim(restored[None], sharp[None])[0])
-
-
-def tune(items: list[dict[str, Any]]) -> tuple[float, int]:
+def tune(items: list[bench.BenchItem]) -> tuple[float, int]:
     """The Wiener balance and RL iteration count with the best mean PSNR on ``items`` (training photos)."""
-    best_balance = max(
-        WIENER_BALANCES,
-        key=lambda b: np.mean([score(wiener(i["blurred"], i["kernel"], b), i["sharp"])[0] for i in items]),
-    )
-    best_iterations = max(
-        RL_ITERATIONS,
-        key=lambda n: np.mean([score(richardson_lucy(i["blurred"], i["kernel"], n), i["sharp"])[0] for i in items]),
-    )
-    return best_balance, best_iterations
 
+    def mean_psnr(method: bench.Method) -> float:
+        rows, _ = bench.run_bench(items, [method], keep=0, progress=False)
+        return float(np.mean([r["psnr"] for r in rows]))
 
-@torch.no_grad()
-def run_model(net: torch.nn.Module, image: torch.Tensor) -> torch.Tensor:
-    return net(image[None]).clamp(0, 1)[0]
-
-
-def mean_ci(values: list[float]) -> tuple[float, float]:
-    """Mean and the half-width of its 95% confidence interval (normal approximation)."""
-    mean = float(np.mean(values))
-    half = 1.96 * float(np.std(values, ddof=1)) / math.sqrt(len(values)) if len(values) > 1 else 0.0
-    return mean, half
+    balance = max(WIENER_BALANCES, key=lambda b: mean_psnr(bench.wiener(b)))
+    iterations = max(RL_ITERATIONS, key=lambda n: mean_psnr(bench.richardson_lucy(n)))
+    return balance, iterations
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--photos", type=Path, default=ROOT.parent / "shared" / "data" / "photos" / "val20")
-    parser.add_argument("--tune", type=Path, default=ROOT.parent / "shared" / "data" / "photos" / "set14")
+    parser.add_argument("--photos", type=Path, default=DATA / "eval" / "kodak24")
+    parser.add_argument("--tune", type=Path, default=DATA / "photos" / "set14")
     parser.add_argument("--sets", type=Path, default=ROOT / "runs" / "heldout")
     parser.add_argument("--model", type=Path, action="append", default=[], help="a .safetensors model (repeatable)")
-    parser.add_argument("--label", action="append", default=[], help="table name of each --model, in order")
     parser.add_argument("--size", type=int, default=31)
     parser.add_argument("--noise", type=float, default=0.01)
+    parser.add_argument("--limit", type=int, help="first N photos of each set")
+    parser.add_argument("--device", default="auto")
     parser.add_argument("--name", default="deblur_quality")
+    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
-    torch.set_num_threads(torch.get_num_threads())
+    models = args.model or [default_model_path()]
 
-    tuning = [
-        item
-        for kind in KINDS
-        for item in load_set(make_set(args.tune, args.sets / f"tune_{kind}", kind, args.size, args.noise))
-    ]
+    tuning = load_sets(args.tune, args.sets, args.size, args.noise, limit=6)
     balance, iterations = tune(tuning)
     print(f"tuned on {len(tuning)} images of {args.tune}: Wiener balance {balance}, RL {iterations} iterations")
 
-    methods: dict[str, Any] = {
-        "blurred input": lambda image, kernel: image,
-        f"Wiener (true kernel, balance {balance})": lambda image, kernel: wiener(image, kernel, balance),
-        f"Richardson-Lucy (true kernel, {iterations} it.)": lambda image, kernel: richardson_lucy(
-            image, kernel, iterations
-        ),
-    }
-    labels = args.label + [path.stem for path in args.model[len(args.label) :]]
-    for label, path in zip(labels, args.model, strict=True):
-        net, _ = load_model(path)
-        methods[label] = lambda image, kernel, net=net: run_model(net, image)
-
-    per_image: list[dict[str, Any]] = []
-    for kind in KINDS:
-        for item in load_set(make_set(args.photos, args.sets / kind, kind, args.size, args.noise)):
-            for method, fn in methods.items():
-                start = time.perf_counter()
-                restored = fn(item["blurred"], item["kernel"])
-                seconds = time.perf_counter() - start
-                value_psnr, value_ssim = score(restored, item["sharp"])
-                per_image.append(
-                    {
-                        "method": method,
-                        "kind": kind,
-                        "image": item["name"],
-                        "psnr": value_psnr,
-                        "ssim": value_ssim,
-                        "seconds": seconds,
-                    }
-                )
-        print(f"{kind}: done", flush=True)
-
-    rows = []
-    for method in methods:
-        row: dict[str, Any] = {"method": method}
-        for kind in (*KINDS, "all"):
-            chosen = [r for r in per_image if r["method"] == method and (kind == "all" or r["kind"] == kind)]
-            row[f"{kind}_psnr"], row[f"{kind}_psnr_ci"] = mean_ci([r["psnr"] for r in chosen])
-            row[f"{kind}_ssim"], _ = mean_ci([r["ssim"] for r in chosen])
-        blurred = [r["psnr"] for r in per_image if r["method"] == "blurred input"]
-        mine = [r["psnr"] for r in per_image if r["method"] == method]
-        row["worse_than_input"] = sum(m < b for m, b in zip(mine, blurred, strict=True))
-        row["seconds_per_image"] = float(np.median([r["seconds"] for r in per_image if r["method"] == method]))
-        rows.append(row)
-    columns = ["method"] + [f"{k}_{m}" for k in (*KINDS, "all") for m in ("psnr", "ssim")]
-    columns += ["all_psnr_ci", "worse_than_input", "seconds_per_image"]
-    bold = set()
-    for column in columns[1:-3]:
-        best = max(range(len(rows)), key=lambda i, c=column: rows[i][c])
-        bold.add((best, column))
-    count = len(per_image) // len(methods)
-    caption = (
-        f"Held-out synthetic sets: {count} images made by `deblur synth --valid` from {args.photos.name} (never "
-        f"trained or tuned on), {args.size} px kernels of each kind, {args.noise:.0%} Gaussian noise. PSNR (dB) and "
-        f"SSIM on RGB in [0, 1], per image then mean; `all_psnr_ci` is the 95% CI half-width; "
-        f"`worse_than_input` counts images restored below the blurred input's PSNR. Deconvolution is given the true "
-        f"kernel; its settings were chosen on {args.tune.name}."
+    items = load_sets(args.photos, args.sets, args.size, args.noise, args.limit)
+    device = resolve_device(args.device)
+    methods = [
+        bench.blurred_input(),
+        bench.wiener(balance),
+        bench.unsupervised_wiener(0),
+        bench.richardson_lucy(iterations),
+        *[bench.model(path, device) for path in models],
+    ]
+    torch.set_num_threads(torch.get_num_threads())
+    rows, outputs = bench.run_bench(items, methods)
+    description = (
+        f"Held-out synthetic sets: {len(items)} images made by `deblur synth --valid` from {args.photos.name} (never "
+        f"trained or tuned on), {args.size} px kernels of each kind ({', '.join(KINDS)}), {args.noise:g} Gaussian "
+        f"noise. Deconvolution is given the true kernel; its settings were chosen on {args.tune.name}."
     )
-    meta = environment({"synth": SEEDS[KINDS[0]]})
-    meta.update({"models": [str(p) for p in args.model], "wiener_balance": balance, "rl_iterations": iterations})
-    write_results(args.name, rows, columns, caption, meta, bold=bold)
-    with open(RESULTS / f"{args.name}_per_image.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(per_image[0]))
-        writer.writeheader()
-        writer.writerows(per_image)
-    print(caption)
-    for row in rows:
-        print(f"{row['method']:45s} " + " ".join(f"{row[c]:.4g}" for c in columns[1:]))
+    meta = bench.bench_meta(
+        0,
+        methods,
+        {"photos": str(args.photos), "tune": str(args.tune), "synth_seeds": SEEDS, "kernel_size": args.size},
+    )
+    written = bench.write_bench(args.out, rows, items, outputs, description, meta, name=args.name)
+    print(Path(written["summary"]).read_text())
+    print(Path(written["groups"]).read_text())
 
 
 if __name__ == "__main__":

@@ -75,6 +75,15 @@ def read_image(path: str | Path, max_pixels: int | None = MAX_PIXELS) -> torch.T
     Raises:
         ImageError: missing, unreadable, corrupt or oversized file.
     """
+    return array_to_tensor(decode_image(path, max_pixels))
+
+
+def decode_image(path: str | Path, max_pixels: int | None = MAX_PIXELS) -> np.ndarray:
+    """Decode an image file with OpenCV as stored: ``(H, W[, C])`` BGR(A), uint8 or uint16 (see :func:`read_image`).
+
+    Raises:
+        ImageError: missing, unreadable, corrupt or oversized file.
+    """
     path = Path(path)
     if not path.is_file():
         raise ImageError(f"{path} does not exist or is not a file")
@@ -92,7 +101,7 @@ def read_image(path: str | Path, max_pixels: int | None = MAX_PIXELS) -> torch.T
     array = cv2.imdecode(data, cv2.IMREAD_ANYCOLOR | cv2.IMREAD_ANYDEPTH) if data.size else None
     if array is None:
         raise ImageError(f"{path} is not a readable image (corrupt or unsupported format)")
-    return array_to_tensor(array)
+    return array
 
 
 def array_to_tensor(array: np.ndarray) -> torch.Tensor:
