@@ -89,28 +89,30 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--name", default="deblur_quality")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--no-baselines", action="store_true", help="only the input and the models (quick check)")
     args = parser.parse_args()
     models = args.model or [default_model_path()]
 
-    tuning = load_sets(args.tune, args.sets, args.size, args.noise, limit=6)
-    balance, iterations = tune(tuning)
-    print(f"tuned on {len(tuning)} images of {args.tune}: Wiener balance {balance}, RL {iterations} iterations")
-
+    methods = [bench.blurred_input()]
+    if not args.no_baselines:
+        tuning = load_sets(args.tune, args.sets, args.size, args.noise, limit=6)
+        balance, iterations = tune(tuning)
+        print(f"tuned on {len(tuning)} images of {args.tune}: Wiener balance {balance}, RL {iterations} iterations")
+        methods += [bench.wiener(balance), bench.unsupervised_wiener(0), bench.richardson_lucy(iterations)]
     items = load_sets(args.photos, args.sets, args.size, args.noise, args.limit)
     device = resolve_device(args.device)
-    methods = [
-        bench.blurred_input(),
-        bench.wiener(balance),
-        bench.unsupervised_wiener(0),
-        bench.richardson_lucy(iterations),
-        *[bench.model(path, device) for path in models],
-    ]
+    methods += [bench.model(path, device) for path in models]
     torch.set_num_threads(torch.get_num_threads())
     rows, outputs = bench.run_bench(items, methods)
     description = (
         f"Held-out synthetic sets: {len(items)} images made by `deblur synth --valid` from {args.photos.name} (never "
         f"trained or tuned on), {args.size} px kernels of each kind ({', '.join(KINDS)}), {args.noise:g} Gaussian "
-        f"noise. Deconvolution is given the true kernel; its settings were chosen on {args.tune.name}."
+        f"noise."
+        + (
+            ""
+            if args.no_baselines
+            else f" Deconvolution is given the true kernel; its settings were chosen on {args.tune.name}."
+        )
     )
     meta = bench.bench_meta(
         0,

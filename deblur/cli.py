@@ -43,6 +43,15 @@ class DeblurGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             sys.exit(130)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:  # a bug or an unforeseen input: one line, the traceback only with --debug
+            if ctx.find_root().params.get("debug") or ctx.parent is not None:
+                raise
+            where = f" ({exc.filename})" if isinstance(exc, OSError) and exc.filename else ""
+            raise click.ClickException(
+                f"{exc.__class__.__name__}{where}: {exc} (run with --debug for the traceback, and please report it)"
+            ) from exc
 
 
 class RangeParam(click.ParamType):
@@ -69,7 +78,8 @@ class RangeParam(click.ParamType):
 
 @click.group(cls=DeblurGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(deblur.__version__, "-V", "--version", prog_name="deblur")
-def cli() -> None:
+@click.option("--debug", is_flag=True, help="Show the full traceback of unexpected errors.")
+def cli(debug: bool) -> None:
     """Remove blur from photographs with adversarial networks.
 
     \b

@@ -262,18 +262,20 @@ def read_photo(path: str | Path, max_pixels: int | None = MAX_PIXELS) -> Photo:
     try:
         with Image.open(path) as im:
             kind, (width, height) = im.format, im.size
+            # the format and the size come from the header alone; check them before anything reads pixel data
+            # (Pillow's PNG getexif() decodes the image to reach chunks after it)
+            if kind not in PHOTO_FORMATS:
+                raise ImageError(f"{path} is a {kind} file: deblur reads {', '.join(PHOTO_FORMATS)} only")
+            if max_pixels is not None and width * height > max_pixels:
+                raise ImageError(
+                    f"{path} has {width}x{height} = {width * height / 1e6:.0f} MP, over the limit of "
+                    f"{max_pixels / 1e6:.0f} MP: downscale it or raise --max-pixels"
+                )
             exif = im.getexif()
             icc = im.info.get("icc_profile")
             frames = getattr(im, "n_frames", 1)
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise ImageError(f"{path} is not a readable image ({exc.__class__.__name__}): check the file") from exc
-    if kind not in PHOTO_FORMATS:
-        raise ImageError(f"{path} is a {kind} file: deblur reads {', '.join(PHOTO_FORMATS)} only")
-    if max_pixels is not None and width * height > max_pixels:
-        raise ImageError(
-            f"{path} has {width}x{height} = {width * height / 1e6:.0f} MP, over the limit of {max_pixels / 1e6:.0f} "
-            f"MP: downscale it or raise --max-pixels"
-        )
     if frames > 1 and kind != "TIFF":
         raise ImageError(f"{path} is animated ({frames} frames): deblur restores still images")
     data = np.fromfile(path, dtype=np.uint8)

@@ -31,13 +31,13 @@ def psnr(prediction: torch.Tensor, target: torch.Tensor, data_range: float = 1.0
 def ssim(prediction: torch.Tensor, target: torch.Tensor, data_range: float = 1.0, sigma: float = 1.5) -> torch.Tensor:
     """Structural similarity of each image (see the module docstring for the conventions)."""
     size = 2 * int(3.5 * sigma + 0.5) + 1  # scikit-image's window for truncate=3.5
-    window = kornia.filters.get_gaussian_kernel2d((size, size), (sigma, sigma)).double()  # (1, k, k)
+    window = kornia.filters.get_gaussian_kernel1d(size, sigma, dtype=torch.float64)  # (1, k): separable, 5x faster
     x, y = prediction.double(), target.double()
     if min(x.shape[-2:]) < size:
         raise ValueError(f"SSIM needs images of at least {size}x{size} pixels, got {tuple(x.shape[-2:])}")
 
     def mean(t: torch.Tensor) -> torch.Tensor:
-        return kornia.filters.filter2d(t, window, padding="valid")
+        return kornia.filters.filter2d_separable(t, window, window, padding="valid")
 
     mu_x, mu_y = mean(x), mean(y)
     var_x, var_y, cov = mean(x * x) - mu_x**2, mean(y * y) - mu_y**2, mean(x * y) - mu_x * mu_y

@@ -1,0 +1,173 @@
+"""Reliability: unexpected errors are one line unless --debug; bad inputs to restore get their documented outcome."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from deblur.cli import cli
+
+
+def test_exception_unexpected_error_is_one_line_unless_debug(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import deblur.bench
+
+    def broken(**_: object) -> None:
+        raise RuntimeError("something broke")
+
+    monkeypatch.setattr(deblur.bench, "benchmark", broken)
+    runner = CliRunner()
+    args = ["bench", "--pairs", str(tmp_path), "--out", str(tmp_path / "r")]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 1
+    assert "RuntimeError: something broke" in result.output and "--debug" in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+    debug = runner.invoke(cli, ["--debug", *args])
+    assert isinstance(debug.exception, RuntimeError)
+
+
+def _png_bomb(path: Path, side: int = 100_000) -> Path:
+    """A valid PNG header claiming side x side RGB pixels, with almost no data (a decompression bomb's header)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    )
+    return path
+
+
+def _bad_input_corpus(root: Path) -> dict[str, str]:
+    """Write the corpus; returns file name -> expected outcome ("ok" or a fragment of the one-line error)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    rgb = Image.fromarray(rng.integers(0, 255, (40, 52, 3), dtype=np.uint8))
+    root.mkdir(parents=True, exist_ok=True)
+    expected: dict[str, str] = {}
+
+    def encoded(image: Image.Image, fmt: str, **options: object) -> bytes:
+        buffer = io.BytesIO()
+        image.save(buffer, fmt, **options)
+        return buffer.getvalue()
+
+    (root / "empty.png").write_bytes(b"")
+    expected["empty.png"] = "not a readable image"
+    png, jpeg = encoded(rgb, "PNG"), encoded(rgb, "JPEG")
+    (root / "truncated.png").write_bytes(png[: len(png) // 2])
+    expected["truncated.png"] = "not a readable image"
+    (root / "truncated.jpg").write_bytes(jpeg[: len(jpeg) // 2])
+    expected["truncated.jpg"] = "not a readable image"
+    (root / "noise.jpg").write_bytes(rng.integers(0, 255, 4096, dtype=np.uint8).tobytes())
+    expected["noise.jpg"] = "not a readable image"
+    (root / "notes.png").write_text("this is not an image\n")
+    expected["notes.png"] = "not a readable image"
+    _png_bomb(root / "bomb.png")
+    expected["bomb.png"] = "over the limit"
+    frames = [Image.fromarray(np.full((16, 16, 3), v, np.uint8)) for v in (0, 255)]
+    frames[0].save(root / "animated.gif", save_all=True, append_images=frames[1:])
+    expected["animated.gif"] = "GIF"
+    (root / "cmyk.jpg").write_bytes(encoded(rgb.convert("CMYK"), "JPEG"))
+    expected["cmyk.jpg"] = "ok"
+    Image.fromarray(rng.integers(0, 65535, (30, 20), dtype=np.uint16)).save(root / "sixteen.png")
+    expected["sixteen.png"] = "ok"
+    for side in (1, 3):
+        Image.fromarray(rng.integers(0, 255, (side, side, 3), dtype=np.uint8)).save(root / f"tiny{side}.png")
+        expected[f"tiny{side}.png"] = "ok"
+    rgb.convert("L").save(root / "grey.png")
+    rgb.convert("RGBA").save(root / "alpha.png")
+    rgb.convert("P").save(root / "palette.png")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotated: the upright image is 52 x 40
+    rgb.save(root / "rotated.jpg", exif=exif)
+    rgb.save(root / "with space é.png")
+    for name in ("grey.png", "alpha.png", "palette.png", "rotated.jpg", "with space é.png"):
+        expected[name] = "ok"
+    return expected
+
+
+def _tiny_model(path: Path) -> Path:
+    import torch
+
+    from deblur.nets import create_net
+    from deblur.weights import save_model
+
+    torch.manual_seed(0)
+    return save_model(path, create_net("unet", width=4, depth=2, blocks=1).eval(), {"task": "deblur", "steps": 0})
+
+
+def test_exception_bad_input_corpus_each_gets_its_outcome(tmp_path: Path) -> None:
+    import cv2
+
+    corpus = _bad_input_corpus(tmp_path / "in")
+    before = {p.name: p.read_bytes() for p in (tmp_path / "in").iterdir()}
+    model = _tiny_model(tmp_path / "tiny.safetensors")
+    inputs = [str(tmp_path / "in" / name) for name in sorted(corpus)]
+    result = CliRunner().invoke(cli, ["restore", *inputs, "--out-dir", str(tmp_path / "out"), "--model", str(model)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    for name, outcome in corpus.items():
+        stem = Path(name).stem
+        written = sorted((tmp_path / "out").glob(f"{stem}.*"))  # --out-dir keeps the names
+        if outcome == "ok":
+            assert len(written) == 1, name
+        else:
+            assert not written, name
+            assert sum(name in line and outcome in line for line in errors) == 1, (name, errors)
+    assert len(errors) == sum(v != "ok" for v in corpus.values())
+    assert {p.name: p.read_bytes() for p in (tmp_path / "in").iterdir()} == before  # inputs untouched
+    sixteen = cv2.imread(str(tmp_path / "out" / "sixteen.png"), cv2.IMREAD_UNCHANGED)
+    assert sixteen.dtype == "uint16" and sixteen.shape == (30, 20)
+    assert cv2.imread(str(tmp_path / "out" / "rotated.jpg")).shape[:2] == (52, 40)
+    assert cv2.imread(str(tmp_path / "out" / "alpha.png"), cv2.IMREAD_UNCHANGED).shape[2] == 4
+    assert cv2.imread(str(tmp_path / "out" / "tiny1.png")).shape[:2] == (1, 1)
+
+
+def test_values_bomb_refused_fast_without_allocation(tmp_path: Path) -> None:
+    import time
+    import tracemalloc
+
+    from deblur.errors import ImageError
+    from deblur.io import read_photo
+
+    bomb = _png_bomb(tmp_path / "bomb.png")
+    tracemalloc.start()
+    start = time.perf_counter()
+    with pytest.raises(ImageError, match="over the limit"):
+        read_photo(bomb)
+    elapsed = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert elapsed < 0.1 and peak < 50e6
+
+
+def test_exception_existing_output_and_unwritable_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+    from PIL import Image
+
+    model = _tiny_model(tmp_path / "tiny.safetensors")
+    source = tmp_path / "photo.png"
+    Image.fromarray(np.zeros((20, 20, 3), np.uint8)).save(source)
+    existing = tmp_path / "photo_deblurred.png"
+    existing.write_bytes(b"keep me")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["restore", str(source), "--model", str(model)])
+    assert result.exit_code == 1 and "already exists" in result.output and existing.read_bytes() == b"keep me"
+
+    import deblur.io
+
+    def refuse(*_: object, **__: object) -> None:
+        raise PermissionError(13, "Permission denied", str(tmp_path / "locked"))
+
+    monkeypatch.setattr(deblur.io.tempfile, "mkstemp", refuse)  # a read-only folder, even for root
+    locked = runner.invoke(cli, ["restore", str(source), "--model", str(model), "--out-dir", str(tmp_path / "locked")])
+    assert locked.exit_code == 1 and "Permission denied" in locked.output and "Traceback" not in locked.output
+    assert not list((tmp_path / "locked").glob("*")) if (tmp_path / "locked").exists() else True
