@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from deblur.cli import cli
 
@@ -171,3 +173,68 @@ def test_exception_existing_output_and_unwritable_folder(tmp_path: Path, monkeyp
     locked = runner.invoke(cli, ["restore", str(source), "--model", str(model), "--out-dir", str(tmp_path / "locked")])
     assert locked.exit_code == 1 and "Permission denied" in locked.output and "Traceback" not in locked.output
     assert not list((tmp_path / "locked").glob("*")) if (tmp_path / "locked").exists() else True
+
+
+@pytest.fixture(scope="module")
+def tiny_net():
+    import torch
+
+    from deblur.nets import create_net
+
+    torch.manual_seed(0)
+    net = create_net("unet", width=4, depth=2, blocks=1)
+    torch.nn.init.normal_(net.tail.weight, std=0.05)
+    return net.eval()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    height=st.integers(1, 40),
+    width=st.integers(1, 40),
+    channels=st.sampled_from([0, 1, 3, 4]),
+    dtype=st.sampled_from(["uint8", "uint16", "float32"]),
+    seed=st.integers(0, 2**16),
+)
+def test_property_restore_keeps_shape_dtype_and_range(tiny_net, height, width, channels, dtype, seed) -> None:
+    import numpy as np
+
+    from deblur import restore
+
+    rng = np.random.default_rng(seed)
+    shape = (height, width) if channels == 0 else (height, width, channels)
+    if dtype == "float32":
+        array = rng.random(shape, dtype=np.float32)
+    else:
+        array = rng.integers(0, np.iinfo(dtype).max, shape, endpoint=True).astype(dtype)
+    out = restore(array, tiny_net, tile=16, overlap=4)
+    assert out.shape == array.shape and out.dtype == array.dtype
+    assert np.all(np.isfinite(out.astype(np.float64)))
+    if dtype == "float32":
+        assert out.min() >= 0 and out.max() <= 1
+    if channels == 4:
+        assert np.array_equal(out[..., 3], array[..., 3])  # alpha passes through
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    batch=st.integers(1, 3),
+    height=st.integers(16, 48),
+    width=st.integers(16, 48),
+    size=st.sampled_from([3, 7, 15]),
+    kind=st.sampled_from(["motion", "trajectory", "gaussian", "anisotropic", "defocus"]),
+    valid=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_property_synth_pairs_are_finite_aligned_and_in_range(batch, height, width, size, kind, valid, seed) -> None:
+    import torch
+
+    from deblur.config import SynthConfig
+    from deblur.synth import make_pairs
+
+    generator = torch.Generator().manual_seed(seed)
+    sharp = torch.rand(batch, 3, height, width, generator=generator)
+    config = SynthConfig(kernels=(kind,), size=size, noise=(0.0, 0.02), jpeg_prob=0.5, valid=valid)
+    blurred, target, _ = make_pairs(sharp, config, generator)
+    expected = (height - size + 1, width - size + 1) if valid else (height, width)
+    assert blurred.shape == target.shape == (batch, 3, *expected)
+    assert torch.isfinite(blurred).all() and blurred.min() >= 0 and blurred.max() <= 1

@@ -17,6 +17,7 @@ call the discriminator once per discriminator step (e.g. on real and fake concat
 from __future__ import annotations
 
 import contextlib
+import math
 import signal
 import threading
 import time
@@ -66,6 +67,8 @@ class LoopConfig:
         eval_every: period of ``eval_fn`` (0: never; also run at the last step).
         best_metric: key of ``eval_fn``'s result that selects ``best.pt`` (higher is better).
         images_per_step: samples per generator step, for the images/s shown and logged (0: not shown).
+        max_bad_steps: consecutive steps with a NaN/Inf loss or gradient norm (each skipped: no weight changes)
+            after which the run stops.
     """
 
     steps: int = 10_000
@@ -85,6 +88,7 @@ class LoopConfig:
     eval_every: int = 0
     best_metric: str = "val_psnr"
     images_per_step: int = 0
+    max_bad_steps: int = 10
 
     def __post_init__(self) -> None:
         if self.optimizer not in ("adam", "sgd"):
@@ -129,13 +133,18 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     return "bf16" if device.type == "cuda" else "fp32"
 
 
-def _optimiser_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor, module: nn.Module, clip: float) -> None:
-    """Backpropagate ``loss``, clip ``module``'s gradient norm if asked, and step."""
+def _optimiser_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor, module: nn.Module, clip: float) -> bool:
+    """Backpropagate ``loss``, clip ``module``'s gradient norm if asked, and step — unless the loss or the gradient
+    norm is NaN/Inf: then the gradients are dropped, the weights stay as they were, and ``False`` is returned."""
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
-    if clip > 0:
-        nn.utils.clip_grad_norm_(module.parameters(), clip)
+    params = [p for p in module.parameters() if p.grad is not None]
+    norm = nn.utils.clip_grad_norm_(params, clip if clip > 0 else float("inf")) if params else torch.zeros(())
+    if not (torch.isfinite(loss.detach()).all() and torch.isfinite(norm)):
+        optimizer.zero_grad(set_to_none=True)
+        return False
     optimizer.step()
+    return True
 
 
 def _finite(module: nn.Module) -> bool:
@@ -305,6 +314,7 @@ def train_loop(
     bar = tqdm(total=config.steps, initial=state.step, desc="train", unit="step", disable=not (progress and lead))
     running: dict[str, float] = {}
     window_start, window_steps = time.perf_counter(), 0
+    bad_run, skipped = 0, 0  # consecutive and total steps whose update was skipped (NaN/Inf)
     try:
         with StopFlag() as stop:
             while state.step < config.steps:
@@ -316,39 +326,46 @@ def train_loop(
                         group["lr"] = lr * factor
                 # --- discriminator: k steps on fresh minibatches, G fixed (Algorithm 1, inner loop) ---
                 logs: Logs = {}
+                stepped = True
                 if uses_disc:
                     disc.requires_grad_(True)
                     for _ in range(config.d_steps):
                         batch = next(stream)
                         with autocast(device, config.precision):
                             loss_d, logs = objective.d_loss(gen_train, disc_train, batch)
-                        _optimiser_step(state.opt_d, loss_d, disc, config.clip)
+                        stepped &= _optimiser_step(state.opt_d, loss_d, disc, config.clip)
                 else:
                     batch = next(stream)
                 # --- generator: one step through the (frozen) discriminator ---
                 disc.requires_grad_(False)
                 with autocast(device, config.precision):
                     loss_g, logs_g = objective.g_loss(gen_train, disc, batch)
-                _optimiser_step(state.opt_g, loss_g, gen, config.clip)
-                if state.ema is not None:
+                g_stepped = _optimiser_step(state.opt_g, loss_g, gen, config.clip)
+                if g_stepped and state.ema is not None:
                     state.ema.update(gen)
                 logs = objective.end_step({**logs, **logs_g})
                 state.step += 1
                 window_steps += 1
 
-                bad = [k for k, v in logs.items() if isinstance(v, float) and not torch.isfinite(torch.tensor(v))]
-                if bad:
-                    last = (
-                        f"{checkpoint} keeps the last good state" if checkpoint.exists() else "no checkpoint was saved"
-                    )
-                    raise TrainingDiverged(
-                        f"{', '.join(bad)} became NaN/Inf at step {state.step}; {last}. Lower the learning rate or "
-                        f"set a gradient clip"
-                    )
-                running = _accumulate(running, logs)
+                if stepped and g_stepped:
+                    bad_run = 0
+                else:  # a non-finite loss or gradient: that update was skipped
+                    bad_run, skipped = bad_run + 1, skipped + 1
+                    if bad_run >= config.max_bad_steps:
+                        last = (
+                            f"{checkpoint} keeps the last good state"
+                            if checkpoint.exists()
+                            else "no checkpoint was saved"
+                        )
+                        raise TrainingDiverged(
+                            f"NaN/Inf loss or gradients in {bad_run} consecutive steps (up to step {state.step}, "
+                            f"{skipped} skipped in all); {last}. Lower the learning rate or set a gradient clip"
+                        )
+                running = _accumulate(running, {k: v for k, v in logs.items() if math.isfinite(float(v))})
                 bar.update(1)
                 if lead and config.log_every and (state.step % config.log_every == 0 or state.step == config.steps):
-                    means = {k: v / running["_n"] for k, v in running.items() if k != "_n"}
+                    means = {k: v / running["#" + k] for k, v in running.items() if not k.startswith("#")}
+                    means["skipped_steps"] = skipped
                     elapsed = time.perf_counter() - window_start
                     if config.images_per_step:
                         means["images_per_s"] = window_steps * config.images_per_step * world / max(elapsed, 1e-9)
@@ -380,10 +397,11 @@ def train_loop(
 
 
 def _accumulate(running: dict[str, float], logs: Logs) -> dict[str, float]:
+    """Add ``logs`` to running sums; ``#key`` counts the values of ``key`` (a skipped NaN does not count)."""
     out = dict(running)
-    out["_n"] = out.get("_n", 0) + 1
     for key, value in logs.items():
         out[key] = out.get(key, 0.0) + float(value)
+        out["#" + key] = out.get("#" + key, 0) + 1
     return out
 
 

@@ -84,34 +84,60 @@ def test_lapgan_samples_are_cropped_to_data_size(tiny_mnist: Path, tmp_path: Pat
 
 
 class _Poisoned(GANObjective):
-    """Returns a NaN generator loss from step ``at`` on."""
+    """Returns a NaN generator loss at the calls in ``bad``."""
 
-    def __init__(self, at: int) -> None:
+    def __init__(self, bad: set[int]) -> None:
         super().__init__(4, seed=0)
-        self.at, self.calls = at, 0
+        self.bad, self.calls = bad, 0
 
     def g_loss(self, gen, disc, batch):  # noqa: ANN001, ANN201
         self.calls += 1
         loss, logs = super().g_loss(gen, disc, batch)
-        if self.calls >= self.at:
+        if self.calls in self.bad:
             loss = loss * float("nan")
             logs = {**logs, "loss_g": float("nan")}
         return loss, logs
 
 
-def test_nan_stops_and_keeps_last_good_checkpoint(tmp_path: Path) -> None:
+def _tiny_gan():  # noqa: ANN202
     from deblur.data.streams import TensorBatches
     from deblur.nets import create_net
 
     torch.manual_seed(0)
     gen = create_net("mlp_generator", z_dim=4, hidden=(8,), image_shape=(1, 4, 4))
     disc = create_net("maxout_discriminator", image_shape=(1, 4, 4), units=4, pieces=2)
-    stream = TensorBatches(torch.rand(32, 1, 4, 4), batch_size=8)
-    config = LoopConfig(steps=10, ckpt_every=2, log_every=1, sample_every=0)
-    with pytest.raises(TrainingDiverged, match=r"loss_g became NaN/Inf at step 5; .*last\.pt keeps the last good"):
-        train_loop(gen, disc, _Poisoned(at=5), stream, config, tmp_path, progress=False)
+    return gen, disc, TensorBatches(torch.rand(32, 1, 4, 4), batch_size=8)
+
+
+def test_values_one_nan_batch_is_skipped_and_counted(tmp_path: Path) -> None:
+    gen, disc, stream = _tiny_gan()
+    seen = {}
+
+    class _Watch(_Poisoned):
+        def g_loss(self, gen, disc, batch):  # noqa: ANN001, ANN201
+            seen[self.calls + 1] = {k: v.detach().clone() for k, v in gen.state_dict().items()}
+            return super().g_loss(gen, disc, batch)
+
+    config = LoopConfig(steps=8, ckpt_every=2, log_every=8, sample_every=0, ema=0)
+    train_loop(gen, disc, _Watch({5}), stream, config, tmp_path, progress=False)
+    # the weights G saw at call 6 are those of call 5: the NaN step changed nothing
+    assert all(torch.equal(seen[5][k], seen[6][k]) for k in seen[5])
+    assert not all(torch.equal(seen[4][k], seen[5][k]) for k in seen[4])  # ordinary steps do change them
+    logged = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert logged[-1]["skipped_steps"] == 1 and math.isfinite(logged[-1]["loss_g"])
     state = load_checkpoint(tmp_path / "last.pt")["state"]
-    assert state["step"] == 4
+    assert state["step"] == 8 and all(torch.isfinite(v).all() for v in state["gen"].values())
+
+
+def test_nan_stops_after_repeated_bad_steps_and_keeps_last_good_checkpoint(tmp_path: Path) -> None:
+    gen, disc, stream = _tiny_gan()
+    config = LoopConfig(steps=30, ckpt_every=2, log_every=1, sample_every=0, max_bad_steps=3)
+    with pytest.raises(
+        TrainingDiverged, match=r"3 consecutive steps \(up to step 7, 3 skipped.*last\.pt keeps the last"
+    ):
+        train_loop(gen, disc, _Poisoned(set(range(5, 100))), stream, config, tmp_path, progress=False)
+    state = load_checkpoint(tmp_path / "last.pt")["state"]
+    assert state["step"] == 6  # the checkpoint at step 6 holds the (unchanged) weights of step 4
     assert all(torch.isfinite(v).all() for v in state["gen"].values())
 
 
