@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -88,13 +89,18 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "deblur_default.safetensors")
     parser.add_argument("--quality", default="deblur_quality", help="results name of benchmarks.deblur_quality")
     parser.add_argument("--heldout", default="deblur_quality_val20", help="results name of the val20 check")
+    parser.add_argument("--card", type=Path, default=ROOT / "models" / "deblur_default.md")
+    parser.add_argument("--figures", type=Path, default=ROOT / "docs" / "deblur")
+    parser.add_argument("--candidate", action="store_true", help="a model not shipped (it fails the never-worse rule)")
     args = parser.parse_args()
 
     net, info = load_restorer(args.model)
     config = json.loads((args.run / "config.json").read_text())
     train = config["train"]
     seconds = train_seconds(args.run, train["batch"])
-    found = figures(args.model, ROOT / "docs" / "deblur")
+    found = figures(args.model, args.figures)
+    link = Path("../" * (len(args.card.resolve().relative_to(ROOT).parts) - 1))
+    figure_dir = args.figures.resolve().relative_to(ROOT)
     summary = json.loads((RESULTS / f"{args.quality}.json").read_text())
     groups = json.loads((RESULTS / f"{args.quality}_groups.json").read_text())
     heldout = (
@@ -128,16 +134,26 @@ def main() -> None:
     group_columns = list(groups["rows"][0])
     real_rows = "\n".join(f"| `{name}` | {v['before']:.4f} | {v['after']:.4f} |" for name, v in found.items())
     toml = args.run.parent / f"{args.run.name}.toml"
-    text = f"""# `deblur_default.safetensors` — the shipped default deblurring model
-
-`deblur restore photo.jpg` uses this model when no `--model` is given. **It was trained on a 2-core CPU** (no GPU
-was available to the project yet), so it is small and its gains are modest; a GPU-trained model will replace it.
+    if args.candidate:
+        intro = (
+            f"# `{args.model.name}` — CPU-trained candidate, **not shipped**\n\nThe best deblurring model this project "
+            "could train without a GPU. It is not shipped as the default: on the held-out sets below it restores a few "
+            "images to a lower PSNR than their blurred input, which the project's rule for a default model forbids "
+            "(see `worse than input`). It documents where CPU training stands; a GPU-trained model will replace it."
+        )
+    else:
+        intro = (
+            "# `deblur_default.safetensors` — the shipped default deblurring model\n\n`deblur restore photo.jpg` uses "
+            "this model when no `--model` is given. **It was trained on a 2-core CPU** (no GPU was available to the "
+            "project yet), so it is small and its gains are modest; a GPU-trained model will replace it."
+        )
+    text = f"""{intro}
 
 | | |
 |---|---|
 | network | U-Net generator, width {train["width"]}, depth {train["depth"]}, {train["blocks"]} blocks per stage, pixel-unshuffle input, global residual ({params / 1e6:.2f} M parameters) |
 | file | {size_mb:.1f} MB safetensors (weights and the JSON spec of the network; loads without executing code) |
-| training loss | L1 only (`adv_weight = 0`): at equal CPU steps the adversarial term made validation crops worse ([ablation](../benchmarks/results/deblur_ablation_cpu.md)) |
+| training loss | L1 only (`adv_weight = 0`): at equal CPU steps the adversarial term made validation crops worse ([ablation]({link}/benchmarks/results/deblur_ablation_cpu.md)) |
 | data | sharp photos of `../shared/data/photos/`: {", ".join(Path(d).name for d in train["data"])} (training), `val20` (validation and checkpoint choice); nothing from `eval/` |
 | degradations | synthesised per batch: {", ".join(train["synth"]["kernels"])} kernels of {train["synth"]["size"]} px, Gaussian noise sigma {train["synth"]["noise"][0]}–{train["synth"]["noise"][1]}, JPEG with probability {train["synth"]["jpeg_prob"]} |
 | steps | {info.get("steps", "?")} steps of {train["batch"]} crops of {train["crop"]}², Adam lr {train["lr"]} (beta1 {train["beta1"]}), linear decay over the second half, EMA {train["ema"]} |
@@ -148,9 +164,9 @@ was available to the project yet), so it is small and its gains are modest; a GP
 
 ```bash
 deblur train --config {toml.relative_to(ROOT) if toml.exists() else "train.toml"}
-deblur export {args.run.relative_to(ROOT)} --out models/deblur_default.safetensors
-python -m benchmarks.deblur_quality            # the tables below
-python -m benchmarks.model_card                # this card and its figures
+deblur export {args.run.relative_to(ROOT)} --out {args.model.resolve().relative_to(ROOT)}
+{summary["meta"]["command"]}   # the tables below
+python -m benchmarks.model_card {" ".join(sys.argv[1:])}   # this card and its figures
 ```
 
 {("The config file:" + chr(10) + chr(10) + "```toml" + chr(10) + toml.read_text().strip() + chr(10) + "```") if toml.exists() else ""}
@@ -169,11 +185,11 @@ Per kernel kind (PSNR dB / SSIM on RGB):
 
 scikit-image's `clock` (camera moved horizontally while the shutter was open), before | after:
 
-![clock](../docs/deblur/clock.png)
+![clock]({link}/{figure_dir}/clock.png)
 
 Real blurred photos from `../shared/data/eval/real_blur` (centre crops; left before, right after):
 
-![real blur](../docs/deblur/real_blur.png)
+![real blur]({link}/{figure_dir}/real_blur.png)
 
 No ground truth exists for these; the variance of the Laplacian (higher is sharper, but noise raises it too):
 
@@ -192,7 +208,7 @@ No ground truth exists for these; the variance of the Laplacian (higher is sharp
 
 Machine: {env["cpu"]}; torch {env["versions"]["torch"]}; Python {platform.python_version()}.
 """
-    atomic_write_bytes(ROOT / "models" / "deblur_default.md", text.encode())
+    atomic_write_bytes(args.card, text.encode())
     print(text)
 
 

@@ -22,7 +22,7 @@ Files are linked (symbolic links) by default, or copied with ``--copy``; existin
 
   The output is ``<out>/input/`` + ``<out>/target/`` with the blurred stems as names.
 - ``kernels``: a kernel file or folder (PNG/NPY/MAT; Levin et al. 2009's ``Levin09.mat`` needs ``h5py``) becomes a
-  folder of validated, centred ``<name>.npy`` kernels (sum 1) with a PNG preview each.
+  folder of validated, centred ``<name>.npy`` kernels (sum 1), with a PNG preview each in ``preview/``.
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ def kernels(src: Path, out: Path) -> int:
         stem = Path(name).stem
         atomic_write_bytes(out / f"{stem}.npy", encode_npy(kernel.astype(np.float32)), overwrite=False)
         preview = torch.from_numpy(kernel / kernel.max()).float()[None]
-        write_image(out / f"{stem}.png", preview, overwrite=False)
+        write_image(out / "preview" / f"{stem}.png", preview, overwrite=False)
     return len(bank)
 
 

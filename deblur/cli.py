@@ -574,6 +574,7 @@ TRAIN_SYNTH_FLAGS = {"kernels", "kernel_size", "noise", "jpeg_prob", "jpeg_quali
 @click.option("--content", type=click.Choice(["l1", "charbonnier"]), help="Content loss.  [default: l1]")
 @click.option("--content-weight", type=float, help="Content loss weight (pix2pix: 100).  [default: 100]")
 @click.option("--fft-weight", type=float, help="Frequency loss weight.  [default: 0]")
+@click.option("--guard-weight", type=float, help="Per-sample never-worse-than-input loss weight.  [default: 0]")
 @click.option(
     "--perceptual-weights", type=click.Path(path_type=Path), help="Local VGG-19 weights for a perceptual loss."
 )

@@ -246,6 +246,7 @@ class TrainConfig:
         content, content_weight: ``l1`` or ``charbonnier`` and its weight (100 relative to the adversarial term,
             as in pix2pix).
         fft_weight: weight of the frequency loss.
+        guard_weight: weight of the per-sample never-worse-than-the-input term (0: off).
         perceptual_weights, perceptual_weight: a local VGG-19 weights file and the perceptual loss weight.
         d_steps, ema, precision, clip: see the GAN core (``deblur.train.loop``).
         workers: data-loader processes for decoding and cropping (-1: 0 on the CPU, 4 on a GPU).
@@ -286,6 +287,7 @@ class TrainConfig:
     content: str = "l1"
     content_weight: float = 100.0
     fft_weight: float = 0.0
+    guard_weight: float = 0.0
     perceptual_weights: Path | None = None
     perceptual_weight: float = 0.0
     d_steps: int = 1
@@ -335,7 +337,7 @@ class TrainConfig:
             raise ConfigError(f"unknown adv_loss {self.adv_loss!r}: use one of {', '.join(GAN_LOSSES)}")
         if self.content not in ("l1", "charbonnier"):
             raise ConfigError(f"content must be l1 or charbonnier, got {self.content!r}")
-        for name in ("adv_weight", "content_weight", "fft_weight", "perceptual_weight", "clip"):
+        for name in ("adv_weight", "content_weight", "fft_weight", "perceptual_weight", "guard_weight", "clip"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be non-negative, got {getattr(self, name)}")
         if self.perceptual_weight > 0 and self.perceptual_weights is None:

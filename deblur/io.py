@@ -148,13 +148,33 @@ def atomic_write_bytes(path: str | Path, data: bytes, overwrite: bool = True) ->
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            _link_new(Path(tmp), path)
     except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, FileExistsError):
+            raise ImageError(f"{path} already exists: pass --overwrite to replace it") from exc
         if isinstance(exc, OSError):
             raise ImageError(f"cannot write {path}: {exc.strerror or exc} (nothing was written)") from exc
         raise
     return path
+
+
+def _link_new(tmp: Path, path: Path) -> None:
+    """Give the finished ``tmp`` the name ``path`` only if nothing has it yet, atomically (a hard link fails on an
+    existing name, so two processes never replace each other's file); plain rename where links are unsupported."""
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise
+    except OSError:
+        if path.exists():
+            raise FileExistsError(path) from None
+        os.replace(tmp, path)
+        return
+    tmp.unlink()
 
 
 def encode_npy(array: np.ndarray) -> bytes:

@@ -40,7 +40,8 @@ def default_model_path() -> Path:
         if candidate.is_file():
             return candidate
     raise ConfigError(
-        f"the default model {DEFAULT_MODEL_NAME} is not installed: pass --model PATH, or reinstall deblur"
+        f"no default model ({DEFAULT_MODEL_NAME}) is installed: pass --model PATH (train one with `deblur train` and "
+        "`deblur export`) or set DEBLUR_MODEL"
     )
 
 

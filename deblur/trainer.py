@@ -206,6 +206,7 @@ def _train(config: TrainConfig, resume: bool, progress: bool, rank: int, world: 
         fft_weight=config.fft_weight,
         perceptual=perceptual,
         perceptual_weight=config.perceptual_weight,
+        guard_weight=config.guard_weight,
     )
     val = validation_set(val_sources, config) if val_sources else None
     meta: dict[str, Any] = {

@@ -66,4 +66,4 @@ def test_values_kernels_become_npy(prepare, tmp_path: Path) -> None:
     np.save(tmp_path / "line.npy", kernel)
     assert prepare.main(["kernels", "--src", str(tmp_path / "line.npy"), "--out", str(tmp_path / "bank")]) == 0
     saved = np.load(tmp_path / "bank" / "line.npy")
-    assert saved.sum() == pytest.approx(1.0) and (tmp_path / "bank" / "line.png").is_file()
+    assert saved.sum() == pytest.approx(1.0) and (tmp_path / "bank" / "preview" / "line.png").is_file()

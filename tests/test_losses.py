@@ -102,3 +102,17 @@ def test_values_r1() -> None:
 def test_values_charbonnier() -> None:
     assert float(charbonnier_loss(torch.zeros(4), torch.zeros(4), eps=1e-3)) == pytest.approx(1e-3)
     assert float(charbonnier_loss(torch.ones(4), torch.zeros(4), eps=0.0)) == pytest.approx(1.0)
+
+
+def test_values_never_worse_loss() -> None:
+    from deblur.train.objectives import never_worse_loss
+
+    sharp = torch.zeros(2, 3, 8, 8)
+    blurred = torch.full_like(sharp, 0.1)
+    better = torch.full_like(sharp, 0.05, requires_grad=True)
+    loss = never_worse_loss(better, blurred, sharp)
+    loss.backward()
+    assert float(loss.detach()) == 0.0 and float(better.grad.abs().sum()) == 0.0  # no push on images already improved
+    worse = torch.cat([torch.full((1, 3, 8, 8), 0.1 * 10 ** (1 / 20)), torch.full((1, 3, 8, 8), 0.05)])
+    # sample 0 lost exactly 1 dB, sample 1 gained: the mean is ln(10) / 10 / 2
+    assert float(never_worse_loss(worse, blurred, sharp)) == pytest.approx(math.log(10) / 20, rel=1e-4)

@@ -238,3 +238,38 @@ def test_property_synth_pairs_are_finite_aligned_and_in_range(batch, height, wid
     expected = (height - size + 1, width - size + 1) if valid else (height, width)
     assert blurred.shape == target.shape == (batch, 3, *expected)
     assert torch.isfinite(blurred).all() and blurred.min() >= 0 and blurred.max() <= 1
+
+
+@pytest.mark.parametrize("overwrite", [True, False])
+def test_values_two_restore_processes_share_an_output_folder(tmp_path: Path, overwrite: bool) -> None:
+    import os
+    import subprocess
+    import sys
+
+    import numpy as np
+    from PIL import Image
+
+    from deblur import restore
+    from deblur.weights import load_model
+
+    model = _tiny_model(tmp_path / "tiny.safetensors")
+    source = tmp_path / "in"
+    source.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(8):
+        Image.fromarray(rng.integers(0, 255, (64, 80, 3), dtype=np.uint8)).save(source / f"p{i}.png")
+    command = [sys.executable, "-m", "deblur", "restore", str(source), "--out-dir", str(tmp_path / "out")]
+    command += ["--model", str(model), "-q"] + (["--overwrite"] if overwrite else [])
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    processes = [subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [(p.wait(timeout=120), p.stderr.read()) for p in processes]
+    net, _ = load_model(model)
+    for i in range(8):
+        expected = restore(np.asarray(Image.open(source / f"p{i}.png")), net)
+        assert np.array_equal(np.asarray(Image.open(tmp_path / "out" / f"p{i}.png")), expected)  # whole, not mixed
+    assert not [p for p in (tmp_path / "out").iterdir() if p.suffix == ".tmp"]
+    if overwrite:
+        assert [code for code, _ in results] == [0, 0], results
+    else:  # each file is written by exactly one of them; the other reports it exists and exits 1
+        assert sum(err.count("already exists") for _, err in results) == 8, results
+        assert "Traceback" not in "".join(err for _, err in results)

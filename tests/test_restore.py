@@ -146,3 +146,34 @@ def test_exception_refuses_huge_and_animated(tmp_path: Path) -> None:
     Image.new("RGB", (64, 64)).save(tmp_path / "big.png")
     with pytest.raises(Exception, match="over the limit"):
         read_photo(tmp_path / "big.png", max_pixels=1000)
+
+
+def _shipped_model() -> Path | None:
+    from deblur.errors import ConfigError
+    from deblur.restoration import default_model_path
+
+    try:
+        return default_model_path()
+    except ConfigError:
+        return None
+
+
+@pytest.mark.skipif(_shipped_model() is None, reason="no default model is shipped yet (models/README.md says why)")
+def test_values_shipped_default_model_sharpens_the_clock() -> None:
+    import skimage.data
+
+    from deblur.weights import read_metadata
+
+    path = _shipped_model()
+    assert path.stat().st_size <= 25e6
+    info = read_metadata(path)
+    assert info["task"] == "deblur" and info["train"]["data"]  # a card-worthy record of how it was trained
+    clock = skimage.data.clock()  # motion-blurred by the photographer: real blur, grey
+    restored = restore(clock)  # no model argument: the shipped one
+
+    def sharpness(image: np.ndarray) -> float:
+        return float(cv2.Laplacian(image.astype(np.float64), cv2.CV_64F).var())
+
+    assert restored.shape == clock.shape and restored.dtype == np.uint8
+    assert sharpness(restored) > 1.05 * sharpness(clock)
+    assert np.abs(restored.astype(float) - clock).mean() < 8  # restores, does not repaint

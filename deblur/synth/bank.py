@@ -167,7 +167,8 @@ def read_kernel_file(path: str | Path) -> list[tuple[str, np.ndarray]]:
 
 
 def read_kernel_bank(path: str | Path) -> list[tuple[str, np.ndarray]]:
-    """Every kernel of a bank (folder or file), sorted by file name.
+    """Every kernel of a bank (folder or file), sorted by file name; an image with the stem of a ``.npy`` file in
+    the same folder is taken as that kernel's preview and skipped.
 
     Raises:
         KernelBankError: missing path, a file that is not a kernel, bad content, or an empty bank.
@@ -178,10 +179,14 @@ def read_kernel_bank(path: str | Path) -> list[tuple[str, np.ndarray]]:
     if not path.is_dir():
         raise KernelBankError(f"kernel bank {path} does not exist: give a folder of PNG/NPY files or a .mat file")
     kernels: list[tuple[str, np.ndarray]] = []
-    for file in sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")):
+    files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+    exact = {f.stem for f in files if f.suffix.lower() == ".npy"}
+    for file in files:
         suffix = file.suffix.lower()
         if suffix in IGNORED_EXTENSIONS:
             continue
+        if suffix not in (".npy", ".mat") and file.stem in exact:
+            continue  # a picture beside the exact .npy kernel (as deblur synth writes them) is only a preview
         if suffix not in KERNEL_FILE_EXTENSIONS:
             raise KernelBankError(f"{file}: not a kernel file (PNG/NPY/MAT); remove it from the bank folder")
         kernels.extend(read_kernel_file(file))

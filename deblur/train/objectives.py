@@ -224,11 +224,21 @@ class BEGANObjective(_NoiseMixin):
         self.k, self._real_error = float(state["k"]), float(state["real_error"])
 
 
+def never_worse_loss(restored: torch.Tensor, blurred: torch.Tensor, sharp: torch.Tensor) -> torch.Tensor:
+    """``mean_i max(0, log(MSE(restored_i, sharp_i) / MSE(blurred_i, sharp_i)))``: zero for every sample restored at
+    least as well as its input, and ``ln(10) / 10`` per dB of PSNR lost otherwise."""
+    error = (restored - sharp).pow(2).flatten(1).mean(1)
+    reference = (blurred - sharp).pow(2).flatten(1).mean(1).detach()
+    return torch.relu(torch.log(error + 1e-10) - torch.log(reference + 1e-10)).mean()
+
+
 class DeblurObjective:
     """Conditional-GAN deblurring (pix2pix, Isola et al. 2017; DeblurGAN, Kupyn et al. 2018): the generator maps
     ``batch["blurred"]`` to an estimate of ``batch["sharp"]``; the discriminator judges (blurred, candidate) pairs.
 
-    G minimises ``adv_weight * L_adv + content_weight * L1 + fft_weight * L_fft + perceptual_weight * L_vgg``.
+    G minimises ``adv_weight * L_adv + content_weight * L1 + fft_weight * L_fft + perceptual_weight * L_vgg
+    + guard_weight * L_guard``, where :func:`never_worse_loss` ``L_guard`` penalises, per sample, any loss of PSNR
+    against the input (a push towards never making an image worse).
     D sees the real and restored pairs in one forward call (concatenated along the batch), which DDP needs.
 
     Args:
@@ -238,6 +248,7 @@ class DeblurObjective:
         content_weight, fft_weight, perceptual_weight: weights of the other terms.
         perceptual: a :class:`deblur.losses.PerceptualLoss` (needed when ``perceptual_weight > 0``).
         gp: WGAN-GP weight (with ``adv_loss="wgan"``).
+        guard_weight: weight of the per-sample never-worse term ``L_guard``.
     """
 
     def __init__(
@@ -250,6 +261,7 @@ class DeblurObjective:
         perceptual: nn.Module | None = None,
         perceptual_weight: float = 0.0,
         gp: float = 10.0,
+        guard_weight: float = 0.0,
     ) -> None:
         if perceptual_weight > 0 and perceptual is None:
             raise ValueError("perceptual_weight > 0 needs a PerceptualLoss")
@@ -258,6 +270,7 @@ class DeblurObjective:
         self.content_weight, self.fft_weight = content_weight, fft_weight
         self.perceptual, self.perceptual_weight = perceptual, perceptual_weight
         self.uses_disc = adv_weight > 0
+        self.guard_weight = guard_weight
 
     def d_loss(self, gen: nn.Module, disc: nn.Module, batch: Batch) -> tuple[torch.Tensor, Logs]:
         blurred, sharp = batch["blurred"], batch["sharp"]
@@ -295,6 +308,10 @@ class DeblurObjective:
             perceptual = self.perceptual(restored, sharp)
             loss = loss + self.perceptual_weight * perceptual
             logs["perceptual"] = float(perceptual.detach())
+        if self.guard_weight > 0:
+            guard = never_worse_loss(restored.float(), blurred.float(), sharp.float())
+            loss = loss + self.guard_weight * guard
+            logs["guard"] = float(guard.detach())
         logs["loss_g"] = float(loss.detach())
         return loss, logs
 

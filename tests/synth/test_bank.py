@@ -170,3 +170,12 @@ def test_exception_corrupt_mat(tmp_path: Path) -> None:
     (tmp_path / "broken.mat").write_bytes(b"MATLAB 5.0 MAT-file" + b"\0" * 200)
     with pytest.raises(KernelBankError, match="broken.mat"):
         read_kernel_bank(tmp_path / "broken.mat")
+
+
+def test_values_png_preview_beside_npy_is_skipped(tmp_path: Path) -> None:
+    kernel = np.zeros((5, 5), np.float32)
+    kernel[2, 1:4] = 1.0
+    np.save(tmp_path / "a.npy", kernel)
+    cv2.imwrite(str(tmp_path / "a.png"), (kernel / kernel.max() * 255).astype(np.uint8))  # its preview
+    cv2.imwrite(str(tmp_path / "b.png"), (np.eye(5) * 255).astype(np.uint8))  # a kernel given only as a picture
+    assert [Path(name).name for name, _ in read_kernel_bank(tmp_path)] == ["a.npy", "b.png"]

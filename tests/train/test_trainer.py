@@ -163,20 +163,63 @@ def _wait_for_step(checkpoint: Path, step: int, process: subprocess.Popen, timeo
     raise AssertionError("training did not reach the step in time")
 
 
-def test_values_sigkill_then_resume(photo_folder: Path, tmp_path: Path) -> None:
+def test_values_three_sigkills_at_random_moments_then_resume(photo_folder: Path, tmp_path: Path) -> None:
+    import random
+
     out = tmp_path / "run"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    process = subprocess.Popen(_train_command(photo_folder, out, 10_000), env=env, stderr=subprocess.PIPE, text=True)
-    try:
-        _wait_for_step(out / "last.pt", 3, process)
-    finally:
-        process.kill()
-        process.wait()
-    step = load_checkpoint(out / "last.pt")["state"]["step"]  # complete and loadable after the kill
-    assert step >= 3
-    done = subprocess.run(_train_command(photo_folder, out, step + 2, "--resume"), env=env, capture_output=True)
+    rng = random.Random(0)
+    last = 0
+    for kill in range(3):  # a checkpoint every step: kills often land while one is being written
+        extra = ("--resume",) if kill else ()
+        process = subprocess.Popen(
+            _train_command(photo_folder, out, 10_000, *extra), env=env, stderr=subprocess.PIPE, text=True
+        )
+        try:
+            _wait_for_step(out / "last.pt", last + 1, process)
+            time.sleep(rng.uniform(0.0, 0.4))
+        finally:
+            process.kill()
+            process.wait()
+        step = load_checkpoint(out / "last.pt")["state"]["step"]  # complete and loadable after every kill
+        assert step > last
+        last = step
+    done = subprocess.run(_train_command(photo_folder, out, last + 2, "--resume"), env=env, capture_output=True)
     assert done.returncode == 0, done.stderr
-    assert load_checkpoint(out / "last.pt")["state"]["step"] == step + 2
+    assert load_checkpoint(out / "last.pt")["state"]["step"] == last + 2
+
+
+def test_exception_full_disk_keeps_previous_checkpoint(
+    photo_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    import deblur.io
+
+    out = tmp_path / "run"
+    train(tiny_config(photo_folder, out, steps=2, val_every=0, ckpt_every=1), progress=False)
+    before = (out / "last.pt").read_bytes()
+    real_fdopen = os.fdopen
+
+    def full_disk(fd: int, *args: object, **kwargs: object):  # noqa: ANN202
+        handle = real_fdopen(fd, *args, **kwargs)
+
+        real_write = handle.write
+
+        def write(data: bytes) -> int:  # room for the small config.json, not for a checkpoint
+            if len(data) > 20_000:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return real_write(data)
+
+        handle.write = write
+        return handle
+
+    monkeypatch.setattr(deblur.io.os, "fdopen", full_disk)
+    with pytest.raises(ImageError, match=r"cannot write .*last\.pt: No space left on device \(nothing was written\)"):
+        train(tiny_config(photo_folder, out, steps=4, val_every=0, ckpt_every=1), resume=True, progress=False)
+    assert (out / "last.pt").read_bytes() == before  # the previous checkpoint is intact
+    assert load_checkpoint(out / "last.pt")["state"]["step"] == 2
+    assert not [p for p in out.iterdir() if p.name.startswith(".") or p.suffix == ".tmp"]  # no temporary left
 
 
 def test_values_sigterm_saves_and_exits(photo_folder: Path, tmp_path: Path) -> None:
