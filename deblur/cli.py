@@ -100,7 +100,7 @@ def _synth_config(config_file: Path | None, overrides: dict[str, Any]) -> SynthC
     """A SynthConfig from an optional TOML/JSON file, with command-line values (those given) taking precedence."""
     values = load_config_file(config_file, section="synth") if config_file else {}
     values.update({key: value for key, value in overrides.items() if value is not None})
-    return config_from_dict(SynthConfig, values)
+    return config_from_dict(SynthConfig, values, config_file)
 
 
 def _kernel_kinds(values: tuple[str, ...]) -> tuple[str, ...] | None:
@@ -356,7 +356,7 @@ def gan_train(config_file: Path | None, resume: bool, quiet: bool, **options: An
 
     values = load_config_file(config_file, section="gan") if config_file else {}
     values.update({key: value for key, value in options.items() if value is not None})
-    config = config_from_dict(GANConfig, values)
+    config = config_from_dict(GANConfig, values, config_file)
     state = train_gan(config, resume=resume, progress=not quiet)
     click.echo(f"Trained {config.model} for {state.step} steps; checkpoint {config.out / 'last.pt'}.")
 
@@ -626,8 +626,8 @@ def train_config(config_file: Path | None, options: dict[str, Any]) -> TrainConf
     synth_values.update({k: v for k, v in synth_flags.items() if v is not None})
     train_values.update({k: v for k, v in options.items() if v is not None})
     base = config_to_dict(DEFAULT_TRAIN_SYNTH)
-    train_values["synth"] = config_from_dict(SynthConfig, {**base, **synth_values})
-    return config_from_dict(TrainConfig, train_values)
+    train_values["synth"] = config_from_dict(SynthConfig, {**base, **synth_values}, config_file)
+    return config_from_dict(TrainConfig, train_values, config_file)
 
 
 @cli.command("export")

@@ -370,41 +370,63 @@ def config_to_dict(config: Any) -> dict[str, Any]:
     return {f.name: plain(getattr(config, f.name)) for f in dataclasses.fields(config)}
 
 
-def _coerce(annotation: Any, value: Any) -> Any:
-    """Convert a JSON/TOML value to the field's annotated type (lists to tuples, strings to paths)."""
+_TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false", Path: "a path"}
+
+
+def _coerce(annotation: Any, value: Any, name: str) -> Any:
+    """Convert a JSON/TOML value to the field's annotated type (lists to tuples, strings to paths), or raise a
+    :class:`ConfigError` naming the field ``name`` when the value has the wrong type."""
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return None if value is None else _coerce(args[0], value)
-    if origin is tuple and isinstance(value, (list, tuple)):
+        return None if value is None else _coerce(args[0], value, name)
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{name} must be a list, got {value!r}")
         args = typing.get_args(annotation)
         if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_coerce(args[0], v) for v in value)
-        return (
-            tuple(_coerce(a, v) for a, v in zip(args, value, strict=True)) if len(args) == len(value) else tuple(value)
-        )
-    if dataclasses.is_dataclass(annotation) and isinstance(value, dict):
+            return tuple(_coerce(args[0], v, name) for v in value)
+        if len(args) != len(value):
+            raise ConfigError(f"{name} must be a list of {len(args)} values, got {value!r}")
+        return tuple(_coerce(a, v, name) for a, v in zip(args, value, strict=True))
+    if dataclasses.is_dataclass(annotation):
+        if isinstance(value, annotation):
+            return value
+        if not isinstance(value, dict):
+            raise ConfigError(f"{name} must be a table of settings, got {value!r}")
         return config_from_dict(annotation, value)
-    if annotation is Path and isinstance(value, str):
+    if annotation is Path and isinstance(value, (str, Path)):
         return Path(value)
-    if annotation is float and isinstance(value, int) and not isinstance(value, bool):
+    if annotation is float and isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
+    if annotation in (int, str, bool) and not (
+        isinstance(value, annotation) and (annotation is bool) == isinstance(value, bool)
+    ):
+        raise ConfigError(f"{name} must be {_TYPE_NAMES[annotation]}, got {value!r}")
+    if annotation in (float, Path):
+        raise ConfigError(f"{name} must be {_TYPE_NAMES[annotation]}, got {value!r}")
     return value
 
 
-def config_from_dict(cls: type[C], data: dict[str, Any]) -> C:
-    """Build a config dataclass from a plain dict, rejecting unknown keys with the list of known ones.
+def config_from_dict(cls: type[C], data: dict[str, Any], source: str | Path | None = None) -> C:
+    """Build a config dataclass from a plain dict, rejecting unknown keys (with the list of known ones) and values
+    of the wrong type; ``source`` (the config file) is named in every error.
 
     Example:
         >>> config_from_dict(SynthConfig, {"size": 21, "noise": [0.0, 0.02]}).noise
         (0.0, 0.02)
     """
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - names)
-    if unknown:
-        raise ConfigError(f"unknown {cls.__name__} key(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
-    return cls(**{key: _coerce(hints[key], value) for key, value in data.items()})
+    try:
+        hints = typing.get_type_hints(cls)
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ConfigError(f"unknown {cls.__name__} key(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
+        return cls(**{key: _coerce(hints[key], value, key) for key, value in data.items()})
+    except ConfigError as exc:
+        if source is None or str(source) in str(exc):
+            raise
+        raise ConfigError(f"{exc} (settings from {source} and the command line)") from exc
 
 
 def load_config_file(path: str | Path, section: str | None = None) -> dict[str, Any]:

@@ -273,3 +273,59 @@ def test_values_two_restore_processes_share_an_output_folder(tmp_path: Path, ove
     else:  # each file is written by exactly one of them; the other reports it exists and exits 1
         assert sum(err.count("already exists") for _, err in results) == 8, results
         assert "Traceback" not in "".join(err for _, err in results)
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ('[train]\nsteps = "many"\n', "steps must be an integer"),
+        ("[train]\nstepz = 5\n", "unknown TrainConfig key(s) stepz"),
+        ('[synth]\nnoise = [0.1, "x"]\n', "noise must be a number"),
+        ("[synth]\nsize = -3\n", "size must be an odd integer"),
+        ("[train]\ncrop = 64.5\n", "crop must be an integer"),
+        ("[train\nsteps = 5\n", "not valid TOML"),
+    ],
+)
+def test_exception_bad_config_file_names_file_and_field(tmp_path: Path, text: str, field: str) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text(text)
+    result = CliRunner().invoke(cli, ["train", "--config", str(config), "--data", str(tmp_path), "--out", "x"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert field in result.output and "bad.toml" in result.output
+
+
+def test_exception_malicious_and_broken_model_files(tmp_path: Path) -> None:
+    import pickle
+
+    import numpy as np
+    from PIL import Image
+
+    class Payload:
+        def __reduce__(self):  # noqa: ANN204
+            return (open, (str(tmp_path / "pwned"), "w"))
+
+    photo = tmp_path / "photo.png"
+    Image.fromarray(np.zeros((20, 20, 3), np.uint8)).save(photo)
+    good = _tiny_model(tmp_path / "tiny.safetensors").read_bytes()
+    (tmp_path / "evil.safetensors").write_bytes(pickle.dumps(Payload()))
+    (tmp_path / "evil.pt").write_bytes(pickle.dumps(Payload()))
+    (tmp_path / "truncated.safetensors").write_bytes(good[: len(good) // 2])
+    (tmp_path / "notes.safetensors").write_text("not a model")
+    from deblur.nets import create_net
+    from deblur.weights import save_model
+
+    save_model(tmp_path / "gan.safetensors", create_net("dcgan_generator", image_size=32, channels=1), {"task": "gan"})
+    outcomes = {
+        "evil.safetensors": "",
+        "evil.pt": "",
+        "truncated.safetensors": "",
+        "notes.safetensors": "",
+        "gan.safetensors": "not a deblurring model",
+        "missing.safetensors": "",
+    }
+    for name, message in outcomes.items():
+        result = CliRunner().invoke(cli, ["restore", str(photo), "--model", str(tmp_path / name), "-o", "out.png"])
+        assert result.exit_code == 1 and "Traceback" not in result.output, (name, result.output)
+        assert len(result.output.strip().splitlines()) == 1 and name in result.output and message in result.output
+    assert not (tmp_path / "pwned").exists()  # the payload never ran
+    assert not Path("out.png").exists()
