@@ -92,11 +92,11 @@ def pairs(blurred: Path, sharp: Path, key: str, sharp_name: str, out: Path, copy
 def kernels(src: Path, out: Path) -> int:
     import torch
 
-    from deblur.synth.bank import read_kernel_bank
+    from deblur.synth.bank import kernel_label, read_kernel_bank
 
     bank = read_kernel_bank(src)
     for name, kernel in bank:
-        stem = Path(name).stem
+        stem = kernel_label(name)
         atomic_write_bytes(out / f"{stem}.npy", encode_npy(kernel.astype(np.float32)), overwrite=False)
         preview = torch.from_numpy(kernel / kernel.max()).float()[None]
         write_image(out / "preview" / f"{stem}.png", preview, overwrite=False)

@@ -116,7 +116,7 @@ def nonblind_set(
 
     Item names are ``<image>_<kernel>``; groups are the kernel names.
     """
-    from deblur.synth.bank import read_kernel_bank
+    from deblur.synth.bank import kernel_label, read_kernel_bank
 
     if noise < 0:
         raise ConfigError(f"noise must be >= 0, got {noise}")
@@ -139,6 +139,6 @@ def nonblind_set(
             ]
             generator = torch.Generator().manual_seed(seed * 1_000_003 + len(items))
             blurred = (blurred + noise * torch.randn(blurred.shape, generator=generator)).clamp(0, 1)
-            label = Path(kernel_name).stem
+            label = kernel_label(kernel_name)
             items.append(BenchItem(f"{stem}_{label}", blurred, target.contiguous(), label, kernel, depth))
     return items

@@ -166,6 +166,17 @@ def read_kernel_file(path: str | Path) -> list[tuple[str, np.ndarray]]:
     return [(name, center_kernel(validate_kernel(array, name))) for name, array in raw]
 
 
+def kernel_label(name: str) -> str:
+    """A short, file-name-safe label for a kernel's source name: ``.../levin_1.npy`` -> ``levin_1``,
+    ``.../Levin09.mat:kernels{3}`` -> ``Levin09_kernels_3``, ``.../bank.npy[2]`` -> ``bank_2``."""
+    import re
+
+    file, _, inner = name.partition(":")
+    file, _, index = file.partition("[")
+    label = "_".join(part for part in (Path(file).stem, inner, index) if part)
+    return re.sub(r"[^A-Za-z0-9]+", "_", label).strip("_")
+
+
 def read_kernel_bank(path: str | Path) -> list[tuple[str, np.ndarray]]:
     """Every kernel of a bank (folder or file), sorted by file name; an image with the stem of a ``.npy`` file in
     the same folder is taken as that kernel's preview and skipped.

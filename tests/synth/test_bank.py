@@ -179,3 +179,13 @@ def test_values_png_preview_beside_npy_is_skipped(tmp_path: Path) -> None:
     cv2.imwrite(str(tmp_path / "a.png"), (kernel / kernel.max() * 255).astype(np.uint8))  # its preview
     cv2.imwrite(str(tmp_path / "b.png"), (np.eye(5) * 255).astype(np.uint8))  # a kernel given only as a picture
     assert [Path(name).name for name, _ in read_kernel_bank(tmp_path)] == ["a.npy", "b.png"]
+
+
+@pytest.mark.parametrize(
+    ("name", "label"),
+    [("a/b/levin_1.npy", "levin_1"), ("x/Levin09.mat:kernels{3}", "Levin09_kernels_3"), ("k/bank.npy[2]", "bank_2")],
+)
+def test_values_kernel_label(name: str, label: str) -> None:
+    from deblur.synth.bank import kernel_label
+
+    assert kernel_label(name) == label
