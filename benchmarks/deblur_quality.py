@@ -90,6 +90,7 @@ def main() -> None:
     parser.add_argument("--name", default="deblur_quality")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--no-baselines", action="store_true", help="only the input and the models (quick check)")
+    parser.add_argument("--role", default="never trained or tuned on", help="what the photos were to the models")
     args = parser.parse_args()
     models = args.model or [default_model_path()]
 
@@ -105,8 +106,8 @@ def main() -> None:
     torch.set_num_threads(torch.get_num_threads())
     rows, outputs = bench.run_bench(items, methods)
     description = (
-        f"Held-out synthetic sets: {len(items)} images made by `deblur synth --valid` from {args.photos.name} (never "
-        f"trained or tuned on), {args.size} px kernels of each kind ({', '.join(KINDS)}), {args.noise:g} Gaussian "
+        f"Held-out synthetic sets: {len(items)} images made by `deblur synth --valid` from {args.photos.name} "
+        f"({args.role}), {args.size} px kernels of each kind ({', '.join(KINDS)}), {args.noise:g} Gaussian "
         f"noise."
         + (
             ""

@@ -1,5 +1,5 @@
-"""The default model's card and figures: ``models/deblur_default.md``, ``docs/deblur/clock.png``,
-``docs/deblur/real_blur.png``.
+"""The default model's card and figures: ``models/deblur_default.md`` (or ``--card``), ``docs/deblur/clock.png``,
+``docs/deblur/real_blur.jpg``.
 
 Reads the training run (resolved config, validation history, logged throughput) and the committed results of
 ``python -m benchmarks.deblur_quality`` (per-kind metrics on held-out sets), restores scikit-image's motion-blurred
@@ -68,7 +68,7 @@ def figures(model: Path, docs: Path) -> dict[str, Any]:
         padding=4,
         pad_value=1.0,
     )
-    write_image(docs / "real_blur.png", grid, overwrite=True)
+    write_image(docs / "real_blur.jpg", grid, overwrite=True)
     return out
 
 
@@ -132,8 +132,8 @@ def main() -> None:
         "s/MP",
     ]
     group_columns = list(groups["rows"][0])
-    real_rows = "\n".join(f"| `{name}` | {v['before']:.4f} | {v['after']:.4f} |" for name, v in found.items())
-    toml = args.run.parent / f"{args.run.name}.toml"
+    real_rows = "\n".join(f"| `{name}` | {v['before']:.2e} | {v['after']:.2e} |" for name, v in found.items())
+    toml = (args.run.parent / f"{args.run.name}.toml").resolve()
     if args.candidate:
         intro = (
             f"# `{args.model.name}` — CPU-trained candidate, **not shipped**\n\nThe best deblurring model this project "
@@ -147,6 +147,13 @@ def main() -> None:
             "this model when no `--model` is given. **It was trained on a 2-core CPU** (no GPU was available to the "
             "project yet), so it is small and its gains are modest; a GPU-trained model will replace it."
         )
+    caveat = (
+        "It restores some images of the held-out sets to a lower PSNR than their input (`worse than input` above): "
+        "check your results."
+        if args.candidate
+        else "Check your results: on the held-out sets above no image came out worse than its input, but that is not "
+        "a guarantee for every photo."
+    )
     text = f"""{intro}
 
 | | |
@@ -164,7 +171,7 @@ def main() -> None:
 
 ```bash
 deblur train --config {toml.relative_to(ROOT) if toml.exists() else "train.toml"}
-deblur export {args.run.relative_to(ROOT)} --out {args.model.resolve().relative_to(ROOT)}
+deblur export {args.run.resolve().relative_to(ROOT)} --out {args.model.resolve().relative_to(ROOT)}
 {summary["meta"]["command"]}   # the tables below
 python -m benchmarks.model_card {" ".join(sys.argv[1:])}   # this card and its figures
 ```
@@ -189,7 +196,7 @@ scikit-image's `clock` (camera moved horizontally while the shutter was open), b
 
 Real blurred photos from `../shared/data/eval/real_blur` (centre crops; left before, right after):
 
-![real blur]({link}/{figure_dir}/real_blur.png)
+![real blur]({link}/{figure_dir}/real_blur.jpg)
 
 No ground truth exists for these; the variance of the Laplacian (higher is sharper, but noise raises it too):
 
@@ -199,12 +206,11 @@ No ground truth exists for these; the variance of the Laplacian (higher is sharp
 
 ## Limitations
 
-- Trained for minutes on a CPU: it removes a little blur (see the tables), far less than the project's target of
+- Trained for about {seconds / 3600:.1f} hours on a CPU: it removes a little blur (see the tables), far less than the project's target of
   4 dB, and less than non-blind deconvolution *given the true kernel* (which a real photo never comes with).
 - Large blur (kernels over ~31 px), saturated highlights, strong noise and object motion are beyond it.
 - It was trained on blur synthesised in display (sRGB) space on photos of the listed sets only.
-- Check your results: the model is chosen so that on the held-out sets above no image came out worse than its
-  input, but that is not a guarantee for every photo.
+- {caveat}
 
 Machine: {env["cpu"]}; torch {env["versions"]["torch"]}; Python {platform.python_version()}.
 """

@@ -21,6 +21,15 @@ from typing import Any
 import torch
 
 
+def _command_line() -> str:
+    """The command as typed: ``python -m package.module args`` for modules run with ``-m``."""
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    if spec is not None and spec.name and spec.name != "__main__":
+        return " ".join(["python", "-m", spec.name.removesuffix(".__main__"), *sys.argv[1:]])
+    return " ".join([Path(sys.argv[0]).name if sys.argv else "python", *sys.argv[1:]])
+
+
 def environment(seeds: dict[str, int] | None = None) -> dict[str, Any]:
     """Where and how a benchmark ran."""
     import kornia
@@ -46,7 +55,7 @@ def environment(seeds: dict[str, int] | None = None) -> dict[str, Any]:
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "git_commit": commit,
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "command": _command_line(),
         "platform": platform.platform(),
         "python": platform.python_version(),
         "cpu": cpu,
