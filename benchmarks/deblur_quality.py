@@ -17,6 +17,7 @@ Writes ``results/<name>.{md,csv,tex,json}``, ``<name>_groups.*``, ``<name>_per_i
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from benchmarks.common import RESULTS
 from deblur import bench
 from deblur.config import SynthConfig
 from deblur.device import resolve_device
+from deblur.metrics import psnr
 from deblur.restoration import default_model_path
 from deblur.synth.folder import synthesize_folder
 
@@ -58,19 +60,19 @@ def load_sets(photos: Path, sets: Path, size: int, noise: float, limit: int | No
     items = []
     for kind in KINDS:
         folder = make_set(photos, sets / f"{photos.name}_{kind}", kind, size, noise)
-        items += [
-            bench.BenchItem(f"{kind}/{i.name}", i.blurred, i.sharp, kind, i.kernel, i.bit_depth)
-            for i in bench.load_test_set(folder, limit=limit)
-        ]
+        items += [dataclasses.replace(i, name=f"{kind}/{i.name}") for i in bench.load_test_set(folder, limit=limit)]
     return items
 
 
 def tune(items: list[bench.BenchItem]) -> tuple[float, int]:
     """The Wiener balance and RL iteration count with the best mean PSNR on ``items`` (training photos)."""
 
-    def mean_psnr(method: bench.Method) -> float:
-        rows, _ = bench.run_bench(items, [method], keep=0, progress=False)
-        return float(np.mean([r["psnr"] for r in rows]))
+    def mean_psnr(method: bench.Method) -> float:  # bench.score's PSNR alone: tuning needs no SSIM
+        values = [
+            psnr(bench.quantize(method.fn(i).double(), i.bit_depth)[None], i.sharp.double().clamp(0, 1)[None])
+            for i in items
+        ]
+        return float(np.mean([float(v[0]) for v in values]))
 
     balance = max(WIENER_BALANCES, key=lambda b: mean_psnr(bench.wiener(b)))
     iterations = max(RL_ITERATIONS, key=lambda n: mean_psnr(bench.richardson_lucy(n)))

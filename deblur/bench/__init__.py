@@ -10,8 +10,9 @@ Test sets (:func:`load_test_set`, :func:`nonblind_set`):
   kernels of Levin et al. 2009) with Gaussian noise of a given sigma and *valid* convolution.
 
 Methods (:class:`Method`): the blurred input; any number of models (``.safetensors``); scikit-image's Wiener,
-unsupervised Wiener and Richardson-Lucy deconvolution given the true kernel (per channel, on a reflect-padded
-image cropped back); and folders of other methods' outputs, matched by relative name.
+unsupervised Wiener and Richardson-Lucy deconvolution given the true kernel (per channel; edge-tapered for the FFT
+methods, reflect-padded and cropped back for Richardson-Lucy); and folders of other methods' outputs, matched by
+relative name.
 
 Metrics (:func:`score`): every output is clipped and rounded to the test data's bit depth first (8 or 16, as a
 saved image would be), then PSNR and SSIM (Gaussian window, sigma 1.5, population covariances: scikit-image's

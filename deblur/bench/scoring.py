@@ -61,6 +61,7 @@ def run_bench(
     total = sum(m.applies(item) for m in methods for item in items)
     with tqdm(total=total, desc="bench", unit="image", disable=not progress) as bar:
         for index, item in enumerate(items):
+            kernel_size = item.kernel_size
             for method in methods:
                 if not method.applies(item):
                     continue
@@ -75,7 +76,7 @@ def run_bench(
                         "method": method.name,
                         "image": item.name,
                         "group": item.group,
-                        "kernel_size": item.kernel_size if item.kernel_size is not None else "",
+                        "kernel_size": kernel_size if kernel_size is not None else "",
                         **metrics,
                         "seconds": seconds,
                         "megapixels": megapixels,

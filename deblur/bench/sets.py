@@ -116,7 +116,9 @@ def nonblind_set(
 
     Item names are ``<image>_<kernel>``; groups are the kernel names.
     """
+    from deblur.data.pairs import key_generator
     from deblur.synth.bank import kernel_label, read_kernel_bank
+    from deblur.synth.degrade import crop_valid
 
     if noise < 0:
         raise ConfigError(f"noise must be >= 0, got {noise}")
@@ -134,10 +136,8 @@ def nonblind_set(
                 raise BenchError(f"{image_path} is smaller than kernel {kernel_name} ({size_h}x{size_w})")
             weight = torch.from_numpy(kernel[::-1, ::-1].copy()).float()
             blurred = F.conv2d(image[:, None], weight[None, None])[:, 0]  # true convolution, valid part
-            target = image[
-                ..., size_h // 2 : size_h // 2 + blurred.shape[-2], size_w // 2 : size_w // 2 + blurred.shape[-1]
-            ]
-            generator = torch.Generator().manual_seed(seed * 1_000_003 + len(items))
+            target = crop_valid(image, size_h)  # bank kernels sit on odd square canvases
+            generator = key_generator(seed, len(items))
             blurred = (blurred + noise * torch.randn(blurred.shape, generator=generator)).clamp(0, 1)
             label = kernel_label(kernel_name)
             items.append(BenchItem(f"{stem}_{label}", blurred, target.contiguous(), label, kernel, depth))
