@@ -342,7 +342,11 @@ def gan() -> None:
 )
 @click.option("--ema", type=float, help="EMA decay of the generator; 0 turns it off.  [default: 0.999]")
 @click.option("--r1", type=float, help="R1 penalty weight.  [default: 0]")
-@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), help="auto: bf16 on CUDA, fp32 elsewhere.")
+@click.option(
+    "--precision",
+    type=click.Choice(["auto", "fp32", "bf16"]),
+    help="auto: bf16 on CUDA, fp32 elsewhere; bf16 also speeds up CPUs with bf16 instructions.",
+)
 @click.option("--clip", type=float, help="Gradient-norm clip (0: off).")
 @click.option("--seed", type=int, help="Seed of data order, noise and initialisation.  [default: 0]")
 @click.option("--device", help="auto, cpu, cuda[:N] or mps.  [default: auto]")
@@ -586,7 +590,11 @@ TRAIN_SYNTH_FLAGS = {"kernels", "kernel_size", "noise", "jpeg_prob", "jpeg_quali
 @click.option("--jpeg-quality", type=RangeParam(int), help="JPEG quality or LOW:HIGH.  [default: 60:95]")
 @click.option("--saturation-prob", type=float, help="Probability of clipped highlights.  [default: 0]")
 @click.option("--ema", type=float, help="EMA decay of the generator; 0 turns it off.  [default: 0.999]")
-@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), help="auto: bf16 on CUDA, fp32 elsewhere.")
+@click.option(
+    "--precision",
+    type=click.Choice(["auto", "fp32", "bf16"]),
+    help="auto: bf16 on CUDA, fp32 elsewhere; bf16 also speeds up CPUs with bf16 instructions.",
+)
 @click.option("--clip", type=float, help="Gradient-norm clip (0: off).")
 @click.option("--workers", type=int, help="Data-loader processes (-1: 0 on CPU, 4 on GPU).")
 @click.option("--seed", type=int, help="Seed of crops, degradations and initialisation.  [default: 0]")

@@ -35,6 +35,9 @@ from deblur.train.objectives import BEGANObjective, GANObjective, LAPGANObjectiv
 from deblur.weights import load_model, save_model
 
 DEFAULT_WIDTH = {"mlp": 1200, "dcgan": 64, "cgan": 64, "lapgan": 64, "began": 32}
+LAPGAN_COARSE_WIDTH = 600
+"""Hidden units of LAPGAN's fully connected coarsest level (G and D). With ``4 * width`` (128 units at width 32) a
+2,000-step Fashion-MNIST run drew a few blurred shapes only."""
 
 
 def _square_resize(image: torch.Tensor, size: int) -> torch.Tensor:
@@ -133,9 +136,22 @@ def build_networks(config: GANConfig, info: dict[str, Any]) -> tuple[nn.Module, 
             raise ConfigError(f"lapgan needs an image size of 8 * 2^k (k >= 1), got {size}")
         return (
             create_net(
-                "lapgan_generator", z_dim=config.z_dim, width=width, image_size=size, levels=levels, channels=channels
+                "lapgan_generator",
+                z_dim=config.z_dim,
+                width=width,
+                image_size=size,
+                levels=levels,
+                channels=channels,
+                coarse_width=LAPGAN_COARSE_WIDTH,
             ),
-            create_net("lapgan_discriminator", width=width, image_size=size, levels=levels, channels=channels),
+            create_net(
+                "lapgan_discriminator",
+                width=width,
+                image_size=size,
+                levels=levels,
+                channels=channels,
+                coarse_width=LAPGAN_COARSE_WIDTH,
+            ),
         )
     return (
         create_net("began_generator", z_dim=config.z_dim, width=width, image_size=size, channels=channels),

@@ -123,15 +123,20 @@ def write_results(
     meta: dict[str, Any],
     out_dir: str | Path,
     bold: set[tuple[int, str]] = frozenset(),
+    notes: str = "",
 ) -> Path:
-    """Write ``<name>.csv``, ``.md``, ``.tex`` and ``.json`` into ``out_dir``; returns the Markdown path."""
+    """Write ``<name>.csv``, ``.md``, ``.tex`` and ``.json`` into ``out_dir``; returns the Markdown path.
+
+    ``notes`` (Markdown: how to reproduce, caveats) follow the table in the ``.md`` file."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with open(out_dir / f"{name}.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(columns), extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
-    (out_dir / f"{name}.md").write_text(f"{caption}\n\n" + markdown_table(rows, columns, bold))
+    (out_dir / f"{name}.md").write_text(
+        f"{caption}\n\n" + markdown_table(rows, columns, bold) + (f"\n{notes.strip()}\n" if notes.strip() else "")
+    )
     (out_dir / f"{name}.tex").write_text(latex_table(rows, columns, caption, f"tab:{name}", bold))
     (out_dir / f"{name}.json").write_text(
         json.dumps({"meta": meta, "caption": caption, "rows": list(rows)}, indent=2) + "\n"

@@ -38,15 +38,15 @@ def laplacian_pyramid(image: torch.Tensor, levels: int) -> tuple[torch.Tensor, l
 
 
 class _CoarseGenerator(nn.Module):
-    def __init__(self, z_dim: int, width: int, side: int, channels: int) -> None:
+    def __init__(self, z_dim: int, hidden: int, side: int, channels: int) -> None:
         super().__init__()
         self.side, self.channels = side, channels
         self.body = nn.Sequential(
-            nn.Linear(z_dim, width * 4),
+            nn.Linear(z_dim, hidden),
             nn.ReLU(inplace=True),
-            nn.Linear(width * 4, width * 4),
+            nn.Linear(hidden, hidden),
             nn.ReLU(inplace=True),
-            nn.Linear(width * 4, channels * side * side),
+            nn.Linear(hidden, channels * side * side),
             nn.Sigmoid(),
         )
 
@@ -77,10 +77,11 @@ class LAPGANGenerator(nn.Module):
 
     Args:
         z_dim: noise dimension of the coarse level.
-        width: channels of the band generators (the coarse MLP has ``4 * width`` units).
+        width: channels of the band generators.
         image_size: output side; ``image_size / 2^levels`` is the coarse side.
         levels: number of band levels (e.g. 2: 8 -> 16 -> 32).
         channels: image channels.
+        coarse_width: hidden units of the coarse level's fully connected net (0: ``4 * width``).
 
     Attributes:
         latent_dim: ``z_dim`` plus one noise plane per band level.
@@ -90,7 +91,13 @@ class LAPGANGenerator(nn.Module):
     """
 
     def __init__(
-        self, z_dim: int = 100, width: int = 64, image_size: int = 32, levels: int = 2, channels: int = 1
+        self,
+        z_dim: int = 100,
+        width: int = 64,
+        image_size: int = 32,
+        levels: int = 2,
+        channels: int = 1,
+        coarse_width: int = 0,
     ) -> None:
         super().__init__()
         if image_size % 2**levels:
@@ -98,7 +105,7 @@ class LAPGANGenerator(nn.Module):
         self.z_dim, self.levels, self.channels = z_dim, levels, channels
         self.sides = [image_size // 2 ** (levels - k) for k in range(levels + 1)]  # coarse to fine
         self.latent_dim = z_dim + sum(side * side for side in self.sides[1:])
-        self.coarse = _CoarseGenerator(z_dim, width, self.sides[0], channels)
+        self.coarse = _CoarseGenerator(z_dim, coarse_width or 4 * width, self.sides[0], channels)
         self.bands = nn.ModuleList(_BandGenerator(width, channels) for _ in range(levels))
         self.apply(init_dcgan_weights)
 
@@ -145,21 +152,25 @@ class _LevelDiscriminator(nn.Module):
 class LAPGANDiscriminator(nn.Module):
     """One discriminator per level: ``level(k, image, condition)`` -> logits.
 
-    Level 0 judges coarse images; band level ``k`` judges ``condition + band`` beside ``condition``.
+    Level 0 judges coarse images with a fully connected net (``coarse_width`` hidden units, 0: ``4 * width``,
+    dropout); band level ``k`` judges ``condition + band`` beside ``condition``.
     """
 
-    def __init__(self, width: int = 64, image_size: int = 32, levels: int = 2, channels: int = 1) -> None:
+    def __init__(
+        self, width: int = 64, image_size: int = 32, levels: int = 2, channels: int = 1, coarse_width: int = 0
+    ) -> None:
         super().__init__()
         sides = [image_size // 2 ** (levels - k) for k in range(levels + 1)]
+        hidden = coarse_width or 4 * width
         self.coarse = nn.Sequential(
             nn.Flatten(),
-            nn.Linear(channels * sides[0] ** 2, width * 4),
+            nn.Linear(channels * sides[0] ** 2, hidden),
             nn.LeakyReLU(0.2, inplace=True),
             nn.Dropout(0.3),
-            nn.Linear(width * 4, width * 4),
+            nn.Linear(hidden, hidden),
             nn.LeakyReLU(0.2, inplace=True),
             nn.Dropout(0.3),
-            nn.Linear(width * 4, 1),
+            nn.Linear(hidden, 1),
         )
         self.bands = nn.ModuleList(_LevelDiscriminator(2 * channels, width, side) for side in sides[1:])
         self.apply(init_dcgan_weights)

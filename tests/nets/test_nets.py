@@ -133,3 +133,12 @@ def test_values_laplacian_pyramid_rebuilds_image() -> None:
         rebuilt = kornia.geometry.transform.pyrup(rebuilt) + band
     torch.testing.assert_close(rebuilt, image, atol=1e-5, rtol=0)
     torch.testing.assert_close(conditions[-1] + bands[-1], image, atol=1e-6, rtol=0)
+
+
+def test_lapgan_coarse_width() -> None:
+    gen = create_net("lapgan_generator", z_dim=8, width=4, image_size=32, levels=2, coarse_width=10)
+    disc = create_net("lapgan_discriminator", width=4, image_size=32, levels=2, coarse_width=10)
+    assert gen.coarse.body[0].out_features == 10 and disc.coarse[1].out_features == 10
+    # specs written before coarse_width existed rebuild their nets: 4 * width hidden units
+    old = {k: v for k, v in net_spec(gen).items() if k != "coarse_width"}
+    assert net_from_spec(old).coarse.body[0].out_features == 16

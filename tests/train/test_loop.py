@@ -196,3 +196,20 @@ def test_lr_decay_schedule(tiny_mnist: Path, tmp_path: Path) -> None:
     state = train_gan(_config(tiny_mnist, tmp_path / "run", "mlp", 4, lr_decay_from=0.5), progress=False)
     # the last step ran at factor (4 - 3) / (4 - 2) = 1/2
     assert state.opt_g.param_groups[0]["lr"] == pytest.approx(2e-4 * 0.5)
+
+
+def test_bf16_autocast_on_cpu(tiny_mnist: Path, tmp_path: Path) -> None:
+    from deblur.train.loop import autocast
+
+    a, b = torch.rand(4, 8), torch.rand(8, 4)
+    with autocast(torch.device("cpu"), "bf16"):
+        assert (a @ b).dtype == torch.bfloat16
+    with autocast(torch.device("cpu"), "fp32"):
+        assert (a @ b).dtype == torch.float32
+    fp32 = train_gan(_config(tiny_mnist, tmp_path / "fp32", "dcgan", 2, precision="fp32"), progress=False)
+    bf16 = train_gan(_config(tiny_mnist, tmp_path / "bf16", "dcgan", 2, precision="bf16"), progress=False)
+    losses = [m["loss_d"] for m in read_metrics(tmp_path / "bf16")]
+    assert all(math.isfinite(v) for v in losses)
+    assert losses != [m["loss_d"] for m in read_metrics(tmp_path / "fp32")]  # bf16 arithmetic really ran
+    for weights in (fp32.gen.state_dict(), bf16.gen.state_dict()):
+        assert all(v.dtype in (torch.float32, torch.int64) for v in weights.values())  # weights stay fp32
