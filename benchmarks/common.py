@@ -69,9 +69,10 @@ def write_results(
     meta: dict[str, Any],
     bold: set[tuple[int, str]] = frozenset(),
     out_dir: Path = RESULTS,
+    notes: str = "",
 ) -> Path:
     """Write ``<name>.csv``, ``.md``, ``.tex`` and ``.json`` into ``out_dir`` (default ``benchmarks/results``)."""
-    return report.write_results(name, rows, columns, caption, meta, out_dir, bold)
+    return report.write_results(name, rows, columns, caption, meta, out_dir, bold, notes)
 
 
 __all__ = ["RESULTS", "environment", "time_call", "time_calls", "write_results"]
