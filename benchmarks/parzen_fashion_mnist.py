@@ -49,8 +49,8 @@ MODELS: dict[str, dict[str, Any]] = {
         "precision": "bf16",  # bf16 autocast: 1.6x faster on CPUs with AVX512-BF16, as on a GPU
     },
     "cgan": {"model": "cgan", "steps": 6_000, "batch": 64, "image_size": 32, "lr_decay_from": 0.5},
-    "lapgan": {"model": "lapgan", "steps": 2_000, "batch": 64, "width": 32, "lr_decay_from": 0.5},
-    "began": {"model": "began", "steps": 2_000, "batch": 32, "width": 32, "lr": 1e-4, "lr_decay_from": 0.5},
+    "lapgan": {"model": "lapgan", "steps": 4_000, "batch": 32, "width": 32, "lr_decay_from": 0.5},
+    "began": {"model": "began", "steps": 6_000, "batch": 32, "width": 16, "lr": 1e-4, "lr_decay_from": 0.5},
 }
 PAPER_MNIST = [  # Goodfellow et al. 2014, Table 1 (MNIST, not Fashion-MNIST): for context only
     ("DBN (paper, MNIST)", 138, 2.0),
