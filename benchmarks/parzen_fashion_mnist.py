@@ -52,6 +52,7 @@ MODELS: dict[str, dict[str, Any]] = {
     "lapgan": {"model": "lapgan", "steps": 4_000, "batch": 32, "width": 32, "lr_decay_from": 0.5},
     "began": {"model": "began", "steps": 6_000, "batch": 32, "width": 16, "lr": 1e-4, "lr_decay_from": 0.5},
 }
+COLUMNS = ("model", "parzen", "stderr", "sigma", "confidence", "steps", "train_min", "device")
 PAPER_MNIST = [  # Goodfellow et al. 2014, Table 1 (MNIST, not Fashion-MNIST): for context only
     ("DBN (paper, MNIST)", 138, 2.0),
     ("Stacked CAE (paper, MNIST)", 121, 1.6),
@@ -151,48 +152,39 @@ def load_previous(path: Path, data: Path) -> dict[str, Any]:
     return {name: previous[name] for name in MODELS if name in previous}
 
 
+def _row(model: str, parzen: float, stderr: float, **cells: Any) -> dict[str, Any]:
+    """A table row; the columns not given stay empty."""
+    return {"model": model, "parzen": parzen, "stderr": stderr, **dict.fromkeys(COLUMNS[3:], ""), **cells}
+
+
 def table_rows(results: dict[str, Any], names: list[str]) -> list[dict[str, Any]]:
+    """The reference, each model in ``names`` and the paper's MNIST rows."""
     real = results["real_data"]
     rows = [
-        {
-            "model": "real training images (reference)",
-            "parzen": real["mean"],
-            "stderr": real["stderr"],
-            "sigma": real["sigma"],
-            "confidence": results["classifier"]["confidence"],
-            "steps": "",
-            "train_min": "",
-            "device": "",
-        }
+        _row(
+            "real training images (reference)",
+            real["mean"],
+            real["stderr"],
+            sigma=real["sigma"],
+            confidence=results["classifier"]["confidence"],
+        )
     ]
     for name in names:
         r = results[name]
         label = f"{name}" + (f" (label acc. {r['label_accuracy']:.3f})" if "label_accuracy" in r else "")
         rows.append(
-            {
-                "model": label,
-                "parzen": r["mean"],
-                "stderr": r["stderr"],
-                "sigma": r["sigma"],
-                "confidence": r["confidence"],
-                "steps": r["steps"],
-                "train_min": round(r["train_seconds"] / 60, 1) if r["train_seconds"] else "",
-                "device": r.get("device", ""),
-            }
+            _row(
+                label,
+                r["mean"],
+                r["stderr"],
+                sigma=r["sigma"],
+                confidence=r["confidence"],
+                steps=r["steps"],
+                train_min=round(r["train_seconds"] / 60, 1) if r["train_seconds"] else "",
+                device=r.get("device", ""),
+            )
         )
-    for label, mean, stderr in PAPER_MNIST:
-        rows.append(
-            {
-                "model": label,
-                "parzen": mean,
-                "stderr": stderr,
-                "sigma": "",
-                "confidence": "",
-                "steps": "",
-                "train_min": "",
-                "device": "",
-            }
-        )
+    rows += [_row(label, mean, stderr) for label, mean, stderr in PAPER_MNIST]
     return rows
 
 
@@ -308,8 +300,7 @@ def main() -> None:
         f"[0, 1]. Confidence: mean top-class probability of a CNN trained on the real training split (test accuracy "
         f"{accuracy:.3f}). The paper's rows are MNIST, for context only."
     )
-    columns = ["model", "parzen", "stderr", "sigma", "confidence", "steps", "train_min", "device"]
-    write_results("parzen_fashion_mnist", rows, columns, caption, env, bold, notes=reproduce_notes(results, shown))
+    write_results("parzen_fashion_mnist", rows, COLUMNS, caption, env, bold, notes=reproduce_notes(results, shown))
     (RESULTS / "parzen_fashion_mnist.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     print((RESULTS / "parzen_fashion_mnist.md").read_text())
 
