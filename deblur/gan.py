@@ -134,24 +134,16 @@ def build_networks(config: GANConfig, info: dict[str, Any]) -> tuple[nn.Module, 
         levels = int(math.log2(size // 8))
         if size % 8 or levels < 1:
             raise ConfigError(f"lapgan needs an image size of 8 * 2^k (k >= 1), got {size}")
+        shared = {
+            "width": width,
+            "image_size": size,
+            "levels": levels,
+            "channels": channels,
+            "coarse_width": LAPGAN_COARSE_WIDTH,
+        }
         return (
-            create_net(
-                "lapgan_generator",
-                z_dim=config.z_dim,
-                width=width,
-                image_size=size,
-                levels=levels,
-                channels=channels,
-                coarse_width=LAPGAN_COARSE_WIDTH,
-            ),
-            create_net(
-                "lapgan_discriminator",
-                width=width,
-                image_size=size,
-                levels=levels,
-                channels=channels,
-                coarse_width=LAPGAN_COARSE_WIDTH,
-            ),
+            create_net("lapgan_generator", z_dim=config.z_dim, **shared),
+            create_net("lapgan_discriminator", **shared),
         )
     return (
         create_net("began_generator", z_dim=config.z_dim, width=width, image_size=size, channels=channels),
