@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -61,18 +61,10 @@ def time_call(fn: Callable[[], Any], device: torch.device, repeats: int = 10, wa
     return time_calls({"fn": fn}, device, repeats, warmup)["fn"]
 
 
-def write_results(
-    name: str,
-    rows: Sequence[dict[str, Any]],
-    columns: Sequence[str],
-    caption: str,
-    meta: dict[str, Any],
-    bold: set[tuple[int, str]] = frozenset(),
-    out_dir: Path = RESULTS,
-    notes: str = "",
-) -> Path:
-    """Write ``<name>.csv``, ``.md``, ``.tex`` and ``.json`` into ``out_dir`` (default ``benchmarks/results``)."""
-    return report.write_results(name, rows, columns, caption, meta, out_dir, bold, notes)
+def write_results(*args: Any, out_dir: str | Path = RESULTS, **options: Any) -> Path:
+    """:func:`deblur.report.write_results` (``<name>.csv``, ``.md``, ``.tex`` and ``.json``), into
+    ``benchmarks/results`` unless ``out_dir`` says otherwise."""
+    return report.write_results(*args, out_dir=out_dir, **options)
 
 
 __all__ = ["RESULTS", "environment", "time_call", "time_calls", "write_results"]

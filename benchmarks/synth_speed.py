@@ -23,8 +23,8 @@ import torch
 
 from benchmarks.common import environment, time_calls, write_results
 from deblur.config import SynthConfig
-from deblur.synth import blur, degrade, random_trajectory_kernels, sample_params
-from deblur.synth.degrade import FFT_FROM_KERNEL_SIZE
+from deblur.ops.conv import FFT_FROM_KERNEL_SIZE, blur
+from deblur.synth import degrade, random_trajectory_kernels, sample_params
 
 SIZES = (3, 5, 9, 13, 17, 21, 25, 31, 37, 41, 45, 51, 57, 65)
 BATCH, CHANNELS, SIDE = 16, 3, 256
@@ -106,7 +106,7 @@ def run(device: torch.device, seed: int = 0) -> None:
         f"parameters, "
         f"{full['median_ms']:.2f} ms drawing camera-shake kernels too."
     )
-    print(write_results(f"synth_speed_{device.type}", rows, columns, caption, meta, bold).read_text())
+    print(write_results(f"synth_speed_{device.type}", rows, columns, caption, meta, bold=bold).read_text())
 
 
 def main() -> None:

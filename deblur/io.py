@@ -51,7 +51,7 @@ def image_size(path: str | Path) -> tuple[int, int]:
     """``(height, width)`` read from the file header without decoding the pixels."""
     from PIL import Image, UnidentifiedImageError
 
-    Image.MAX_IMAGE_PIXELS = None  # our own limit applies, in read_image
+    Image.MAX_IMAGE_PIXELS = None  # our own limit applies, in read_photo
     try:
         with Image.open(path) as im:
             width, height = im.size
@@ -63,62 +63,40 @@ def image_size(path: str | Path) -> tuple[int, int]:
 
 
 def read_image(path: str | Path, max_pixels: int | None = MAX_PIXELS) -> torch.Tensor:
-    """Read an image file as float32 RGB ``(3, H, W)`` in [0, 1].
+    """Read an image file as float32 RGB ``(3, H, W)`` in [0, 1], with the checks of :func:`read_photo`.
 
-    8- and 16-bit files are scaled by 255 and 65535; grayscale is repeated to three channels and alpha dropped;
-    EXIF orientation is applied.
+    The format must be one of :data:`PHOTO_FORMATS`, the pixel count within ``max_pixels`` and the image still
+    (not animated), all checked from the header before any pixel is decoded. EXIF orientation is applied; 8- and
+    16-bit files are scaled by 255 and 65535; grey is repeated to three channels and alpha dropped (see
+    :func:`pixels_to_tensor`).
 
     Args:
         path: the image file.
         max_pixels: refuse images with more pixels than this (``None``: no limit).
 
     Raises:
-        ImageError: missing, unreadable, corrupt or oversized file.
+        ImageError: missing, unreadable, corrupt, unsupported, animated or oversized file.
     """
-    return array_to_tensor(decode_image(path, max_pixels))
+    return pixels_to_tensor(read_photo(path, max_pixels).pixels)
 
 
-def decode_image(path: str | Path, max_pixels: int | None = MAX_PIXELS) -> np.ndarray:
-    """Decode an image file with OpenCV as stored: ``(H, W[, C])`` BGR(A), uint8 or uint16 (see :func:`read_image`).
+def pixels_to_tensor(pixels: np.ndarray) -> torch.Tensor:
+    """A photo's pixels ``(H, W[, C])``, RGB(A) or grey, uint8 or uint16 -> float32 RGB tensor ``(3, H, W)`` in [0, 1].
 
-    Raises:
-        ImageError: missing, unreadable, corrupt or oversized file.
+    Grey is repeated to three channels and alpha is dropped (not composited).
+
+    Example:
+        >>> pixels_to_tensor(np.full((2, 3), 255, np.uint8)).shape
+        torch.Size([3, 2, 3])
+        >>> pixels_to_tensor(np.array([[[0, 65535, 0, 7]]], np.uint16))[:, 0, 0]
+        tensor([0., 1., 0.])
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ImageError(f"{path} does not exist or is not a file")
-    if max_pixels is not None:
-        height, width = image_size(path)
-        if height * width > max_pixels:
-            raise ImageError(
-                f"{path} has {height}x{width} = {height * width / 1e6:.0f} MP, over the limit of "
-                f"{max_pixels / 1e6:.0f} MP: downscale it first"
-            )
-    try:
-        data = np.fromfile(path, dtype=np.uint8)
-    except OSError as exc:
-        raise ImageError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    array = cv2.imdecode(data, cv2.IMREAD_ANYCOLOR | cv2.IMREAD_ANYDEPTH) if data.size else None
-    if array is None:
-        raise ImageError(f"{path} is not a readable image (corrupt or unsupported format)")
-    return array
-
-
-def array_to_tensor(array: np.ndarray) -> torch.Tensor:
-    """OpenCV array (H, W[, C]) in BGR(A), uint8/uint16/float -> float32 RGB tensor (3, H, W) in [0, 1]."""
-    if array.dtype == np.uint8:
-        scaled = array.astype(np.float32) / 255.0
-    elif array.dtype == np.uint16:
-        scaled = array.astype(np.float32) / 65535.0
-    else:
-        scaled = np.clip(array.astype(np.float32), 0.0, 1.0)
+    if pixels.dtype not in (np.uint8, np.uint16):
+        raise ValueError(f"expected uint8 or uint16 pixels, got {pixels.dtype}")
+    scaled = pixels.astype(np.float32) / (255.0 if pixels.dtype == np.uint8 else 65535.0)
     if scaled.ndim == 2:
         scaled = np.repeat(scaled[:, :, None], 3, axis=2)
-    elif scaled.shape[2] == 4:
-        scaled = cv2.cvtColor(scaled, cv2.COLOR_BGRA2RGB)
-    else:
-        scaled = cv2.cvtColor(scaled, cv2.COLOR_BGR2RGB)
-    return torch.from_numpy(np.ascontiguousarray(scaled.transpose(2, 0, 1)))
+    return torch.from_numpy(np.ascontiguousarray(scaled[:, :, :3].transpose(2, 0, 1)))
 
 
 def tensor_to_array(image: torch.Tensor, bit_depth: int = 8) -> np.ndarray:
@@ -263,15 +241,22 @@ class Photo:
     exif: bytes | None = None
     icc_profile: bytes | None = None
 
+    @property
+    def bit_depth(self) -> int:
+        """Bits per channel: 8 or 16."""
+        return 16 if self.pixels.dtype == np.uint16 else 8
+
 
 def read_photo(path: str | Path, max_pixels: int | None = MAX_PIXELS) -> Photo:
-    """Read a photo for restoration, keeping its bit depth, channels (grey, alpha), EXIF and ICC profile.
+    """Read a photo as stored, keeping its bit depth, channels (grey, alpha), EXIF and ICC profile: the one reader
+    of image files (restoration uses it directly, :func:`read_image` for training, synthesis and benchmarks).
 
-    The header is checked first: the format must be in :data:`PHOTO_FORMATS` and the pixel count within
-    ``max_pixels``, before any pixel is decoded. EXIF orientation is applied (and reset to 1 in the kept EXIF).
+    The header is checked first: the format must be in :data:`PHOTO_FORMATS`, the pixel count within
+    ``max_pixels`` and the image still (a multi-page TIFF gives its first page), before any pixel is decoded.
+    EXIF orientation is applied once (and reset to 1 in the kept EXIF).
 
     Raises:
-        ImageError: missing, unreadable, corrupt, unsupported or oversized file.
+        ImageError: missing, unreadable, corrupt, unsupported, animated or oversized file.
     """
     from PIL import Image, UnidentifiedImageError
 
@@ -312,7 +297,9 @@ def read_photo(path: str | Path, max_pixels: int | None = MAX_PIXELS) -> Photo:
         array = array[:, :, 0]
     orientation = int(exif.get(0x0112, 1) or 1)
     if orientation in _ORIENT:
-        array = _ORIENT[orientation](array)
+        # OpenCV's TIFF decoder (libtiff) returns TIFFs upright already, whatever the flags; other formats as stored
+        if kind != "TIFF":
+            array = _ORIENT[orientation](array)
         exif[0x0112] = 1
     return Photo(np.ascontiguousarray(array), kind, exif.tobytes() if len(exif) else None, icc)
 

@@ -121,6 +121,7 @@ def write_results(
     columns: Sequence[str],
     caption: str,
     meta: dict[str, Any],
+    *,
     out_dir: str | Path,
     bold: set[tuple[int, str]] = frozenset(),
     notes: str = "",

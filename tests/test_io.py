@@ -103,3 +103,46 @@ def test_list_images(photo_folder: Path) -> None:
     assert len(list_images(photo_folder, recursive=False)) == 2
     with pytest.raises(ImageError, match="does not exist"):
         list_images(photo_folder / "nope")
+
+
+def test_exception_read_image_has_the_checks_of_read_photo(tmp_path: Path) -> None:
+    # training, synth and bench inputs are refused exactly where restore's are: format allowlist, animation
+    from PIL import Image
+
+    frames = [Image.fromarray(np.full((8, 8, 3), v, np.uint8)) for v in (0, 255)]
+    frames[0].save(tmp_path / "anim.png", save_all=True, append_images=frames[1:])
+    frames[0].save(tmp_path / "still.gif")
+    with pytest.raises(ImageError, match="animated"):
+        read_image(tmp_path / "anim.png")
+    with pytest.raises(ImageError, match="GIF file"):
+        read_image(tmp_path / "still.gif")
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png", ".webp", ".tif"])
+def test_values_exif_orientation_applied_once(tmp_path: Path, suffix: str) -> None:
+    from PIL import Image
+
+    from deblur.io import read_photo
+
+    pixels = np.zeros((10, 20, 3), np.uint8)
+    pixels[:, :5] = 255  # a white band on the left
+    exif = Image.Exif()
+    exif[0x0112] = 6  # displayed turned 90 degrees clockwise: the band is at the top, the image 20 x 10
+    Image.fromarray(pixels).save(
+        tmp_path / f"rotated{suffix}", exif=exif, **({"quality": 100} if suffix in (".jpg", ".webp") else {})
+    )
+    image = read_image(tmp_path / f"rotated{suffix}")
+    assert image.shape == (3, 20, 10)
+    assert image[:, :4].min() > 0.9 and image[:, 6:].max() < 0.1
+    assert torch.equal(image, torch.from_numpy(read_photo(tmp_path / f"rotated{suffix}").pixels).permute(2, 0, 1) / 255)
+
+
+def test_values_pixels_to_tensor() -> None:
+    from deblur.io import pixels_to_tensor
+
+    grey = np.array([[0, 255]], np.uint8)
+    torch.testing.assert_close(pixels_to_tensor(grey), torch.tensor([[[0.0, 1.0]]]).expand(3, 1, 2))
+    rgba = np.array([[[65535, 0, 32768, 0]]], np.uint16)
+    torch.testing.assert_close(pixels_to_tensor(rgba)[:, 0, 0], torch.tensor([1.0, 0.0, 32768 / 65535]))
+    with pytest.raises(ValueError, match="uint8 or uint16"):
+        pixels_to_tensor(np.zeros((2, 2), np.float32))

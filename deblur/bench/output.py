@@ -120,13 +120,25 @@ def write_bench(
     )
     written = {
         "summary": write_results(
-            name, summary, columns, caption, meta, out, _best_cells(summary, ["PSNR", "SSIM", "PSNR-Y", "SSIM-Y"])
+            name,
+            summary,
+            columns,
+            caption,
+            meta,
+            out_dir=out,
+            bold=_best_cells(summary, ["PSNR", "SSIM", "PSNR-Y", "SSIM-Y"]),
         )
     }
     group_columns = ["method"] + [f"{g} {m}" for g in groups for m in ("PSNR", "SSIM")]
     group_caption = f"{description} Mean PSNR (dB) and SSIM per group on {'RGB' if channel == 'rgb' else 'Y'}."
     written["groups"] = write_results(
-        f"{name}_groups", per_group, group_columns, group_caption, meta, out, _best_cells(per_group, group_columns[1:])
+        f"{name}_groups",
+        per_group,
+        group_columns,
+        group_caption,
+        meta,
+        out_dir=out,
+        bold=_best_cells(per_group, group_columns[1:]),
     )
     per_image = out / f"{name}_per_image.csv"
     with open(per_image, "w", newline="") as handle:

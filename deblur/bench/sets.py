@@ -13,7 +13,8 @@ import torch
 import torch.nn.functional as F
 
 from deblur.errors import ConfigError, DeblurError, ImageError
-from deblur.io import array_to_tensor, decode_image, list_images
+from deblur.io import list_images, pixels_to_tensor, read_photo
+from deblur.ops.conv import crop_valid
 
 
 class BenchError(DeblurError):
@@ -47,9 +48,9 @@ def kernel_extent(kernel: np.ndarray, threshold: float = 0.02) -> int:
 
 
 def read_with_depth(path: Path, max_pixels: int | None) -> tuple[torch.Tensor, int]:
-    """An image as float RGB ``(3, H, W)`` in [0, 1] and its bit depth (8 or 16)."""
-    array = decode_image(path, max_pixels)
-    return array_to_tensor(array), 16 if array.dtype == np.uint16 else 8
+    """An image as float RGB ``(3, H, W)`` in [0, 1] (as :func:`deblur.io.read_image` reads it) and its bit depth."""
+    photo = read_photo(path, max_pixels)
+    return pixels_to_tensor(photo.pixels), photo.bit_depth
 
 
 def _check_pair(name: str, blurred: torch.Tensor, sharp: torch.Tensor) -> None:
@@ -118,7 +119,6 @@ def nonblind_set(
     """
     from deblur.data.pairs import key_generator
     from deblur.synth.bank import kernel_label, read_kernel_bank
-    from deblur.synth.degrade import crop_valid
 
     if noise < 0:
         raise ConfigError(f"noise must be >= 0, got {noise}")

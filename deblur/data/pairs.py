@@ -7,7 +7,8 @@ crop) change nothing. With several processes (DDP), rank ``r`` of ``n`` takes ke
 
 Blur is not added here: :class:`SynthPairs` degrades each batch of sharp crops on the training device with
 ``deblur.synth`` (parameters drawn from a CPU generator seeded from the batch number, then applied
-deterministically), as the issue of on-device synthesis asks. :class:`RealPairs` serves real pairs as they are.
+deterministically), as the issue of on-device synthesis asks. Real (blurred, sharp) pairs need no synthesis:
+:class:`CropBatches` serves their aligned crops as they are (:func:`real_pair_sources` lists them).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from deblur.config import SynthConfig
 from deblur.data.folders import find_pairs, random_crop_box, random_flip
 from deblur.errors import ImageError
 from deblur.io import image_size, list_images, read_image
-from deblur.synth.degrade import crop_valid, degrade, sample_params
+from deblur.ops.conv import crop_valid
+from deblur.synth.degrade import degrade, sample_params
 
 Batch = dict[str, torch.Tensor]
 

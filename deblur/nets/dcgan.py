@@ -13,6 +13,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from deblur.nets.blocks import init_dcgan_weights
+
 BASES = {28: (7, 2), 32: (4, 3), 64: (4, 4)}
 """image size -> (side of the first map, number of stride-2 layers)."""
 
@@ -21,15 +23,6 @@ def _check_size(image_size: int) -> tuple[int, int]:
     if image_size not in BASES:
         raise ValueError(f"DCGAN image_size must be one of {sorted(BASES)}, got {image_size}")
     return BASES[image_size]
-
-
-def init_dcgan_weights(module: nn.Module) -> None:
-    """Weights from N(0, 0.02), batch-norm scales from N(1, 0.02), as in the DCGAN paper."""
-    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
-        nn.init.normal_(module.weight, 0.0, 0.02)
-    elif isinstance(module, nn.BatchNorm2d):
-        nn.init.normal_(module.weight, 1.0, 0.02)
-        nn.init.zeros_(module.bias)
 
 
 class DCGANGenerator(nn.Module):

@@ -1,12 +1,12 @@
 """LAPGAN (Denton et al. 2015): a Laplacian pyramid of generators, coarse to fine.
 
-An image of side ``S`` is decomposed with kornia's Gaussian pyramid into a coarse image of side ``S / 2^L`` and
-``L`` band-pass images ``h_k = I_k - up(I_{k+1})``. Level 0 generates the coarse image from noise; each finer
-level ``k`` generates the band ``h_k`` from a noise plane and the upsampled coarser image ``up(I_{k+1})``, its
-conditioning, and adds it. Each level has its own discriminator, trained on real bands against generated ones
-given the same real conditioning; level ``k``'s discriminator sees the reconstructed image ``up(I_{k+1}) + h_k``
-and, beside it, the conditioning itself. The levels share nothing, so the sum of their losses trains them as the
-independent GANs of the paper.
+An image of side ``S`` is decomposed by :func:`deblur.ops.pyramid.laplacian_pyramid` into a coarse image of side
+``S / 2^L`` and ``L`` band-pass images ``h_k = I_k - up(I_{k+1})``. Level 0 generates the coarse image from noise;
+each finer level ``k`` generates the band ``h_k`` from a noise plane and the upsampled coarser image
+``up(I_{k+1})``, its conditioning, and adds it. Each level has its own discriminator, trained on real bands against
+generated ones given the same real conditioning; level ``k``'s discriminator sees the reconstructed image
+``up(I_{k+1}) + h_k`` and, beside it, the conditioning itself. The levels share nothing, so the sum of their losses
+trains them as the independent GANs of the paper.
 
 The latent ``z`` of the whole generator concatenates level 0's noise and the flattened noise planes of the finer
 levels, so that ``G(z)`` is a pure function of ``z``.
@@ -14,27 +14,11 @@ levels, so that ``G(z)`` is a pure function of ``z``.
 
 from __future__ import annotations
 
-import kornia
 import torch
 from torch import nn
 
-from deblur.nets.dcgan import init_dcgan_weights
-
-
-def laplacian_pyramid(image: torch.Tensor, levels: int) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
-    """Coarse image, conditionings ``up(I_{k+1})`` and bands ``h_k``, the last two listed coarse to fine.
-
-    ``coarse`` plus the bands rebuild the image exactly: ``I_k = up(I_{k+1}) + h_k``.
-    """
-    gaussians = [image]
-    for _ in range(levels):
-        gaussians.append(kornia.geometry.transform.pyrdown(gaussians[-1]))
-    conditions, bands = [], []
-    for k in range(levels, 0, -1):
-        up = kornia.geometry.transform.pyrup(gaussians[k])
-        conditions.append(up)
-        bands.append(gaussians[k - 1] - up)
-    return gaussians[-1], conditions, bands
+from deblur.nets.blocks import init_dcgan_weights
+from deblur.ops.pyramid import pyramid_up
 
 
 class _CoarseGenerator(nn.Module):
@@ -125,7 +109,7 @@ class LAPGANGenerator(nn.Module):
         coarse_noise, planes = self.split_latent(z)
         image = self.coarse(coarse_noise)
         for level, noise in enumerate(planes):
-            up = kornia.geometry.transform.pyrup(image)
+            up = pyramid_up(image)
             image = (up + self.band(level, noise, up)).clamp(0, 1)
         return image
 

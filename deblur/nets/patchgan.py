@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from deblur.nets.unet import make_norm
+from deblur.nets.blocks import make_norm
 
 
 def receptive_field(layers: int) -> int:

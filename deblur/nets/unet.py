@@ -8,7 +8,8 @@ small default restore a 1280x720 photo in about half a second on two CPU cores. 
 so an untrained network returns its input unchanged.
 
 Normalisation defaults to none: batch norm's statistics differ between training crops and whole photos at
-inference, which shows as colour shifts in restored images (see ``benchmarks/unet_variants.py``).
+inference, which can show as colour shifts in restored images (a design choice; no benchmark here compares norms).
+The shared layers (norms, activations, the blocks of 3x3 convolutions) are in :mod:`deblur.nets.blocks`.
 """
 
 from __future__ import annotations
@@ -17,41 +18,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-NORMS = ("none", "batch", "instance", "group")
-ACTIVATIONS = ("relu", "lrelu", "gelu", "silu")
-
-
-def make_norm(kind: str, channels: int) -> nn.Module:
-    """A normalisation layer by name (``none`` gives identity)."""
-    if kind == "batch":
-        return nn.BatchNorm2d(channels)
-    if kind == "instance":
-        return nn.InstanceNorm2d(channels, affine=True)
-    if kind == "group":
-        return nn.GroupNorm(min(8, channels), channels)
-    if kind == "none":
-        return nn.Identity()
-    raise ValueError(f"unknown norm {kind!r}: use one of {', '.join(NORMS)}")
-
-
-def make_activation(kind: str) -> nn.Module:
-    """An activation by name."""
-    layers = {"relu": nn.ReLU, "lrelu": lambda: nn.LeakyReLU(0.2), "gelu": nn.GELU, "silu": nn.SiLU}
-    if kind not in layers:
-        raise ValueError(f"unknown activation {kind!r}: use one of {', '.join(ACTIVATIONS)}")
-    return layers[kind]()
-
-
-def conv_block(in_channels: int, out_channels: int, count: int, norm: str, act: str) -> nn.Sequential:
-    """``count`` times (3x3 convolution, normalisation, activation)."""
-    layers: list[nn.Module] = []
-    for i in range(count):
-        layers += [
-            nn.Conv2d(in_channels if i == 0 else out_channels, out_channels, 3, padding=1, bias=norm == "none"),
-            make_norm(norm, out_channels),
-            make_activation(act),
-        ]
-    return nn.Sequential(*layers)
+from deblur.nets.blocks import ACTIVATIONS as ACTIVATIONS  # re-exported: the old import path
+from deblur.nets.blocks import NORMS as NORMS  # re-exported: the old import path
+from deblur.nets.blocks import conv_block, make_activation, make_norm
 
 
 def pad_to_multiple(image: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:

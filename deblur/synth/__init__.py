@@ -1,60 +1,17 @@
-"""Blur synthesis: kernels (``kernels``, ``bank``), degradations (``degrade``) and whole folders (``folder``)."""
+"""Blur synthesis: kernels (``kernels``, ``bank``), degradations (``degrade``) and whole folders (``folder``).
+
+The public names of each submodule are its ``__all__``; the convolution itself (``blur``, ``Blur``, ``crop_valid``)
+lives in :mod:`deblur.ops.conv` and is re-exported here.
+"""
 
 from __future__ import annotations
 
-from deblur.synth.bank import KernelBank, read_kernel_bank
-from deblur.synth.degrade import (
-    Blur,
-    DegradeParams,
-    add_noise,
-    blur,
-    crop_valid,
-    degrade,
-    jpeg_compress,
-    kernel_sampler,
-    make_pairs,
-    sample_params,
-)
-from deblur.synth.kernels import (
-    SAMPLERS,
-    center_of_mass,
-    disk_kernels,
-    gaussian_kernels,
-    kernel_grid,
-    line_kernels,
-    random_anisotropic_kernels,
-    random_defocus_kernels,
-    random_gaussian_kernels,
-    random_motion_kernels,
-    random_trajectory_kernels,
-    rasterize_path,
-    shake_paths,
-)
+from deblur.ops.conv import Blur, blur, crop_valid
+from deblur.synth import bank as _bank
+from deblur.synth import degrade as _degrade
+from deblur.synth import kernels as _kernels
+from deblur.synth.bank import *  # noqa: F403
+from deblur.synth.degrade import *  # noqa: F403
+from deblur.synth.kernels import *  # noqa: F403
 
-__all__ = [
-    "SAMPLERS",
-    "Blur",
-    "DegradeParams",
-    "KernelBank",
-    "add_noise",
-    "blur",
-    "center_of_mass",
-    "crop_valid",
-    "degrade",
-    "disk_kernels",
-    "gaussian_kernels",
-    "jpeg_compress",
-    "kernel_grid",
-    "kernel_sampler",
-    "line_kernels",
-    "make_pairs",
-    "random_anisotropic_kernels",
-    "random_defocus_kernels",
-    "random_gaussian_kernels",
-    "random_motion_kernels",
-    "random_trajectory_kernels",
-    "rasterize_path",
-    "read_kernel_bank",
-    "sample_params",
-    "shake_paths",
-]
+__all__ = ["Blur", "blur", "crop_valid", *_bank.__all__, *_degrade.__all__, *_kernels.__all__]

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from deblur.errors import KernelBankError
-from deblur.synth.kernels import check_kernel_size
+from deblur.ops.conv import check_kernel_size
 
 KERNEL_FILE_EXTENSIONS = (".png", ".npy", ".mat", ".tif", ".tiff", ".bmp", ".pgm")
 IGNORED_EXTENSIONS = (".md", ".txt", ".json", ".csv")  # notes and manifests may sit beside the kernels
@@ -275,3 +275,6 @@ class KernelBank:
 @lru_cache(maxsize=8)
 def _cached_bank(path: str, mtime_ns: int) -> KernelBank:
     return KernelBank(read_kernel_bank(path))
+
+
+__all__ = ["KernelBank", "read_kernel_bank"]

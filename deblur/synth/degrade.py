@@ -8,8 +8,7 @@ bit-identical output on the same device. The pipeline, per sample::
     [sRGB -> linear] -> boost highlights -> blur (kernel) -> [linear -> sRGB] -> clip
         -> Poisson-Gaussian noise -> clip -> JPEG
 
-Blur is a true convolution (a point of light draws the kernel itself), computed with kornia's ``filter2d`` for
-small kernels and ``fft_conv`` for large ones.
+Blur is :func:`deblur.ops.conv.blur`, a true convolution (a point of light draws the kernel itself).
 """
 
 from __future__ import annotations
@@ -24,124 +23,12 @@ import torch
 
 from deblur.config import SynthConfig
 from deblur.device import device_generator
-from deblur.errors import ConfigError
+from deblur.ops.conv import FFT_FROM_KERNEL_SIZE as FFT_FROM_KERNEL_SIZE  # re-exported: the old import path
+from deblur.ops.conv import Blur as Blur  # re-exported: the old import path
+from deblur.ops.conv import blur, crop_valid  # crop_valid re-exported too: the old import path
+from deblur.ops.conv import choose_conv_method as choose_conv_method  # re-exported: the old import path
 from deblur.synth.bank import KernelBank
-from deblur.synth.kernels import SAMPLERS, KernelSampler, check_kernel_size, sample_uniform
-
-FFT_FROM_KERNEL_SIZE = {"cpu": 31}
-"""Smallest kernel side for which ``method="auto"`` uses FFT convolution, per device type.
-
-Measured by ``benchmarks/synth_speed.py`` on a batch of 16 x 3 x 256 x 256 on 2 CPU cores (see
-``benchmarks/results/synth_speed_cpu.md``). No GPU has been measured yet: CUDA and other devices use the CPU value
-until ``python -m benchmarks.synth_speed --device cuda`` is run on one and its crossover is entered here.
-"""
-
-
-def choose_conv_method(size: int, device: torch.device | str) -> str:
-    """``"direct"`` or ``"fft"``: whichever is faster for a ``size`` kernel on ``device`` (measured crossover).
-
-    Example:
-        >>> choose_conv_method(5, "cpu"), choose_conv_method(65, "cpu")
-        ('direct', 'fft')
-    """
-    device_type = torch.device(device).type
-    return "fft" if size >= FFT_FROM_KERNEL_SIZE.get(device_type, FFT_FROM_KERNEL_SIZE["cpu"]) else "direct"
-
-
-def blur(
-    image: torch.Tensor, kernels: torch.Tensor, padding: str = "same", border: str = "reflect", method: str = "auto"
-) -> torch.Tensor:
-    """Convolve each image of a batch with its own kernel.
-
-    Args:
-        image: ``(B, C, H, W)``.
-        kernels: ``(B, k, k)`` one kernel per sample, or ``(1, k, k)`` shared; odd ``k``.
-        padding: ``"same"`` keeps ``H x W`` (borders extended by ``border``); ``"valid"`` gives
-            ``(H - k + 1) x (W - k + 1)``, only pixels whose whole neighbourhood is inside the image.
-        border: how ``"same"`` extends the image: ``reflect``, ``replicate``, ``circular`` or ``constant``.
-        method: ``"direct"`` (kornia ``filter2d``), ``"fft"`` (kornia ``fft_conv``) or ``"auto"``.
-
-    Returns:
-        The blurred batch, in the input's dtype and device.
-
-    Shape:
-        ``(B, C, H, W), (B, k, k) -> (B, C, H, W)``, or ``(B, C, H - k + 1, W - k + 1)`` with ``padding="valid"``.
-
-    Example:
-        >>> x = torch.zeros(1, 1, 5, 5); x[..., 2, 2] = 1.0
-        >>> k = torch.arange(9.0).reshape(1, 3, 3) / 36
-        >>> bool(torch.allclose(blur(x, k)[0, 0, 1:4, 1:4], k[0]))
-        True
-    """
-    if image.ndim != 4 or kernels.ndim != 3:
-        raise ValueError(
-            f"expected image (B, C, H, W) and kernels (B, k, k), got {tuple(image.shape)} and {tuple(kernels.shape)}"
-        )
-    size = kernels.shape[-1]
-    check_kernel_size(size)
-    half = size // 2
-    if padding == "same" and border == "reflect" and min(image.shape[-2:]) <= half:
-        raise ConfigError(
-            f"a {image.shape[-2]}x{image.shape[-1]} image is too small for a {size} px kernel with reflect borders"
-        )
-    if padding == "valid" and min(image.shape[-2:]) < size:
-        raise ConfigError(f"a {image.shape[-2]}x{image.shape[-1]} image is smaller than the {size} px kernel")
-    if method == "auto":
-        method = choose_conv_method(size, image.device)
-    if method not in ("direct", "fft"):
-        raise ConfigError(f"method must be auto, direct or fft, got {method!r}")
-    kernels = kernels.to(image)
-    if method == "direct":
-        return kornia.filters.filter2d(image, kernels, border_type=border, padding=padding, behaviour="conv")
-    # FFT: pad here, to the border plus a few rows and columns that make the transform length 5-smooth (pocketfft
-    # and cuFFT are several times slower on lengths with large prime factors), then crop the extra rows away
-    height, width = image.shape[-2:]
-    out_h, out_w = (height, width) if padding == "same" else (height - size + 1, width - size + 1)
-    if padding == "same":
-        image = torch.nn.functional.pad(image, (half, half, half, half), mode=border)
-    padded_h, padded_w = image.shape[-2:]
-    # zeros: these rows and columns feed only outputs that are cropped away
-    image = torch.nn.functional.pad(
-        image, (0, _fast_fft_length(padded_w) - padded_w, 0, _fast_fft_length(padded_h) - padded_h)
-    )
-    out = kornia.filters.fft_conv(image, kernels, padding="valid", behaviour="conv")
-    return out[..., :out_h, :out_w]
-
-
-@functools.lru_cache(maxsize=512)
-def _fast_fft_length(n: int) -> int:
-    """Smallest integer >= n whose prime factors are 2, 3 and 5 only.
-
-    Example:
-        >>> _fast_fft_length(292), _fast_fft_length(320)
-        (300, 320)
-    """
-    while True:
-        m = n
-        for p in (2, 3, 5):
-            while m % p == 0:
-                m //= p
-        if m == 1:
-            return n
-        n += 1
-
-
-class Blur(torch.nn.Module):
-    """Module twin of :func:`blur` with a fixed kernel batch."""
-
-    def __init__(self, kernels: torch.Tensor, padding: str = "same", border: str = "reflect", method: str = "auto"):
-        super().__init__()
-        self.register_buffer("kernels", kernels)
-        self.padding, self.border, self.method = padding, border, method
-
-    def forward(self, image: torch.Tensor) -> torch.Tensor:
-        return blur(image, self.kernels, self.padding, self.border, self.method)
-
-
-def crop_valid(image: torch.Tensor, size: int) -> torch.Tensor:
-    """Crop ``size // 2`` pixels from every side: the sharp counterpart of a valid convolution's output."""
-    half = size // 2
-    return image[..., half : image.shape[-2] - half, half : image.shape[-1] - half]
+from deblur.synth.kernels import SAMPLERS, KernelSampler, sample_uniform
 
 
 def add_noise(
@@ -351,3 +238,6 @@ def make_pairs(
     params = sample_params(config, sharp.shape[0], generator, sharp.device)
     blurred = degrade(sharp, params)
     return blurred, (crop_valid(sharp, config.size) if config.valid else sharp), params
+
+
+__all__ = ["DegradeParams", "add_noise", "degrade", "jpeg_compress", "kernel_sampler", "make_pairs", "sample_params"]

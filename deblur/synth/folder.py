@@ -29,7 +29,8 @@ from deblur.io import (
     relative_stems,
     write_image,
 )
-from deblur.synth.degrade import crop_valid, degrade, sample_params
+from deblur.ops.conv import crop_valid
+from deblur.synth.degrade import degrade, sample_params
 
 MANIFEST_FORMAT = "deblur-synth/1"
 

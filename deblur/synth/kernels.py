@@ -14,6 +14,8 @@ device. Geometry: ``x`` grows to the right, ``y`` downwards, angles are in degre
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 from collections.abc import Callable
 
@@ -21,15 +23,9 @@ import kornia
 import torch
 import torchvision
 
-from deblur.errors import ConfigError
+from deblur.ops.conv import check_kernel_size
 
 KernelSampler = Callable[..., torch.Tensor]
-
-
-def check_kernel_size(size: int) -> None:
-    """Raise ``ConfigError`` unless ``size`` is an odd integer of at least 3."""
-    if not isinstance(size, int) or size < 3 or size % 2 == 0:
-        raise ConfigError(f"kernel size must be an odd integer >= 3, got {size!r}")
 
 
 def _coords(size: int, device: torch.device | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -219,30 +215,54 @@ def sample_uniform(batch: int, value_range: tuple[float, float], generator: torc
     return low + (high - low) * torch.rand(batch, generator=generator, device=device)
 
 
+def _sampler(draw: Callable[..., torch.Tensor]) -> KernelSampler:
+    """Make ``draw(batch, size, generator, **ranges)`` a sampler of the common signature (see the module docstring):
+    the size is checked before anything is drawn, and the kernels are moved to ``device`` at the end.
+
+    The sampler returns ``(batch, size, size)`` kernels on ``device``; its signature (as ``inspect`` and ``help``
+    show it) is ``draw``'s with ``device=None`` after ``generator``.
+    """
+
+    @functools.wraps(draw)
+    def sampler(
+        batch: int,
+        size: int,
+        generator: torch.Generator | None = None,
+        device: torch.device | str | None = None,
+        **ranges: tuple[float, float],
+    ) -> torch.Tensor:
+        check_kernel_size(size)
+        return draw(batch, size, generator, **ranges).to(device)
+
+    signature = inspect.signature(draw)
+    parameters = list(signature.parameters.values())  # batch, size, generator, then the keyword-only ranges
+    device = inspect.Parameter(
+        "device", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation="torch.device | str | None"
+    )
+    sampler.__signature__ = signature.replace(parameters=[*parameters[:3], device, *parameters[3:]])
+    return sampler
+
+
+@_sampler
 def random_motion_kernels(
-    batch: int,
-    size: int,
-    generator: torch.Generator | None = None,
-    device: torch.device | str | None = None,
-    *,
-    length: tuple[float, float] = (0.2, 1.0),
+    batch: int, size: int, generator: torch.Generator | None = None, *, length: tuple[float, float] = (0.2, 1.0)
 ) -> torch.Tensor:
     """Linear motion with uniform random length (fraction of ``size - 1``) and direction.
 
-    Returns:
-        ``(batch, size, size)`` kernels on ``device``.
+    Example:
+        >>> random_motion_kernels(4, 9, torch.Generator().manual_seed(0)).shape
+        torch.Size([4, 9, 9])
     """
-    check_kernel_size(size)
     pixels = sample_uniform(batch, length, generator) * (size - 1)
     angle = sample_uniform(batch, (0.0, 180.0), generator)
-    return line_kernels(pixels, angle, size).to(device)
+    return line_kernels(pixels, angle, size)
 
 
+@_sampler
 def random_trajectory_kernels(
     batch: int,
     size: int,
     generator: torch.Generator | None = None,
-    device: torch.device | str | None = None,
     *,
     extent: tuple[float, float] = (0.3, 1.0),
     exposure: tuple[float, float] = (0.5, 1.0),
@@ -254,11 +274,7 @@ def random_trajectory_kernels(
         extent: the recorded path's larger bounding-box side, as a fraction of ``size - 1``.
         exposure: fraction of the path the shutter stays open for; shorter exposures give simpler kernels.
         anxiety: range of Boracchi & Foi's anxiety: larger values give more erratic, curled paths.
-
-    Returns:
-        ``(batch, size, size)`` kernels on ``device``.
     """
-    check_kernel_size(size)
     target = sample_uniform(batch, extent, generator) * (size - 1)
     fraction = sample_uniform(batch, exposure, generator)
     paths = shake_paths(sample_uniform(batch, anxiety, generator), generator)  # (B, S + 1, 2)
@@ -271,63 +287,36 @@ def random_trajectory_kernels(
     kept = weights[..., None] > 0
     span = torch.where(kept, paths, -math.inf).amax(dim=1) - torch.where(kept, paths, math.inf).amin(dim=1)
     paths = paths * (target / span.amax(dim=-1).clamp(min=1e-6))[:, None, None]
-    return rasterize_path(paths, size, weights).to(device)
+    return rasterize_path(paths, size, weights)
 
 
+@_sampler
 def random_gaussian_kernels(
-    batch: int,
-    size: int,
-    generator: torch.Generator | None = None,
-    device: torch.device | str | None = None,
-    *,
-    sigma: tuple[float, float] = (0.05, 0.33),
+    batch: int, size: int, generator: torch.Generator | None = None, *, sigma: tuple[float, float] = (0.05, 0.33)
 ) -> torch.Tensor:
-    """Isotropic Gaussian blur (kornia ``get_gaussian_kernel2d``), sigma a fraction of ``size // 2``.
-
-    Returns:
-        ``(batch, size, size)`` kernels on ``device``.
-    """
-    check_kernel_size(size)
+    """Isotropic Gaussian blur (kornia ``get_gaussian_kernel2d``), sigma a fraction of ``size // 2``."""
     pixels = (sample_uniform(batch, sigma, generator) * (size // 2)).clamp(min=0.05)
     kernels = kornia.filters.get_gaussian_kernel2d(size, torch.stack([pixels, pixels], dim=-1))
-    return normalize_kernels(kernels).to(device)
+    return normalize_kernels(kernels)
 
 
+@_sampler
 def random_anisotropic_kernels(
-    batch: int,
-    size: int,
-    generator: torch.Generator | None = None,
-    device: torch.device | str | None = None,
-    *,
-    sigma: tuple[float, float] = (0.05, 0.33),
+    batch: int, size: int, generator: torch.Generator | None = None, *, sigma: tuple[float, float] = (0.05, 0.33)
 ) -> torch.Tensor:
-    """Anisotropic Gaussian blur: independent sigmas (fractions of ``size // 2``) along a random direction.
-
-    Returns:
-        ``(batch, size, size)`` kernels on ``device``.
-    """
-    check_kernel_size(size)
+    """Anisotropic Gaussian blur: independent sigmas (fractions of ``size // 2``) along a random direction."""
     sigma_x = sample_uniform(batch, sigma, generator) * (size // 2)
     sigma_y = sample_uniform(batch, sigma, generator) * (size // 2)
     angle = sample_uniform(batch, (0.0, 180.0), generator)
-    return gaussian_kernels(sigma_x, sigma_y, angle, size).to(device)
+    return gaussian_kernels(sigma_x, sigma_y, angle, size)
 
 
+@_sampler
 def random_defocus_kernels(
-    batch: int,
-    size: int,
-    generator: torch.Generator | None = None,
-    device: torch.device | str | None = None,
-    *,
-    radius: tuple[float, float] = (0.15, 1.0),
+    batch: int, size: int, generator: torch.Generator | None = None, *, radius: tuple[float, float] = (0.15, 1.0)
 ) -> torch.Tensor:
-    """Defocus disks with a radius drawn as a fraction of ``size // 2``.
-
-    Returns:
-        ``(batch, size, size)`` kernels on ``device``.
-    """
-    check_kernel_size(size)
-    return disk_kernels(sample_uniform(batch, radius, generator) * (size // 2), size).to(device)
+    """Defocus disks with a radius drawn as a fraction of ``size // 2``."""
+    return disk_kernels(sample_uniform(batch, radius, generator) * (size // 2), size)
 
 
 SAMPLERS: dict[str, KernelSampler] = {
@@ -356,3 +345,20 @@ def kernel_grid(kernels: torch.Tensor, nrow: int | None = None, zoom: int = 4) -
     tiles = torch.nn.functional.interpolate(tiles, scale_factor=zoom, mode="nearest")
     nrow = nrow or math.ceil(math.sqrt(kernels.shape[0]))
     return torchvision.utils.make_grid(tiles, nrow=nrow, padding=zoom, pad_value=0.25)
+
+
+__all__ = [
+    "SAMPLERS",
+    "center_of_mass",
+    "disk_kernels",
+    "gaussian_kernels",
+    "kernel_grid",
+    "line_kernels",
+    "random_anisotropic_kernels",
+    "random_defocus_kernels",
+    "random_gaussian_kernels",
+    "random_motion_kernels",
+    "random_trajectory_kernels",
+    "rasterize_path",
+    "shake_paths",
+]

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from deblur.losses import GANLoss, charbonnier_loss, fft_loss, gradient_penalty, r1_penalty
-from deblur.nets.lapgan import laplacian_pyramid
+from deblur.ops.pyramid import laplacian_pyramid
 
 Batch = dict[str, torch.Tensor]
 Logs = dict[str, float]

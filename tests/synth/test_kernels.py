@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import kornia
 import pytest
 import torch
@@ -46,6 +48,22 @@ def test_seed_reproduces(kind: str) -> None:
 def test_device_argument(kind: str) -> None:
     kernels = SAMPLERS[kind](2, 9, torch.Generator().manual_seed(0), "cpu")
     assert kernels.device.type == "cpu"
+
+
+@pytest.mark.parametrize("kind", sorted(SAMPLERS))
+def test_signature(kind: str) -> None:
+    parameters = inspect.signature(SAMPLERS[kind]).parameters
+    assert list(parameters)[:4] == ["batch", "size", "generator", "device"]
+    assert parameters["generator"].default is None and parameters["device"].default is None
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in list(parameters.values())[4:])  # the ranges
+    assert SAMPLERS[kind].__name__ == f"random_{kind}_kernels" and SAMPLERS[kind].__doc__
+
+
+def test_values_ranges_are_used() -> None:
+    full = SAMPLERS["motion"](3, 9, torch.Generator().manual_seed(0), length=(1.0, 1.0))
+    short = SAMPLERS["motion"](3, 9, torch.Generator().manual_seed(0), length=(0.0, 0.0))
+    assert (full > 0).sum(dim=(-2, -1)).min() >= 8  # a segment across the whole canvas
+    assert torch.equal(short, line_kernels(torch.zeros(3), torch.zeros(3), 9))  # zero length: a delta
 
 
 @pytest.mark.parametrize("size", [0, 1, 2, 4, 30, 3.0])
