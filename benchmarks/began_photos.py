@@ -18,11 +18,13 @@ import time
 from pathlib import Path
 
 from benchmarks.common import environment, write_results
-from deblur.config import GANConfig, config_to_dict
-from deblur.gan import export_generator, load_generator, sample_images, train_gan
+from benchmarks.parzen_fashion_mnist import same_training
+from deblur.config import GANConfig, load_config
 from deblur.train.checkpoint import load_checkpoint
+from deblur.train.gan import sample_images, train_gan
 from deblur.train.log import read_metrics
 from deblur.train.loop import save_grid
+from deblur.train.run import export_generator, load_generator
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = {
@@ -51,12 +53,13 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--export", action="store_true", help="write models/gan_photos_began.safetensors")
     args = parser.parse_args()
-    config = GANConfig(**SETTINGS, data=args.data, out=args.runs, steps=args.steps, device=args.device)
+    given = {"data": args.data, "out": args.runs, "steps": args.steps, "device": args.device}
+    config = load_config(GANConfig, overrides={**SETTINGS, **given})
     timing_file = args.runs / "train_seconds.json"
     done = (args.runs / "last.pt").exists() and timing_file.exists()
     if done:
         saved = load_checkpoint(args.runs / "last.pt")
-        done = saved["state"]["step"] >= config.steps and saved["meta"]["gan"] == config_to_dict(config)
+        done = saved["state"]["step"] >= config.steps and same_training(saved["meta"], config)
     if not done:
         start = time.perf_counter()
         train_gan(config, resume=True)
@@ -78,7 +81,7 @@ def main() -> None:
                     "L_fake": mean["loss_g"],
                 }
             )
-    gen, meta = load_generator(args.runs / "last.pt")
+    gen, meta = load_generator(args.runs / "last.pt", task="gan")
     save_grid(ROOT / "docs" / "gan" / "began_photos.png", sample_images(gen, meta, 64, seed=1), nrow=8)
     info = environment({"torch": 0})
     info.update({"settings": SETTINGS, "steps": config.steps, "train_seconds": seconds, "data": str(args.data)})
@@ -96,9 +99,8 @@ def main() -> None:
     )
     if args.export:
         extra = {"trained_on": f"random 64x64 patches of {args.data.name}/ (the project's development photos)"}
-        path = export_generator(
-            args.runs / "last.pt", ROOT / "models" / "gan_photos_began.safetensors", extra, overwrite=True
-        )
+        model_file = ROOT / "models" / "gan_photos_began.safetensors"
+        path = export_generator(args.runs / "last.pt", model_file, overwrite=True, extra=extra, task="gan")
         notes += f" Generator: `{path.relative_to(ROOT)}`."
     write_results("began_photos", rows, ["steps", "convergence_M", "k", "L_real", "L_fake"], caption, info, notes=notes)
     print(caption)

@@ -23,6 +23,7 @@ import torchvision
 from benchmarks.common import environment, write_results
 from deblur.io import read_image, write_image
 from deblur.train.log import read_metrics
+from deblur.weights import upgrade_metadata
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,7 +50,7 @@ def main() -> None:
     rows, configs = [], {}
     for label, run in (("L1 only", args.l1), ("L1 + adversarial", args.adv)):
         meta = json.loads((run / "config.json").read_text())
-        configs[label] = meta["train"]
+        configs[label] = upgrade_metadata(meta)["config"]
         found = [m for m in read_metrics(run) if m.get("step") == args.step and "val_psnr" in m]
         if not found:
             raise SystemExit(f"{run} has no validation at step {args.step}")

@@ -25,9 +25,11 @@ import torchvision
 
 from benchmarks.common import RESULTS, environment
 from deblur import restore
+from deblur.config import TrainConfig, config_from_dict
 from deblur.io import atomic_write_bytes, read_image, write_image
 from deblur.restoration import load_restorer
 from deblur.train.log import read_metrics
+from deblur.weights import upgrade_metadata
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL = ROOT.parent / "shared" / "data" / "eval" / "real_blur"
@@ -95,9 +97,10 @@ def main() -> None:
     args = parser.parse_args()
 
     net, info = load_restorer(args.model)
-    config = json.loads((args.run / "config.json").read_text())
-    train = config["train"]
-    seconds = train_seconds(args.run, train["batch"])
+    meta = upgrade_metadata(json.loads((args.run / "config.json").read_text()))
+    train = config_from_dict(TrainConfig, meta["config"])  # runs of older versions read the same way
+    spec = info["net"]  # the full network spec, defaults included
+    seconds = train_seconds(args.run, train.batch)
     found = figures(args.model, args.figures)
     link = Path("../" * (len(args.card.resolve().relative_to(ROOT).parts) - 1))
     figure_dir = args.figures.resolve().relative_to(ROOT)
@@ -158,12 +161,12 @@ def main() -> None:
 
 | | |
 |---|---|
-| network | U-Net generator, width {train["width"]}, depth {train["depth"]}, {train["blocks"]} blocks per stage, pixel-unshuffle input, global residual ({params / 1e6:.2f} M parameters) |
+| network | U-Net generator, width {spec["width"]}, depth {spec["depth"]}, {spec["blocks"]} blocks per stage, pixel-unshuffle input, global residual ({params / 1e6:.2f} M parameters) |
 | file | {size_mb:.1f} MB safetensors (weights and the JSON spec of the network; loads without executing code) |
 | training loss | L1 only (`adv_weight = 0`): at equal CPU steps the adversarial term made validation crops worse ([ablation]({link}/benchmarks/results/deblur_ablation_cpu.md)) |
-| data | sharp photos of `../shared/data/photos/`: {", ".join(Path(d).name for d in train["data"])} (training), `val20` (validation and checkpoint choice); nothing from `eval/` |
-| degradations | synthesised per batch: {", ".join(train["synth"]["kernels"])} kernels of {train["synth"]["size"]} px, Gaussian noise sigma {train["synth"]["noise"][0]}–{train["synth"]["noise"][1]}, JPEG with probability {train["synth"]["jpeg_prob"]} |
-| steps | {info.get("steps", "?")} steps of {train["batch"]} crops of {train["crop"]}², Adam lr {train["lr"]} (beta1 {train["beta1"]}), linear decay over the second half, EMA {train["ema"]} |
+| data | sharp photos of `../shared/data/photos/`: {", ".join(Path(d).name for d in train.data)} (training), `val20` (validation and checkpoint choice); nothing from `eval/` |
+| degradations | synthesised per batch: {", ".join(train.synth.kernels)} kernels of {train.synth.size} px, Gaussian noise sigma {train.synth.noise[0]}–{train.synth.noise[1]}, JPEG with probability {train.synth.jpeg_prob} |
+| steps | {info.get("steps", "?")} steps of {train.batch} crops of {train.crop}², Adam lr {train.optim.lr} (beta1 {train.optim.beta1}), linear decay over the second half, EMA {train.optim.ema} |
 | device, time | CPU ({env["cpu"]}, 2 cores), about {seconds / 60:.0f} minutes of training |
 | validation | PSNR {info.get("metrics", {}).get("val_psnr", float("nan")):.2f} dB on 16 `val20` crops of 256² (best checkpoint) |
 

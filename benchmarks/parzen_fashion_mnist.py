@@ -18,6 +18,7 @@ command, settings, seed, steps, training time, device and date).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -26,14 +27,15 @@ from typing import Any
 import torch
 
 from benchmarks.common import RESULTS, environment, write_results
-from deblur.config import GANConfig, config_from_dict, config_to_dict
+from deblur.config import GANConfig, config_from_dict, load_config
 from deblur.data.mnist import load_mnist_family
 from deblur.device import resolve_device
-from deblur.gan import export_generator, load_generator, parzen_score, sample_images, train_gan
 from deblur.nets import create_net
 from deblur.parzen import parzen_evaluate
 from deblur.train.checkpoint import load_checkpoint
+from deblur.train.gan import parzen_score, sample_images, train_gan
 from deblur.train.loop import save_grid
+from deblur.train.run import export_generator, load_generator
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = 0
@@ -62,8 +64,9 @@ PAPER_MNIST = [  # Goodfellow et al. 2014, Table 1 (MNIST, not Fashion-MNIST): f
 
 
 def gan_config(name: str, data: Path, runs: Path, device: str) -> GANConfig:
-    return GANConfig(
-        **{
+    return load_config(
+        GANConfig,
+        overrides={
             **MODELS[name],
             "data": data,
             "out": runs / name,
@@ -72,7 +75,7 @@ def gan_config(name: str, data: Path, runs: Path, device: str) -> GANConfig:
             "sample_every": 1000,
             "ckpt_every": 1000,
             "log_every": 100,
-        }
+        },
     )
 
 
@@ -80,12 +83,11 @@ IRRELEVANT = ("out", "device", "log_every", "sample_every", "ckpt_every")
 """Settings that do not change what a run computes (on a given kind of device)."""
 
 
-def same_training(saved: dict[str, Any], wanted: dict[str, Any]) -> bool:
-    """Whether a saved run's settings compute the same as ``wanted`` (fields added since take their defaults)."""
-    saved = config_to_dict(config_from_dict(GANConfig, saved))
-    return {k: v for k, v in saved.items() if k not in IRRELEVANT} == {
-        k: v for k, v in wanted.items() if k not in IRRELEVANT
-    }
+def same_training(saved: dict[str, Any], wanted: GANConfig) -> bool:
+    """Whether a saved run's settings (a checkpoint's ``meta``, of this or an older version: fields added since
+    take their defaults) compute the same as ``wanted``."""
+    found = config_from_dict(GANConfig, saved.get("config", saved.get("gan", {})))
+    return dataclasses.replace(found, **{k: getattr(wanted, k) for k in IRRELEVANT}) == wanted
 
 
 def train_or_reuse(config: GANConfig) -> dict[str, Any]:
@@ -93,7 +95,7 @@ def train_or_reuse(config: GANConfig) -> dict[str, Any]:
     checkpoint, timing = config.out / "last.pt", config.out / "train_seconds.json"
     if checkpoint.exists() and timing.exists():
         saved = load_checkpoint(checkpoint)
-        if saved["state"]["step"] >= config.steps and same_training(saved["meta"]["gan"], config_to_dict(config)):
+        if saved["state"]["step"] >= config.steps and same_training(saved["meta"], config):
             return {"trained_now": False, **json.loads(timing.read_text())}
     start = time.perf_counter()
     train_gan(config, resume=True)
@@ -252,7 +254,7 @@ def main() -> None:
     for name in names:
         config = gan_config(name, args.data, args.runs, args.device)
         timing = train_or_reuse(config)
-        gen, meta = load_generator(config.out / "last.pt", device)
+        gen, meta = load_generator(config.out / "last.pt", device, task="gan")
         n_classes = int(getattr(gen, "n_classes", 0) or 0)
         samples = sample_images(gen, meta, 10_000, seed=SEED)
         start = time.perf_counter()
@@ -279,9 +281,8 @@ def main() -> None:
                 "sample_quality": quality,
                 "trained_on": "Fashion-MNIST training split, first 50,000 images (Xiao et al. 2017)",
             }
-            path = export_generator(
-                config.out / "last.pt", ROOT / "models" / f"gan_fashion_mnist_{name}.safetensors", extra, overwrite=True
-            )
+            model_file = ROOT / "models" / f"gan_fashion_mnist_{name}.safetensors"
+            path = export_generator(config.out / "last.pt", model_file, overwrite=True, extra=extra, task="gan")
             results[name]["model_file"] = str(path.relative_to(ROOT))
             # a conditional generator cycles through the classes: ten columns, one class each
             columns = n_classes or 8
@@ -300,7 +301,7 @@ def main() -> None:
         f"[0, 1]. Confidence: mean top-class probability of a CNN trained on the real training split (test accuracy "
         f"{accuracy:.3f}). The paper's rows are MNIST, for context only."
     )
-    write_results("parzen_fashion_mnist", rows, COLUMNS, caption, env, bold, notes=reproduce_notes(results, shown))
+    write_results("parzen_fashion_mnist", rows, COLUMNS, caption, env, bold=bold, notes=reproduce_notes(results, shown))
     (RESULTS / "parzen_fashion_mnist.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     print((RESULTS / "parzen_fashion_mnist.md").read_text())
 

@@ -23,7 +23,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from benchmarks.common import environment, time_calls, write_results
 from deblur.config import TrainConfig
 from deblur.device import resolve_device
-from deblur.trainer import build_networks
+from deblur.train.run import build_networks
 
 
 class Pix2PixBlock(nn.Module):
@@ -76,7 +76,8 @@ def main() -> None:
 
         ours, _ = load_restorer(args.model, device)
     else:
-        ours, _ = build_networks(TrainConfig(data=("unused",)))
+        default = TrainConfig(data=("unused",))
+        ours, _ = build_networks(default.gen, default.disc)
     nets: dict[str, tuple[nn.Module, torch.Tensor]] = {
         "deblur U-Net (default)": (ours.eval().to(device), torch.rand(1, 3, 720, 1280, device=device)),
         "pix2pix unet_256": (pix2pix_unet_256().to(device), torch.rand(1, 3, 768, 1280, device=device)),

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -26,14 +27,14 @@ from deblur.device import resolve_device
 from deblur.synth.degrade import degrade, sample_params
 from deblur.train.loop import autocast
 from deblur.train.objectives import DeblurObjective
-from deblur.trainer import build_networks
+from deblur.train.run import build_networks
 
 
 def measure(
     config: TrainConfig, device: torch.device, steps: int, precision: str, channels_last: bool, compile_: bool
 ) -> dict[str, Any]:
     torch.manual_seed(0)
-    gen, disc = build_networks(config)
+    gen, disc = build_networks(config.gen, config.disc)
     gen, disc = gen.to(device), disc.to(device)
     if channels_last:
         gen, disc = gen.to(memory_format=torch.channels_last), disc.to(memory_format=torch.channels_last)
@@ -48,22 +49,21 @@ def measure(
         if device.type == "cuda":
             torch.cuda.synchronize()
 
+    def update(loss_fn: Callable[..., tuple[torch.Tensor, Any]], optimizer: torch.optim.Optimizer, batch: dict) -> None:
+        with autocast(device, precision):
+            loss, _ = loss_fn(step_gen, step_disc, batch)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
     def step() -> None:
         params = sample_params(DEFAULT_TRAIN_SYNTH, config.batch, generator, device)
         batch = {"blurred": degrade(sharp, params), "sharp": sharp}
         if channels_last:
             batch = {k: v.contiguous(memory_format=torch.channels_last) for k, v in batch.items()}
-        with autocast(device, precision):
-            loss_d, _ = objective.d_loss(step_gen, step_disc, batch)
-        opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        opt_d.step()
-        disc.requires_grad_(False)
-        with autocast(device, precision):
-            loss_g, _ = objective.g_loss(step_gen, step_disc, batch)
-        opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        opt_g.step()
+        update(objective.d_loss, opt_d, batch)
+        disc.requires_grad_(False)  # the G step's gradient does not reach D's weights
+        update(objective.g_loss, opt_g, batch)
         disc.requires_grad_(True)
 
     for _ in range(3):
@@ -100,13 +100,13 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--crop", type=int, default=256)
-    parser.add_argument("--width", type=int, default=TrainConfig.width)
+    parser.add_argument("--width", type=int, default=TrainConfig(data=("unused",)).gen["width"])
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
-    config = TrainConfig(data=("unused",), batch=args.batch, crop=args.crop, width=args.width)
+    config = TrainConfig(data=("unused",), batch=args.batch, crop=args.crop, gen={"name": "unet", "width": args.width})
     variants = [("fp32", False, False)]
     if device.type == "cuda":
         variants += [("bf16", False, False), ("bf16", True, False), ("bf16", True, True)]

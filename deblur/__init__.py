@@ -1,27 +1,53 @@
 """deblur: remove blur from photographs with adversarial networks.
 
-The public Python API: ``restore`` (deblur an array or tensor), configs, blur synthesis (kernels and
-degradations), datasets and image I/O. The command
-line (``deblur --help``) is a thin layer over these functions.
+The public Python API: ``restore`` (deblur an array or tensor) and ``restore_files`` (what ``deblur restore``
+runs), ``load_model`` and ``create_net`` (self-describing model files and the network registry), the configs of
+every job, and image I/O. Training lives in ``deblur.train`` (``deblur.train.deblurring.train``,
+``deblur.train.gan.train_gan``), blur synthesis in ``deblur.synth``, the physics in ``deblur.ops``. The command line
+(``deblur --help``) is a thin layer over these functions.
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from deblur.config import SynthConfig, config_from_dict, config_to_dict
+from deblur.config import (
+    GANConfig,
+    LossConfig,
+    OptimConfig,
+    RestoreConfig,
+    SynthConfig,
+    TrainConfig,
+    config_from_dict,
+    config_to_dict,
+    load_config,
+    load_train_config,
+)
 from deblur.errors import DeblurError
 from deblur.io import read_image, write_image
-from deblur.restoration import load_restorer, restore
+from deblur.nets import create_net
+from deblur.restoration import load_restorer, restore, restore_files
+from deblur.weights import load_model, save_model
 
 __all__ = [
     "DeblurError",
+    "GANConfig",
+    "LossConfig",
+    "OptimConfig",
+    "RestoreConfig",
     "SynthConfig",
+    "TrainConfig",
     "__version__",
     "config_from_dict",
     "config_to_dict",
+    "create_net",
+    "load_config",
+    "load_model",
     "load_restorer",
-    "restore",
+    "load_train_config",
     "read_image",
+    "restore",
+    "restore_files",
+    "save_model",
     "write_image",
 ]

@@ -8,13 +8,16 @@ tile's activations.
 
 :func:`restore` is the Python API: it takes a NumPy array ``(H, W[, C])`` (uint8, uint16 or float) or a tensor
 ``(C, H, W)`` / ``(B, C, H, W)`` and returns the same kind, dtype and shape. Grey images are restored as RGB and
-converted back; an alpha channel passes through unchanged.
+converted back; an alpha channel passes through unchanged. :func:`restore_files` is what ``deblur restore`` runs:
+inputs (files, folders, globs) to outputs, one file at a time, each written atomically.
 """
 
 from __future__ import annotations
 
+import glob
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +25,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from deblur.config import RestoreConfig
 from deblur.device import resolve_device
-from deblur.errors import ConfigError
+from deblur.errors import ConfigError, DeblurError
+from deblur.io import IMAGE_EXTENSIONS, list_images
 
 DEFAULT_MODEL_NAME = "deblur_default.safetensors"
 DEFAULT_TILE = 512
@@ -92,7 +97,7 @@ def restore_tensor(
         image: the blurred images.
         tile: tile side (None or 0: the whole image at once).
         overlap: pixels shared by neighbouring tiles (blended).
-        half: run the network in fp16 (CUDA) / bf16 autocast.
+        half: run the network in fp16 autocast (CUDA only; ignored elsewhere).
         on_tile: called as ``on_tile(done, total)`` after each tile (progress).
     """
     device = next(net.parameters()).device
@@ -195,7 +200,9 @@ def restore(
 
     Example:
         >>> import numpy as np
-        >>> restore(np.zeros((8, 8, 3), np.uint8)).shape
+        >>> from deblur.nets import create_net
+        >>> net = create_net("unet", width=4, depth=2, blocks=1).eval()
+        >>> restore(np.zeros((8, 8, 3), np.uint8), net).shape
         (8, 8, 3)
     """
     if isinstance(model, nn.Module):
@@ -249,3 +256,90 @@ def output_path(source: Path, root: Path | None, out_dir: Path | None, suffix: s
         return source.with_name(f"{source.stem}{suffix}{source.suffix}")
     relative = source.relative_to(root) if root is not None else Path(source.name)
     return out_dir / relative
+
+
+def collect_inputs(
+    inputs: Sequence[str | Path], recursive: bool = False
+) -> tuple[list[tuple[Path, Path | None]], list[str]]:
+    """``(file, folder it came from)`` for every input file, folder (``recursive``: with sub-folders) or glob, and
+    one message for each input that names nothing. Files already named like outputs (``*_deblurred*``) are left out
+    of folders."""
+    found: list[tuple[Path, Path | None]] = []
+    errors: list[str] = []
+    for raw in inputs:
+        path = Path(raw)
+        if path.is_dir():
+            found += [(p, path) for p in list_images(path, recursive=recursive) if "_deblurred" not in p.stem]
+        elif path.is_file():
+            found.append((path, None))
+        elif any(c in str(raw) for c in "*?["):
+            matches = sorted(Path(m) for m in glob.glob(str(raw), recursive=recursive))
+            files = [m for m in matches if m.is_file() and m.suffix.lower() in IMAGE_EXTENSIONS]
+            found += [(m, None) for m in files]
+            if not files:
+                errors.append(f"{raw}: no images match")
+        else:
+            errors.append(f"{raw}: no such file or folder")
+    return found, errors
+
+
+@dataclass
+class RestoreReport:
+    """What :func:`restore_files` did: the ``(input, output)`` pairs written, one message per failed input, the
+    model's metadata and how many inputs it tried."""
+
+    written: list[tuple[Path, Path]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    model: dict[str, Any] = field(default_factory=dict)
+    total: int = 0
+
+
+def restore_files(
+    inputs: Sequence[str | Path], config: RestoreConfig | None = None, progress: bool = False
+) -> RestoreReport:
+    """Restore image files, folders and globs as ``deblur restore`` does: read (format, size and animation
+    checked first), restore, encode (bit depth, alpha, EXIF and ICC kept) and write each output atomically.
+
+    A file that cannot be read or written is reported in ``report.errors`` and the others go on; existing outputs
+    are kept unless ``config.overwrite``, and an input is never replaced.
+
+    Args:
+        inputs: files, folders or glob patterns.
+        config: outputs, model, tiling, device (see :class:`deblur.config.RestoreConfig`).
+        progress: show a progress bar over several files.
+
+    Raises:
+        ConfigError: settings that cannot work (``-o`` with several inputs); ModelFileError: a bad model.
+    """
+    from tqdm import tqdm
+
+    from deblur.io import Photo, atomic_write_bytes, encode_photo, read_photo
+
+    config = config or RestoreConfig()
+    files, errors = collect_inputs(inputs, config.recursive)
+    if config.output is not None and len(files) != 1:
+        raise ConfigError(f"-o takes one input image, got {len(files)}: use --out-dir for several")
+    device = resolve_device(config.device)
+    net, info = load_restorer(config.model, device)
+    tile = auto_tile(device) if config.tile is None else config.tile
+    report = RestoreReport(errors=errors, model=info, total=len(files))
+    for source, root in tqdm(files, desc="restore", unit="image", disable=not progress or len(files) < 2):
+        target = config.output or output_path(source, root, config.out_dir, config.suffix)
+        try:
+            if target.resolve() == source.resolve():
+                raise DeblurError(f"{target} is the input: choose another output name")
+            if target.exists() and not config.overwrite:
+                raise DeblurError(f"{target} already exists: pass --overwrite to replace it")
+            photo = read_photo(source, int(config.max_pixels))
+            pixels = restore(photo.pixels, net, tile=tile, overlap=config.overlap, half=config.half)
+            data = encode_photo(
+                Photo(pixels, photo.format, photo.exif, photo.icc_profile), target.suffix, config.quality
+            )
+            target.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(target, data, overwrite=config.overwrite)
+            report.written.append((source, target))
+        except (DeblurError, OSError) as exc:
+            message = str(exc) if isinstance(exc, DeblurError) else f"{source}: {exc.strerror or exc}"
+            named = str(source) in message or str(target) in message
+            report.errors.append(message if named else f"{source}: {message}")
+    return report

@@ -1,9 +1,12 @@
 """Model files: safetensors weights plus JSON metadata that says how to rebuild the network.
 
-A model file holds a network's ``state_dict`` and one metadata entry, ``deblur``, with the format version, the
-package version, the network spec (``{"name": ..., fields}``, see ``deblur.nets``) and whatever the writer adds
-(training config, data, metrics). Loading rebuilds the network from the spec, checks every tensor name and shape
-against it, then loads strictly. safetensors files contain no code, so loading one cannot run any.
+A model file holds a network's ``state_dict`` and one metadata entry, ``deblur``: JSON with one schema for every
+task (:data:`METADATA_KEYS`): the format version, the package version (``deblur_version``), the ``task`` (``gan`` or
+``deblur``), the network spec (``net``: ``{"name": ..., fields}``, see ``deblur.nets``), the training ``config``,
+the ``data`` it saw, its ``metrics``, ``steps`` and the run ``checkpoint`` it came from, plus whatever the writer
+adds. Files written before this schema (GAN files with ``gan`` and ``step``, deblurring files with ``train`` and
+``synth``) are read into it by :func:`upgrade_metadata`. Loading rebuilds the network from the spec, checks every
+tensor name and shape against it, then loads strictly. safetensors files contain no code, so loading one cannot run any.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from deblur.io import atomic_write_bytes
 from deblur.nets import net_from_spec, net_spec
 
 MODEL_FORMAT = "deblur-model/1"
+METADATA_KEYS = ("format", "deblur_version", "task", "net", "config", "data", "metrics", "steps", "checkpoint")
+"""The keys every model file written by this version has (``disc``, the discriminator's spec, may follow)."""
 
 
 class ModelFileError(DeblurError):
@@ -56,8 +61,31 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
         info = json.loads(raw)
     except ValueError as exc:
         raise ModelFileError(f"{path} has corrupt deblur metadata: {exc}") from exc
+    if not isinstance(info, dict):
+        raise ModelFileError(f"{path} has corrupt deblur metadata: a table was expected")
     if info.get("format") != MODEL_FORMAT:
         raise ModelFileError(f"{path} has format {info.get('format')!r}; this deblur reads {MODEL_FORMAT}")
+    return upgrade_metadata(info)
+
+
+def upgrade_metadata(info: dict[str, Any]) -> dict[str, Any]:
+    """Metadata of a model file or run checkpoint in today's schema: ``gan``/``train`` become ``config`` (with the
+    ``task`` they imply), ``step`` becomes ``steps``, and the copy of ``config.synth`` that deblurring files kept at
+    the top level goes. Metadata already in the schema comes back unchanged.
+
+    Example:
+        >>> upgrade_metadata({"gan": {"model": "mlp"}, "step": 3})
+        {'config': {'model': 'mlp'}, 'task': 'gan', 'steps': 3}
+    """
+    info = dict(info)
+    for old, task in (("gan", "gan"), ("train", "deblur")):
+        if old in info and "config" not in info:
+            info["config"] = info.pop(old)
+            info.setdefault("task", task)
+    if isinstance(info.get("config"), dict) and info.get("synth") == info["config"].get("synth"):
+        info.pop("synth", None)
+    if "step" in info and "steps" not in info:
+        info["steps"] = info.pop("step")
     return info
 
 

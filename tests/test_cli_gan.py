@@ -15,29 +15,14 @@ def _run(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
+def _train_args(data: Path, out: Path, model: str, steps: int = 2) -> list[str]:
+    return ["gan", "train", "--model", model, "--data", str(data), "--out", str(out), "--steps", str(steps)] + [
+        *("--batch", "8", "--width", "8", "--holdout", "20", "--device", "cpu", "-q")
+    ]
+
+
 def _train(data: Path, out: Path, model: str, *extra: str) -> None:
-    code, output = _run(
-        "gan",
-        "train",
-        "--model",
-        model,
-        "--data",
-        data,
-        "--out",
-        out,
-        "--steps",
-        "2",
-        "--batch",
-        "8",
-        "--width",
-        "8",
-        "--holdout",
-        "20",
-        "--device",
-        "cpu",
-        "-q",
-        *extra,
-    )
+    code, output = _run(*_train_args(data, out, model), *extra)
     assert code == 0, output
 
 
@@ -123,26 +108,5 @@ def test_exception_bad_inputs(tiny_mnist: Path, tmp_path: Path) -> None:
 def test_resume_flag(tiny_mnist: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     _train(tiny_mnist, out, "mlp")
-    code, output = _run(
-        "gan",
-        "train",
-        "--model",
-        "mlp",
-        "--data",
-        tiny_mnist,
-        "--out",
-        out,
-        "--steps",
-        "4",
-        "--batch",
-        "8",
-        "--width",
-        "8",
-        "--holdout",
-        "20",
-        "--device",
-        "cpu",
-        "-q",
-        "--resume",
-    )
+    code, output = _run(*_train_args(tiny_mnist, out, "mlp", steps=4), "--resume")
     assert code == 0 and "for 4 steps" in output

@@ -58,7 +58,8 @@ def test_synthesize_folder_on_gpu(photo_folder: Path, tmp_path: Path) -> None:
 def test_deblur_training_bf16_and_restore_half(photo_folder: Path, tmp_path: Path) -> None:
     from deblur.config import TrainConfig
     from deblur.restoration import restore_tensor
-    from deblur.trainer import export_model, train
+    from deblur.train.deblurring import train
+    from deblur.train.run import export_generator
     from deblur.weights import load_model
 
     config = TrainConfig(
@@ -68,9 +69,8 @@ def test_deblur_training_bf16_and_restore_half(photo_folder: Path, tmp_path: Pat
         batch=2,
         crop=32,
         val_crop=32,
-        width=4,
-        depth=2,
-        disc_width=4,
+        gen={"name": "unet", "width": 4, "depth": 2},
+        disc={"name": "patchgan", "width": 4},
         val_holdout=1,
         val_every=2,
         device="cuda",
@@ -79,7 +79,7 @@ def test_deblur_training_bf16_and_restore_half(photo_folder: Path, tmp_path: Pat
     )
     state = train(config, progress=False)
     assert state.step == 4 and next(state.gen.parameters()).is_cuda
-    net, _ = load_model(export_model(tmp_path / "run", tmp_path / "m.safetensors"), "cuda")
+    net, _ = load_model(export_generator(tmp_path / "run", tmp_path / "m.safetensors"), "cuda")
     image = torch.rand(1, 3, 300, 200, device="cuda")
     out = restore_tensor(net, image, tile=128, overlap=16, half=True)
     assert out.shape == image.shape and torch.isfinite(out).all()

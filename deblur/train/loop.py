@@ -31,7 +31,7 @@ import torch.distributed as dist
 from torch import nn
 from tqdm import tqdm
 
-from deblur.config import config_to_dict
+from deblur.config import OptimConfig, config_to_dict
 from deblur.errors import DeblurError
 from deblur.io import atomic_write_json, write_image
 from deblur.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
@@ -50,19 +50,12 @@ class TrainingInterrupted(DeblurError):
 
 @dataclass(frozen=True)
 class LoopConfig:
-    """How the loop optimises; what it optimises comes from the caller.
+    """How the loop runs; what it optimises comes from the caller.
 
     Attributes:
         steps: generator steps in all (the run stops at this step, also when resumed).
-        d_steps: discriminator steps per generator step (``k`` of Algorithm 1).
-        optimizer: ``adam`` or ``sgd`` (with momentum, as in the 2014 paper).
-        lr: generator learning rate; ``lr_d`` the discriminator's (default: the same).
-        betas: Adam's betas.
-        momentum: SGD momentum.
-        decay_from: fraction of ``steps`` after which both learning rates fall linearly to 0 (1: constant).
-        ema: decay of the generator's EMA (0: no EMA).
-        precision: ``fp32`` or ``bf16`` (autocast; used on CUDA only).
-        clip: max gradient norm (0: no clipping).
+        optim: optimiser, learning rates and their decay, ``d_steps`` (``k`` of Algorithm 1), EMA, precision
+            (``auto`` is resolved for the networks' device) and gradient clipping: :class:`deblur.config.OptimConfig`.
         log_every, sample_every, ckpt_every: periods in steps (0: never; the last step always checkpoints).
         eval_every: period of ``eval_fn`` (0: never; also run at the last step).
         best_metric: key of ``eval_fn``'s result that selects ``best.pt`` (higher is better).
@@ -72,16 +65,7 @@ class LoopConfig:
     """
 
     steps: int = 10_000
-    d_steps: int = 1
-    optimizer: str = "adam"
-    lr: float = 2e-4
-    lr_d: float | None = None
-    betas: tuple[float, float] = (0.5, 0.999)
-    momentum: float = 0.5
-    decay_from: float = 1.0
-    ema: float = 0.999
-    precision: str = "fp32"
-    clip: float = 0.0
+    optim: OptimConfig = OptimConfig()
     log_every: int = 50
     sample_every: int = 1000
     ckpt_every: int = 1000
@@ -91,14 +75,8 @@ class LoopConfig:
     max_bad_steps: int = 10
 
     def __post_init__(self) -> None:
-        if self.optimizer not in ("adam", "sgd"):
-            raise ValueError(f"optimizer must be adam or sgd, got {self.optimizer!r}")
-        if self.precision not in ("fp32", "bf16"):
-            raise ValueError(f"precision must be fp32 or bf16, got {self.precision!r}")
-        if self.steps < 1 or self.d_steps < 1:
-            raise ValueError("steps and d_steps must be at least 1")
-        if not 0.0 <= self.decay_from <= 1.0:
-            raise ValueError(f"decay_from must be in [0, 1], got {self.decay_from}")
+        if self.steps < 1:
+            raise ValueError("steps must be at least 1")
 
 
 def lr_factor(step: int, steps: int, decay_from: float) -> float:
@@ -114,10 +92,10 @@ def lr_factor(step: int, steps: int, decay_from: float) -> float:
     return max(0.0, (steps - step) / (steps - start))
 
 
-def make_optimizer(params: Iterator[nn.Parameter], config: LoopConfig, lr: float) -> torch.optim.Optimizer:
-    if config.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=config.momentum)
-    return torch.optim.Adam(params, lr=lr, betas=config.betas)
+def make_optimizer(params: Iterator[nn.Parameter], optim: OptimConfig, lr: float) -> torch.optim.Optimizer:
+    if optim.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=optim.momentum)
+    return torch.optim.Adam(params, lr=lr, betas=(optim.beta1, optim.beta2))
 
 
 def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
@@ -274,13 +252,16 @@ def train_loop(
         out.mkdir(parents=True, exist_ok=True)
     device = next(gen.parameters()).device
     meta = {**(meta or {}), "loop": config_to_dict(config)}
+    optim = config.optim
+    precision = resolve_precision(optim.precision, device)
+    lr_d = optim.lr_d or optim.lr
     uses_disc = bool(getattr(objective, "uses_disc", True))
     state = RunState(
         gen=gen,
         disc=disc,
-        opt_g=make_optimizer(gen.parameters(), config, config.lr),
-        opt_d=make_optimizer(disc.parameters(), config, config.lr_d or config.lr),
-        ema=EMA(gen, config.ema) if config.ema > 0 else None,
+        opt_g=make_optimizer(gen.parameters(), optim, optim.lr),
+        opt_d=make_optimizer(disc.parameters(), optim, lr_d),
+        ema=EMA(gen, optim.ema) if optim.ema > 0 else None,
         objective=objective,
         stream=stream,
     )
@@ -323,8 +304,8 @@ def train_loop(
             while state.step < config.steps:
                 gen.train()
                 disc.train()
-                factor = lr_factor(state.step, config.steps, config.decay_from)
-                for optimizer, lr in ((state.opt_g, config.lr), (state.opt_d, config.lr_d or config.lr)):
+                factor = lr_factor(state.step, config.steps, optim.lr_decay_from)
+                for optimizer, lr in ((state.opt_g, optim.lr), (state.opt_d, lr_d)):
                     for group in optimizer.param_groups:
                         group["lr"] = lr * factor
                 # --- discriminator: k steps on fresh minibatches, G fixed (Algorithm 1, inner loop) ---
@@ -332,18 +313,18 @@ def train_loop(
                 stepped = True
                 if uses_disc:
                     disc.requires_grad_(True)
-                    for _ in range(config.d_steps):
+                    for _ in range(optim.d_steps):
                         batch = next(stream)
-                        with autocast(device, config.precision):
+                        with autocast(device, precision):
                             loss_d, logs = objective.d_loss(gen_train, disc_train, batch)
-                        stepped &= _optimiser_step(state.opt_d, loss_d, disc, config.clip)
+                        stepped &= _optimiser_step(state.opt_d, loss_d, disc, optim.clip)
                 else:
                     batch = next(stream)
                 # --- generator: one step through the (frozen) discriminator ---
                 disc.requires_grad_(False)
-                with autocast(device, config.precision):
+                with autocast(device, precision):
                     loss_g, logs_g = objective.g_loss(gen_train, disc, batch)
-                g_stepped = _optimiser_step(state.opt_g, loss_g, gen, config.clip)
+                g_stepped = _optimiser_step(state.opt_g, loss_g, gen, optim.clip)
                 if g_stepped and state.ema is not None:
                     state.ema.update(gen)
                 logs = objective.end_step({**logs, **logs_g})

@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from deblur.config import GANConfig
-from deblur.gan import export_generator, load_generator, sample_images, train_gan
+from deblur.config import GANConfig, OptimConfig, load_config
 from deblur.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from deblur.train.gan import sample_images, train_gan
 from deblur.train.log import read_metrics
 from deblur.train.loop import LoopConfig, TrainingDiverged, train_loop
 from deblur.train.objectives import GANObjective
+from deblur.train.run import export_generator, load_generator
 
 
 def _config(data: Path, out: Path, model: str, steps: int, **changes: object) -> GANConfig:
@@ -34,7 +35,7 @@ def _config(data: Path, out: Path, model: str, steps: int, **changes: object) ->
         "device": "cpu",
     }
     base.update(changes)
-    return GANConfig(**base)
+    return load_config(GANConfig, overrides=base)  # flat optimiser keys (lr, ema, ...) go to config.optim
 
 
 @pytest.mark.parametrize("model", ["mlp", "dcgan", "cgan", "lapgan", "began"])
@@ -58,7 +59,9 @@ def test_run_outputs(tiny_mnist: Path, tmp_path: Path) -> None:
     assert {"last.pt", "config.json", "metrics.jsonl"} <= {p.name for p in out.iterdir()}
     assert (out / "samples" / "step_0000002.png").exists() and (out / "samples" / "final.png").exists()
     config = json.loads((out / "config.json").read_text())
-    assert config["gan"]["model"] == "dcgan" and config["gen"]["name"] == "dcgan_generator"
+    assert (
+        config["task"] == "gan" and config["config"]["model"] == "dcgan" and config["gen"]["name"] == "dcgan_generator"
+    )
     metrics = read_metrics(out)
     assert {"loss_d", "loss_g", "d_real", "d_fake"} <= set(metrics[-1])
     assert 0 <= metrics[-1]["d_real"] <= 1
@@ -72,7 +75,7 @@ def test_sample_and_export(tiny_mnist: Path, tmp_path: Path) -> None:
     assert torch.equal(images, sample_images(gen, meta, 12, seed=1, label=3))
     path = export_generator(tmp_path / "run" / "last.pt", tmp_path / "cgan.safetensors")
     exported, info = load_generator(path)
-    assert info["gan"]["model"] == "cgan"
+    assert info["task"] == "gan" and info["config"]["model"] == "cgan" and info["steps"] == 2
     torch.testing.assert_close(sample_images(exported, info, 12, seed=1, label=3), images)
 
 
@@ -118,7 +121,7 @@ def test_values_one_nan_batch_is_skipped_and_counted(tmp_path: Path) -> None:
             seen[self.calls + 1] = {k: v.detach().clone() for k, v in gen.state_dict().items()}
             return super().g_loss(gen, disc, batch)
 
-    config = LoopConfig(steps=8, ckpt_every=2, log_every=8, sample_every=0, ema=0)
+    config = LoopConfig(steps=8, optim=OptimConfig(ema=0), ckpt_every=2, log_every=8, sample_every=0)
     train_loop(gen, disc, _Watch({5}), stream, config, tmp_path, progress=False)
     # the weights G saw at call 6 are those of call 5: the NaN step changed nothing
     assert all(torch.equal(seen[5][k], seen[6][k]) for k in seen[5])
@@ -175,17 +178,62 @@ def test_exception_foreign_checkpoint(tmp_path: Path) -> None:
         load_checkpoint(tmp_path / "other.pt")
 
 
-@pytest.mark.parametrize(
-    "changes",
-    [{"loss": kind} for kind in ("minimax", "lsgan", "hinge", "wgan", "relativistic")]
-    + [{"r1": 1.0}, {"optimizer": "sgd", "lr": 0.01, "d_steps": 2, "clip": 1.0, "ema": 0.0}],
-    ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()),
-)
-def test_losses_and_options_train(tiny_mnist: Path, tmp_path: Path, changes: dict) -> None:
-    train_gan(_config(tiny_mnist, tmp_path / "run", "dcgan", 2, **changes), progress=False)
-    metrics = read_metrics(tmp_path / "run")
-    assert len(metrics) == 2
-    assert all(math.isfinite(m["loss_d"]) and math.isfinite(m["loss_g"]) for m in metrics)
+class _Constant(torch.nn.Module):
+    """A generator whose every pixel is 0.25, whatever ``z``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bias = torch.nn.Parameter(torch.tensor(0.25))
+
+    def forward(self, z: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
+        return self.bias.expand(z.shape[0], 1, 4, 4) + 0 * z[:, :1, None, None]
+
+
+def _mean_disc(x: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
+    return 2 * x.flatten(1).mean(1) - 1  # logit 1 on the real images (all ones), -0.5 on the generator's
+
+
+SP = torch.nn.functional.softplus
+_D, _G = {}, {}
+for _kind in ("minimax", "nonsaturating"):
+    _D[_kind] = float(SP(torch.tensor(-1.0)) + SP(torch.tensor(-0.5)))
+_G["minimax"], _G["nonsaturating"] = -float(SP(torch.tensor(-0.5))), float(SP(torch.tensor(0.5)))
+_D["lsgan"], _G["lsgan"] = 0.5 * (0.0 + 0.25), 0.5 * 1.5**2
+_D["hinge"], _G["hinge"] = 0.0 + 0.5, 0.5
+# WGAN-GP: |grad| = 2 / sqrt(16) = 0.5 everywhere, so the penalty is 10 * (0.5 - 1)^2
+_D["wgan"], _G["wgan"] = -0.5 - 1.0 + 10 * 0.25, 0.5
+_D["relativistic"], _G["relativistic"] = 2 * float(SP(torch.tensor(-1.5))), 2 * float(SP(torch.tensor(1.5)))
+
+
+@pytest.mark.parametrize("kind", sorted(_D))
+def test_values_each_loss_pins_its_closed_form(kind: str) -> None:
+    objective = GANObjective(3, loss=kind, seed=0)
+    batch = {"image": torch.ones(5, 1, 4, 4)}
+    loss_d, logs = objective.d_loss(_Constant(), _mean_disc, batch)
+    loss_g, _ = objective.g_loss(_Constant(), _mean_disc, batch)
+    assert float(loss_d.detach()) == pytest.approx(_D[kind], abs=1e-6) and logs["loss_d"] == pytest.approx(
+        _D[kind], abs=1e-6
+    )
+    assert float(loss_g.detach()) == pytest.approx(_G[kind], abs=1e-6)
+
+
+def test_values_r1_adds_its_closed_form() -> None:
+    # R1 = |grad D(x)|^2 / 2 = 16 * (2 / 16)^2 / 2 = 0.125 on every real image
+    objective = GANObjective(3, r1=2.0, seed=0)
+    loss_d, _ = objective.d_loss(_Constant(), _mean_disc, {"image": torch.ones(5, 1, 4, 4)})
+    assert float(loss_d.detach()) == pytest.approx(_D["nonsaturating"] + 2.0 * 0.125, abs=1e-6)
+
+
+def test_values_optimiser_options_reach_the_loop(tiny_mnist: Path, tmp_path: Path) -> None:
+    changes = {"optimizer": "sgd", "lr": 0.01, "momentum": 0.7, "d_steps": 3, "ema": 0.0, "loss": "hinge"}
+    config = _config(tiny_mnist, tmp_path / "run", "dcgan", 2, **changes)
+    assert config.optim == OptimConfig(optimizer="sgd", lr=0.01, momentum=0.7, d_steps=3, ema=0.0)
+    state = train_gan(config, progress=False)
+    assert isinstance(state.opt_g, torch.optim.SGD) and state.opt_d.param_groups[0]["momentum"] == 0.7
+    assert state.opt_d.param_groups[0]["lr"] == 0.01 and state.ema is None
+    drawn = state.stream.state_dict()  # k = 3 discriminator minibatches of 16 per generator step, 2 steps
+    assert (drawn["epoch"], drawn["index"]) == (0, 2 * 3 * 16)
+    assert state.objective.loss.kind == "hinge"
 
 
 def test_lr_decay_schedule(tiny_mnist: Path, tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from deblur.config import OptimConfig
 from deblur.train.loop import LoopConfig, train_loop
 from deblur.train.objectives import GANObjective
 
@@ -99,7 +100,8 @@ class _ToyGenerator(nn.Module):
 def test_eight_gaussians_modes_covered(tmp_path: Path) -> None:
     torch.manual_seed(0)
     gen, disc = _ToyGenerator(), _Critic(2)
-    config = LoopConfig(steps=600, lr=2e-3, betas=(0.5, 0.999), ema=0.0, log_every=0, sample_every=0, ckpt_every=0)
+    optim = OptimConfig(lr=2e-3, beta1=0.5, beta2=0.999, ema=0.0)
+    config = LoopConfig(steps=600, optim=optim, log_every=0, sample_every=0, ckpt_every=0)
     train_loop(gen, disc, GANObjective(8, seed=1), _Ring(128, seed=2), config, tmp_path, progress=False)
     with torch.no_grad():
         samples = gen(torch.randn(4000, 8, generator=torch.Generator().manual_seed(3)))

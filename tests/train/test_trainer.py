@@ -14,23 +14,21 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from deblur.cli import cli, train_config
-from deblur.config import SynthConfig, TrainConfig, config_to_dict
+from deblur.cli import cli
+from deblur.config import LossConfig, OptimConfig, SynthConfig, TrainConfig, config_to_dict, load_train_config
 from deblur.errors import ConfigError, ImageError
 from deblur.train.checkpoint import load_checkpoint
+from deblur.train.deblurring import train
 from deblur.train.log import read_metrics
-from deblur.trainer import export_model, train
-from deblur.weights import load_model
+from deblur.train.run import export_generator
+from deblur.weights import METADATA_KEYS, load_model
 
 TINY = {
     "crop": 32,
     "val_crop": 32,
     "batch": 2,
-    "width": 4,
-    "depth": 2,
-    "blocks": 1,
-    "disc_width": 4,
-    "disc_layers": 2,
+    "gen": {"name": "unet", "width": 4, "depth": 2, "blocks": 1},
+    "disc": {"name": "patchgan", "width": 4, "layers": 2},
     "val_holdout": 1,
     "val_images": 2,
     "log_every": 1,
@@ -43,6 +41,10 @@ def tiny_config(data: Path, out: Path, **overrides: object) -> TrainConfig:
     return TrainConfig(data=(data,), out=out, **{**TINY, **overrides})
 
 
+def _loss(**fields: object) -> LossConfig:
+    return LossConfig(**fields)
+
+
 def test_smoke_twenty_steps_make_checkpoint_and_validation(photo_folder: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     state = train(tiny_config(photo_folder, out, steps=20, val_every=10, ckpt_every=10), progress=False)
@@ -52,7 +54,7 @@ def test_smoke_twenty_steps_make_checkpoint_and_validation(photo_folder: Path, t
     assert all(10 < m["val_psnr"] < 60 and 0 < m["val_ssim"] <= 1 for m in validation)
     assert (out / "samples" / "step_0000020.png").exists()
     meta = json.loads((out / "config.json").read_text())
-    assert meta["train"]["steps"] == 20 and meta["data"]["val_psnr_blurred"] > 10
+    assert meta["task"] == "deblur" and meta["config"]["steps"] == 20 and meta["data"]["val_psnr_blurred"] > 10
     losses = [m for m in read_metrics(out) if "loss_g" in m]
     assert len(losses) == 20 and all("loss_d" in m and "images_per_s" in m for m in losses)
 
@@ -64,7 +66,8 @@ def _losses(out: Path) -> list[float]:
 def test_values_resume_equals_uninterrupted(photo_folder: Path, tmp_path: Path) -> None:
     whole, split = tmp_path / "whole", tmp_path / "split"
     train(tiny_config(photo_folder, whole, steps=20, val_every=0), progress=False)
-    train(tiny_config(photo_folder, split, steps=10, val_every=0, lr_decay_from=1.0), progress=False)
+    # the first half runs at the full rate, as the uninterrupted run does until its decay starts at step 10
+    train(tiny_config(photo_folder, split, steps=10, val_every=0, optim=OptimConfig(lr_decay_from=1.0)), progress=False)
     train(tiny_config(photo_folder, split, steps=20, val_every=0), resume=True, progress=False)
     assert _losses(split) == pytest.approx(_losses(whole), abs=1e-6)
     a, b = load_checkpoint(whole / "last.pt")["state"], load_checkpoint(split / "last.pt")["state"]
@@ -72,11 +75,15 @@ def test_values_resume_equals_uninterrupted(photo_folder: Path, tmp_path: Path) 
 
 
 def test_smoke_content_only_and_other_losses(photo_folder: Path, tmp_path: Path) -> None:
-    state = train(tiny_config(photo_folder, tmp_path / "l1", steps=3, adv_weight=0.0), progress=False)
+    state = train(tiny_config(photo_folder, tmp_path / "l1", steps=3, loss=_loss(adv_weight=0.0)), progress=False)
     assert state.step == 3 and all("loss_d" not in m for m in read_metrics(tmp_path / "l1"))
     state = train(
         tiny_config(
-            photo_folder, tmp_path / "h", steps=2, adv_loss="hinge", content="charbonnier", fft_weight=1.0, scales=2
+            photo_folder,
+            tmp_path / "h",
+            steps=2,
+            loss=_loss(adv_loss="hinge", content="charbonnier", fft_weight=1.0),
+            disc={"name": "patchgan", "width": 4, "layers": 2, "scales": 2},
         ),
         progress=False,
     )
@@ -100,15 +107,16 @@ def test_smoke_perceptual_loss_from_local_weights(photo_folder: Path, tmp_path: 
 def test_values_exported_model_restores(photo_folder: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     train(tiny_config(photo_folder, out, steps=4, val_every=2), progress=False)
-    path = export_model(out, tmp_path / "model.safetensors")
+    path = export_generator(out, tmp_path / "model.safetensors")
     net, info = load_model(path)
-    assert info["task"] == "deblur" and info["synth"]["size"] == 7 and "val_psnr" in info["metrics"]
+    assert info["task"] == "deblur" and info["config"]["synth"]["size"] == 7 and "val_psnr" in info["metrics"]
+    assert set(info) >= set(METADATA_KEYS) and info["steps"] == 4 and info["checkpoint"] == "best.pt"
     image = torch.rand(1, 3, 45, 61)
     with torch.no_grad():
         restored = net(image).clamp(0, 1)
     assert restored.shape == image.shape and torch.isfinite(restored).all()
     with pytest.raises(ImageError, match="already exists"):
-        export_model(out, path)
+        export_generator(out, path)
 
 
 def test_values_config_file_and_cli_agree(tmp_path: Path) -> None:
@@ -125,19 +133,77 @@ size = 21
 noise = [0.0, 0.02]
 """
     (tmp_path / "train.toml").write_text(text)
-    from_file = train_config(tmp_path / "train.toml", {})
+    from_file = load_train_config(tmp_path / "train.toml")
     flags = {"data": (Path("photos"),), "steps": 123, "batch": 4, "adv_loss": "hinge", "spectral": True}
-    flags.update({"kernels": ("motion,gaussian",), "kernel_size": 21, "noise": (0.0, 0.02)})
-    assert train_config(None, flags) == from_file
-    assert train_config(tmp_path / "train.toml", {"steps": 7}).steps == 7  # flags win
+    flags.update({"kernels": ("motion", "gaussian"), "kernel_size": 21, "noise": (0.0, 0.02)})
+    assert load_train_config(None, flags) == from_file
+    assert load_train_config(tmp_path / "train.toml", {"steps": 7}).steps == 7  # flags win
     assert config_to_dict(from_file)["synth"]["size"] == 21
+    assert from_file.loss.adv_loss == "hinge" and from_file.disc == {"name": "patchgan", "spectral": True}
+    assert from_file.optim.lr_decay_from == 0.5  # the table's defaults stay where the file is silent
 
 
-def test_exception_bad_settings(tmp_path: Path) -> None:
+def test_values_nested_tables_and_old_flat_files_agree(tmp_path: Path) -> None:
+    nested = """
+[train]
+data = ["photos"]
+gen = {name = "unet", width = 8, depth = 2}
+disc = {width = 32}
+loss = {adv_loss = "hinge", fft_weight = 0.5}
+optim = {lr = 1e-3, ema = 0.99}
+[synth]
+size = 15
+"""
+    flat = """
+[train]
+data = ["photos"]
+width = 8
+depth = 2
+disc_width = 32
+adv_loss = "hinge"
+fft_weight = 0.5
+lr = 1e-3
+ema = 0.99
+[synth]
+size = 15
+"""
+    (tmp_path / "nested.toml").write_text(nested)
+    (tmp_path / "flat.toml").write_text(flat)
+    config = load_train_config(tmp_path / "nested.toml")
+    assert config == load_train_config(tmp_path / "flat.toml")
+    assert config.gen == {"name": "unet", "width": 8, "depth": 2} and config.disc == {"name": "patchgan", "width": 32}
+    assert config.optim == OptimConfig(lr=1e-3, ema=0.99, lr_decay_from=0.5) and config.synth.size == 15
+    assert config.synth.kernels == ("motion", "trajectory", "gaussian")  # the training default, not SynthConfig's
+    assert load_train_config(tmp_path / "flat.toml", {"lr": 5e-4}).optim.lr == 5e-4  # a flag beats the file
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('data = ["p"]\nlr = 1e-3\noptim = {lr = 2e-3}', "lr and optim.lr are the same setting"),
+        ('data = ["p"]\ngen = {width = 8, name = 3}', "gen must be a network spec"),
+        ('data = ["p"]\noptim = 3', "optim must be a table of settings"),
+        ('data = ["p"]\noptim = {lr = "fast"}', "lr must be a number"),
+        ('data = ["p"]\nloss = {colour = 1}', "unknown LossConfig key.*colour"),
+        ('data = ["p"]\nwidht = 8', "unknown TrainConfig key.*widht"),
+    ],
+)
+def test_exception_bad_train_files_name_the_setting_and_the_file(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text("[train]\n" + text + "\n")
+    with pytest.raises(ConfigError, match=message + ".*bad.toml"):
+        load_train_config(path)
+
+
+def test_exception_bad_settings(photo_folder: Path, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="--data"):
         TrainConfig()
-    with pytest.raises(ConfigError, match="multiple of 8"):
-        TrainConfig(data=("x",), crop=100, depth=2)
+    with pytest.raises(ConfigError, match="crop must be a multiple of 8"):
+        train(tiny_config(photo_folder, tmp_path / "odd", crop=36, steps=1), progress=False)
+    with pytest.raises(ConfigError, match="generator spec .*unknown net 'resnet'"):
+        train(tiny_config(photo_folder, tmp_path / "net", gen={"name": "resnet"}, steps=1), progress=False)
+    with pytest.raises(ConfigError, match="unknown adv_loss 'fancy'"):
+        train(tiny_config(photo_folder, tmp_path / "loss", loss=_loss(adv_loss="fancy"), steps=1), progress=False)
     result = CliRunner().invoke(cli, ["train", "--data", str(tmp_path / "missing"), "--steps", "1"])
     assert result.exit_code == 1 and "is not a folder" in result.output and "Traceback" not in result.output
 
@@ -243,7 +309,7 @@ DDP_SCRIPT = """
 import sys, torch
 from pathlib import Path
 sys.path.insert(0, {tests!r})
-from deblur.trainer import train
+from deblur.train.deblurring import train
 from train.test_trainer import tiny_config
 torch.set_num_threads(1)
 state = train(tiny_config(Path({data!r}), Path({out!r}), steps=3, val_every=0), progress=False)

@@ -1,4 +1,4 @@
-"""GANs from a config: build the networks, data stream and objective of a model, train, sample, score, export.
+"""The GAN recipe: the data stream, network specs and objective of each classic model; train, sample, score.
 
 ``train_gan(GANConfig(model="dcgan", data=Path("fashion-mnist")))`` is what ``deblur gan train`` runs. The models:
 
@@ -9,6 +9,7 @@
 * ``began``: BEGAN, e.g. on random 64 px patches of a photo folder.
 
 Images padded for a model (28 -> 32 px) are cropped back when sampled, so samples always have the data's size.
+Loading a trained generator and exporting it are the application layer's (``deblur.train.run``).
 """
 
 from __future__ import annotations
@@ -20,19 +21,17 @@ from typing import Any
 import torch
 from torch import nn
 
-import deblur
-from deblur.config import GANConfig, config_to_dict
+from deblur.config import GANConfig
 from deblur.data.mnist import LabelledImages, is_mnist_family, load_mnist_family
 from deblur.data.streams import PatchBatches, TensorBatches
-from deblur.device import resolve_device
-from deblur.errors import ConfigError, DeblurError
+from deblur.device import resolve_device, seed_everything
+from deblur.errors import ConfigError
 from deblur.io import list_images, read_image
-from deblur.nets import create_net, net_from_spec, net_spec
+from deblur.losses import GAN_LOSSES
 from deblur.parzen import ParzenResult, parzen_evaluate
-from deblur.train.checkpoint import load_checkpoint
-from deblur.train.loop import LoopConfig, RunState, resolve_precision, train_loop
+from deblur.train.loop import RunState, train_loop
 from deblur.train.objectives import BEGANObjective, GANObjective, LAPGANObjective
-from deblur.weights import load_model, save_model
+from deblur.train.run import build_networks, load_generator, loop_config, run_meta
 
 DEFAULT_WIDTH = {"mlp": 1200, "dcgan": 64, "cgan": 64, "lapgan": 64, "began": 32}
 LAPGAN_COARSE_WIDTH = 600
@@ -108,50 +107,36 @@ def load_data(config: GANConfig, device: torch.device) -> tuple[Any, dict[str, A
     return TensorBatches(stacked, None, min(config.batch, len(stacked)), config.seed + 2, device), info
 
 
-def build_networks(config: GANConfig, info: dict[str, Any]) -> tuple[nn.Module, nn.Module]:
-    """Generator and discriminator of ``config.model`` for data described by ``info``."""
+def network_specs(config: GANConfig, info: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Specs of the generator and discriminator of ``config.model`` for data described by ``info``."""
     size, channels, width = info["image_size"], info["channels"], config.width or DEFAULT_WIDTH[config.model]
     if config.model == "mlp":
         shape = (channels, size, size)
-        return (
-            create_net("mlp_generator", z_dim=config.z_dim, hidden=(width, width), image_shape=shape),
-            create_net("maxout_discriminator", image_shape=shape),
-        )
+        gen = {"name": "mlp_generator", "z_dim": config.z_dim, "hidden": (width, width), "image_shape": shape}
+        return gen, {"name": "maxout_discriminator", "image_shape": shape}
     if config.model in ("dcgan", "cgan"):
-        n_classes = info["n_classes"] if config.model == "cgan" else 0
-        return (
-            create_net(
-                "dcgan_generator",
-                z_dim=config.z_dim,
-                width=width,
-                image_size=size,
-                channels=channels,
-                n_classes=n_classes,
-            ),
-            create_net("dcgan_discriminator", width=width, image_size=size, channels=channels, n_classes=n_classes),
-        )
+        shared = {"width": width, "image_size": size, "channels": channels}
+        shared["n_classes"] = info["n_classes"] if config.model == "cgan" else 0
+        return {"name": "dcgan_generator", "z_dim": config.z_dim, **shared}, {"name": "dcgan_discriminator", **shared}
     if config.model == "lapgan":
         levels = int(math.log2(size // 8))
         if size % 8 or levels < 1:
             raise ConfigError(f"lapgan needs an image size of 8 * 2^k (k >= 1), got {size}")
-        shared = {
-            "width": width,
-            "image_size": size,
-            "levels": levels,
-            "channels": channels,
-            "coarse_width": LAPGAN_COARSE_WIDTH,
-        }
-        return (
-            create_net("lapgan_generator", z_dim=config.z_dim, **shared),
-            create_net("lapgan_discriminator", **shared),
-        )
-    return (
-        create_net("began_generator", z_dim=config.z_dim, width=width, image_size=size, channels=channels),
-        create_net("began_discriminator", code=config.z_dim, width=width, image_size=size, channels=channels),
-    )
+        shared = {"width": width, "image_size": size, "levels": levels, "channels": channels}
+        shared["coarse_width"] = LAPGAN_COARSE_WIDTH
+        return {"name": "lapgan_generator", "z_dim": config.z_dim, **shared}, {"name": "lapgan_discriminator", **shared}
+    shared = {"width": width, "image_size": size, "channels": channels}
+    return {"name": "began_generator", "z_dim": config.z_dim, **shared}, {
+        "name": "began_discriminator",
+        "code": config.z_dim,
+        **shared,
+    }
 
 
 def build_objective(config: GANConfig, gen: nn.Module, device: torch.device) -> Any:
+    """The objective of ``config.model``: LAPGAN's and BEGAN's own, or the GAN objective with ``config.loss``."""
+    if config.loss not in GAN_LOSSES:
+        raise ConfigError(f"unknown loss {config.loss!r}: use one of {', '.join(GAN_LOSSES)}")
     if config.model == "lapgan":
         return LAPGANObjective(gen, device, config.loss, seed=config.seed + 1)
     if config.model == "began":
@@ -167,26 +152,6 @@ def build_objective(config: GANConfig, gen: nn.Module, device: torch.device) -> 
     )
 
 
-def loop_config(config: GANConfig, device: torch.device) -> LoopConfig:
-    precision = resolve_precision(config.precision, device)
-    return LoopConfig(
-        steps=config.steps,
-        d_steps=config.d_steps,
-        optimizer=config.optimizer,
-        lr=config.lr,
-        lr_d=config.lr_d,
-        betas=(config.beta1, config.beta2),
-        momentum=config.momentum,
-        decay_from=config.lr_decay_from,
-        ema=config.ema,
-        precision=precision,
-        clip=config.clip,
-        log_every=config.log_every,
-        sample_every=config.sample_every,
-        ckpt_every=config.ckpt_every,
-    )
-
-
 def train_gan(config: GANConfig, resume: bool = False, progress: bool = True) -> RunState:
     """Train the GAN that ``config`` describes; the run folder is ``config.out``.
 
@@ -194,19 +159,10 @@ def train_gan(config: GANConfig, resume: bool = False, progress: bool = True) ->
         The final run state; ``config.out / "last.pt"`` holds it.
     """
     device = resolve_device(config.device)
-    torch.manual_seed(config.seed)
+    seed_everything(config.seed)
     stream, info = load_data(config, device)
-    gen, disc = build_networks(config, info)
-    gen, disc = gen.to(device), disc.to(device)
+    gen, disc = build_networks(*network_specs(config, info), device)
     objective = build_objective(config, gen, device)
-    meta = {
-        "deblur_version": deblur.__version__,
-        "gan": config_to_dict(config),
-        "gen": net_spec(gen),
-        "disc": net_spec(disc),
-        "data": info,
-    }
-
     fixed = torch.randn(64, gen.latent_dim, generator=torch.Generator().manual_seed(config.seed + 3)).to(device)
     labels = (torch.arange(64) % max(info["n_classes"], 1)).to(device) if config.model == "cgan" else None
 
@@ -218,9 +174,9 @@ def train_gan(config: GANConfig, resume: bool = False, progress: bool = True) ->
         disc,
         objective,
         stream,
-        loop_config(config, device),
+        loop_config(config, sample_every=config.sample_every),
         config.out,
-        meta=meta,
+        meta=run_meta("gan", config, gen, disc, info),
         sample_fn=sample_fn,
         resume=resume,
         progress=progress,
@@ -236,25 +192,6 @@ def _generate(gen: nn.Module, z: torch.Tensor, labels: torch.Tensor | None, crop
     if crop:
         images = images[..., crop:-crop, crop:-crop]
     return images.float().clamp(0, 1)
-
-
-def load_generator(path: str | Path, device: torch.device | str = "cpu") -> tuple[nn.Module, dict[str, Any]]:
-    """A trained generator (the EMA copy when the run kept one) from a run checkpoint or a model file.
-
-    Returns:
-        ``(generator in eval mode, metadata)``; ``metadata["data"]`` describes the data it was trained on.
-    """
-    path = Path(path)
-    if path.suffix == ".safetensors":
-        gen, info = load_model(path, device)
-        return gen, info
-    checkpoint = load_checkpoint(path)
-    meta, state = checkpoint["meta"], checkpoint["state"]
-    if "gen" not in meta:
-        raise DeblurError(f"{path} is not a GAN checkpoint")
-    gen = net_from_spec(meta["gen"])
-    gen.load_state_dict(state["ema"]["model"] if state.get("ema") else state["gen"])
-    return gen.to(device).eval(), {**meta, "step": state["step"]}
 
 
 def sample_images(
@@ -300,17 +237,8 @@ def parzen_score(
     if ckpt is None:
         samples = load_mnist_family(data, "train", holdout).images[:n]
     else:
-        gen, meta = load_generator(ckpt, device)
+        gen, meta = load_generator(ckpt, device, which="last", task="gan")
         samples = sample_images(gen, meta, n, seed)
     if samples.shape[1:] != val.shape[1:]:
         raise ConfigError(f"samples of shape {tuple(samples.shape[1:])} do not match the data's {tuple(val.shape[1:])}")
     return parzen_evaluate(samples.to(device), val.to(device), test.to(device))
-
-
-def export_generator(
-    ckpt: str | Path, out: str | Path, extra: dict[str, Any] | None = None, overwrite: bool = False
-) -> Path:
-    """Write a run's generator (EMA weights if kept) as a self-describing ``.safetensors`` model file."""
-    gen, meta = load_generator(ckpt)
-    keep = {k: meta[k] for k in ("gan", "data", "step", "disc") if k in meta}
-    return save_model(out, gen, {**keep, **(extra or {})}, overwrite=overwrite)

@@ -1,11 +1,11 @@
-"""Deblurring training: ``deblur train --data ./sharp`` and :func:`train`.
+"""The deblurring recipe: ``deblur train --data ./sharp`` and :func:`train`.
 
 Sharp crops come from :mod:`deblur.data.pairs` (each crop a function of the run seed and its number), are blurred
 per batch on the training device by :mod:`deblur.synth`, and feed the GAN core's one loop
 (:func:`deblur.train.loop.train_loop`) with a U-Net generator, a PatchGAN discriminator and
 :class:`deblur.train.objectives.DeblurObjective`. Every ``val_every`` steps the EMA generator restores a fixed,
 seeded synthetic validation set (PSNR/SSIM logged, a blurred | restored | sharp strip saved, ``best.pt`` kept by
-PSNR). :func:`export_model` turns a run into a self-describing ``.safetensors`` model file.
+PSNR). Loading and exporting the trained generator are the application layer's (``deblur.train.run``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from deblur.config import TrainConfig, config_to_dict
+from deblur.config import LossConfig, TrainConfig
 from deblur.data.pairs import (
     CropBatches,
     KeyedCrops,
@@ -30,40 +30,18 @@ from deblur.data.pairs import (
 from deblur.device import resolve_device, seed_everything
 from deblur.errors import ConfigError
 from deblur.io import read_image
+from deblur.losses import GAN_LOSSES, PerceptualLoss
 from deblur.metrics import psnr, ssim
-from deblur.nets import create_net, net_spec
-from deblur.synth.degrade import crop_valid, degrade, sample_params
-from deblur.train.checkpoint import load_checkpoint
-from deblur.train.loop import LoopConfig, RunState, resolve_precision, save_grid, train_loop
+from deblur.ops.conv import crop_valid
+from deblur.synth.degrade import degrade, sample_params
+from deblur.train.loop import RunState, save_grid, train_loop
 from deblur.train.objectives import DeblurObjective
-from deblur.weights import save_model
+from deblur.train.run import build_networks, loop_config, run_meta
 
 VAL_SEED = 20_17
 """Seed of the validation degradations: the same for every run, so runs compare."""
 HOLDOUT_SEED = 0
 """Seed of the choice of held-out validation photos (independent of the run seed)."""
-
-
-def build_networks(config: TrainConfig) -> tuple[nn.Module, nn.Module]:
-    """The U-Net generator and PatchGAN discriminator a config describes (seed torch first for equal inits)."""
-    gen = create_net(
-        "unet",
-        width=config.width,
-        depth=config.depth,
-        blocks=config.blocks,
-        norm=config.norm,
-        act=config.act,
-        shuffle=config.shuffle,
-    )
-    disc = create_net(
-        "patchgan",
-        width=config.disc_width,
-        layers=config.disc_layers,
-        norm=config.disc_norm,
-        spectral=config.spectral,
-        scales=config.scales,
-    )
-    return gen, disc
 
 
 def split_sources(config: TrainConfig) -> tuple[list[Any], list[Any]]:
@@ -143,6 +121,28 @@ def make_eval_fn(val: dict[str, Any], out: Path) -> Any:
     return evaluate
 
 
+def build_objective(loss: LossConfig, device: torch.device) -> DeblurObjective:
+    """The deblurring objective of a :class:`LossConfig` (the perceptual loss's VGG weights loaded on ``device``)."""
+    if loss.adv_loss not in GAN_LOSSES:
+        raise ConfigError(f"unknown adv_loss {loss.adv_loss!r}: use one of {', '.join(GAN_LOSSES)}")
+    perceptual = None
+    if loss.perceptual_weight > 0:
+        try:
+            perceptual = PerceptualLoss(str(loss.perceptual_weights)).to(device)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
+    return DeblurObjective(
+        adv_loss=loss.adv_loss,
+        adv_weight=loss.adv_weight,
+        content=loss.content,
+        content_weight=loss.content_weight,
+        fft_weight=loss.fft_weight,
+        perceptual=perceptual,
+        perceptual_weight=loss.perceptual_weight,
+        guard_weight=loss.guard_weight,
+    )
+
+
 def _setup_distributed(device: torch.device) -> tuple[int, int, torch.device]:
     """Join the process group when started by ``torchrun`` (NCCL on CUDA, gloo on the CPU)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -188,55 +188,25 @@ def _train(config: TrainConfig, resume: bool, progress: bool, rank: int, world: 
         world=world,
     )
     stream: Any = crops if config.pairs is not None else SynthPairs(crops, config.synth, config.seed)
-    gen, disc = build_networks(config)
-    gen, disc = gen.to(device), disc.to(device)
-    perceptual = None
-    if config.perceptual_weight > 0:
-        from deblur.losses import PerceptualLoss
-
-        try:
-            perceptual = PerceptualLoss(str(config.perceptual_weights)).to(device)
-        except ValueError as exc:
-            raise ConfigError(str(exc)) from exc
-    objective = DeblurObjective(
-        adv_loss=config.adv_loss,
-        adv_weight=config.adv_weight,
-        content=config.content,
-        content_weight=config.content_weight,
-        fft_weight=config.fft_weight,
-        perceptual=perceptual,
-        perceptual_weight=config.perceptual_weight,
-        guard_weight=config.guard_weight,
-    )
+    gen, disc = build_networks(config.gen, config.disc, device)
+    multiple = int(getattr(gen, "multiple", 1))
+    if config.crop % multiple:
+        raise ConfigError(
+            f"crop must be a multiple of {multiple} (the generator's shuffle x 2^depth), got {config.crop}"
+        )
+    objective = build_objective(config.loss, device)
     val = validation_set(val_sources, config) if val_sources else None
-    meta: dict[str, Any] = {
-        "task": "deblur",
-        "train": config_to_dict(config),
-        "gen": net_spec(gen),
-        "disc": net_spec(disc),
-        "data": {
-            "train_sources": len(train_sources),
-            "val_sources": [str(s if not isinstance(s, tuple) else s[1]) for s in val_sources[: config.val_images]],
-            "world_size": world,
-        },
+    data: dict[str, Any] = {
+        "train_sources": len(train_sources),
+        "val_sources": [str(s if not isinstance(s, tuple) else s[1]) for s in val_sources[: config.val_images]],
+        "world_size": world,
     }
     if val is not None:
-        meta["data"]["val_psnr_blurred"] = float(psnr(val["blurred"], val["sharp"]).mean())
-        meta["data"]["val_ssim_blurred"] = float(ssim(val["blurred"], val["sharp"]).mean())
-    precision = resolve_precision(config.precision, device)
-    loop = LoopConfig(
-        steps=config.steps,
-        d_steps=config.d_steps,
-        lr=config.lr,
-        lr_d=config.lr_d,
-        betas=(config.beta1, config.beta2),
-        decay_from=config.lr_decay_from,
-        ema=config.ema,
-        precision=precision,
-        clip=config.clip,
-        log_every=config.log_every,
+        data["val_psnr_blurred"] = float(psnr(val["blurred"], val["sharp"]).mean())
+        data["val_ssim_blurred"] = float(ssim(val["blurred"], val["sharp"]).mean())
+    loop = loop_config(
+        config,
         sample_every=0,
-        ckpt_every=config.ckpt_every,
         eval_every=config.val_every if val is not None else 0,
         images_per_step=config.batch,
     )
@@ -247,67 +217,8 @@ def _train(config: TrainConfig, resume: bool, progress: bool, rank: int, world: 
         stream,
         loop,
         config.out,
-        meta=meta,
+        meta=run_meta("deblur", config, gen, disc, data),
         eval_fn=make_eval_fn(val, config.out) if val is not None else None,
         resume=resume,
         progress=progress,
     )
-
-
-def checkpoint_path(run: str | Path, which: str = "best") -> Path:
-    """``run/best.pt`` (falling back to ``last.pt``) or ``run/last.pt``; a file path is returned as it is."""
-    run = Path(run)
-    if run.is_file():
-        return run
-    if which not in ("best", "last"):
-        raise ConfigError(f"which must be best or last, got {which!r}")
-    best, last = run / "best.pt", run / "last.pt"
-    if which == "best" and best.exists():
-        return best
-    if last.exists():
-        return last
-    raise ConfigError(f"{run} holds no checkpoint (best.pt or last.pt): train with `deblur train --out {run}` first")
-
-
-def load_trained_generator(run: str | Path, which: str = "best") -> tuple[nn.Module, dict[str, Any]]:
-    """The (EMA, if kept) generator of a deblurring run, in eval mode on the CPU, and the checkpoint's metadata."""
-    from deblur.nets import net_from_spec
-
-    path = checkpoint_path(run, which)
-    checkpoint = load_checkpoint(path)
-    meta, state = checkpoint["meta"], checkpoint["state"]
-    if meta.get("task") != "deblur":
-        raise ConfigError(f"{path} is not a deblurring run (for GANs use `deblur gan export`)")
-    gen = net_from_spec(meta["gen"])
-    gen.load_state_dict(state["ema"]["model"] if state.get("ema") else state["gen"])
-    meta = {**meta, "step": int(state["step"]), "checkpoint": path.name}
-    return gen.eval(), meta
-
-
-def export_model(
-    run: str | Path, out: str | Path, which: str = "best", overwrite: bool = False, extra: dict[str, Any] | None = None
-) -> Path:
-    """Write a run's generator as a self-describing model file: weights, network spec, training and degradation
-    config, validation metrics (``deblur restore --model`` loads it with nothing else)."""
-    gen, meta = load_trained_generator(run, which)
-    metrics = {}
-    path = checkpoint_path(run, which)
-    from deblur.train.log import read_metrics
-
-    history = [m for m in read_metrics(path.parent) if "val_psnr" in m and m["step"] <= meta["step"]]
-    if history:
-        last = history[-1]
-        metrics = {"val_psnr": last["val_psnr"], "val_ssim": last["val_ssim"], "val_step": last["step"]}
-    for key in ("val_psnr_blurred", "val_ssim_blurred"):
-        if key in meta.get("data", {}):
-            metrics[key] = meta["data"][key]
-    metadata = {
-        "task": "deblur",
-        "train": meta["train"],
-        "synth": meta["train"]["synth"],
-        "steps": meta["step"],
-        "checkpoint": meta["checkpoint"],
-        "metrics": metrics,
-        **(extra or {}),
-    }
-    return save_model(out, gen, metadata, overwrite=overwrite)

@@ -1,0 +1,128 @@
+"""Pieces shared by the commands: the error-handling group, parameter types and option sets."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from deblur.config import KERNEL_KINDS
+from deblur.errors import DeblurError
+
+
+class DeblurGroup(click.Group):
+    """A click group that turns :class:`DeblurError` into a one-line ``Error: ...`` and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DeblurError as exc:
+            raise click.ClickException(str(exc)) from exc
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            sys.exit(130)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:  # a bug or an unforeseen input: one line, the traceback only with --debug
+            if ctx.find_root().params.get("debug") or ctx.parent is not None:
+                raise
+            where = f" ({exc.filename})" if isinstance(exc, OSError) and exc.filename else ""
+            raise click.ClickException(
+                f"{exc.__class__.__name__}{where}: {exc} (run with --debug for the traceback, and please report it)"
+            ) from exc
+
+
+class RangeParam(click.ParamType):
+    """``0.01`` (a fixed value) or ``0:0.02`` (a uniform range) -> ``(low, high)``."""
+
+    name = "LOW[:HIGH]"
+
+    def __init__(self, cast: type = float) -> None:
+        self.cast = cast
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple:
+        if isinstance(value, tuple):
+            return value
+        try:
+            parts = [self.cast(v) for v in str(value).split(":")]
+        except ValueError:
+            self.fail(f"{value!r} is not a number or a LOW:HIGH range", param, ctx)
+        if len(parts) == 1:
+            parts = parts * 2
+        if len(parts) != 2:
+            self.fail(f"{value!r} is not a number or a LOW:HIGH range", param, ctx)
+        return tuple(parts)
+
+
+class NamedPath(click.ParamType):
+    """``NAME=PATH`` -> ``(NAME, Path)``."""
+
+    name = "NAME=DIR"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[str, Path]:
+        if isinstance(value, tuple):
+            return value
+        label, sep, path = str(value).partition("=")
+        if not sep or not label or not path:
+            self.fail(f"{value!r} is not NAME=DIR", param, ctx)
+        return label, Path(path)
+
+
+KIND_HELP = f"{', '.join(KERNEL_KINDS)} or bank:PATH (a folder of PNG/NPY kernels or a .mat file)"
+PRECISION_HELP = "auto: bf16 on CUDA, fp32 elsewhere; bf16 also speeds up CPUs with bf16 instructions."
+
+
+def kernel_kinds(values: tuple[str, ...]) -> tuple[str, ...] | None:
+    """Kernel kinds given as repeated and/or comma-separated options; None when none was given."""
+    kinds = tuple(kind for value in values for kind in value.split(",") if kind)
+    return kinds or None
+
+
+def optim_options(decay_default: str) -> Any:
+    """The optimiser flags of both trainers (each one a key of ``OptimConfig``; unset flags stay None)."""
+    flags = [
+        click.option("--lr", type=float, help="Learning rate (both networks unless --lr-d).  [default: 0.0002]"),
+        click.option("--lr-d", type=float, help="Discriminator learning rate."),
+        click.option(
+            "--lr-decay-from",
+            type=float,
+            help=f"Fraction of the steps after which learning rates fall linearly to 0.  [default: {decay_default}]",
+        ),
+        click.option("--ema", type=float, help="EMA decay of the generator; 0 turns it off.  [default: 0.999]"),
+        click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), help=PRECISION_HELP),
+        click.option("--clip", type=float, help="Gradient-norm clip (0: off)."),
+    ]
+
+    def decorate(command: Any) -> Any:
+        for flag in reversed(flags):
+            command = flag(command)
+        return command
+
+    return decorate
+
+
+def run_options(command: Any) -> Any:
+    """Flags every training command ends with: seed, device, checkpoint period, resume, quiet."""
+    for flag in reversed(
+        [
+            click.option("--seed", type=int, help="Seed of data order, noise and initialisation.  [default: 0]"),
+            click.option("--device", help="auto, cpu, cuda[:N] or mps.  [default: auto]"),
+            click.option("--ckpt-every", type=int, help="Checkpoint every N steps.  [default: 1000]"),
+            click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint."),
+            click.option("-q", "--quiet", is_flag=True, help="No progress bar."),
+        ]
+    ):
+        command = flag(command)
+    return command
+
+
+def config_file_option(what: str) -> Any:
+    """``--config FILE``: a TOML or JSON file of settings (``what`` says which), under which the flags win."""
+    return click.option(
+        "--config",
+        "config_file",
+        type=click.Path(path_type=Path),
+        help=f"TOML or JSON file of {what}; flags win.",
+    )

@@ -1,0 +1,52 @@
+"""``deblur restore``: deblur photos (files, folders, globs) with the default model or ``--model``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from deblur.config import RestoreConfig
+
+
+@click.command("restore")
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file (one input only).")
+@click.option("--out-dir", type=click.Path(path_type=Path), help="Output folder (mirrors input folders).")
+@click.option("--suffix", default="_deblurred", show_default=True, help="Added to the name without --out-dir/-o.")
+@click.option("-r", "--recursive", is_flag=True, help="Look into sub-folders of input folders.")
+@click.option("--model", type=click.Path(path_type=Path), help="Model file (.safetensors).  [default: shipped model]")
+@click.option("--tile", type=int, help="Tile side in pixels (0: whole image).  [default: from free memory]")
+@click.option("--overlap", type=int, default=32, show_default=True, help="Pixels shared by neighbouring tiles.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda[:N] or mps.")
+@click.option("--half", is_flag=True, help="Half precision (CUDA only).")
+@click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True, help="JPEG/WebP quality.")
+@click.option("--max-pixels", type=float, default=100e6, show_default=True, help="Refuse larger images.")
+@click.option("--overwrite", is_flag=True, help="Replace existing output files.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+def restore_command(inputs: tuple[str, ...], quiet: bool, **options: Any) -> None:
+    """Remove blur from photos: JPEG, PNG, TIFF (8/16-bit), WebP, BMP; grey and RGBA kept as they are.
+
+    \b
+    Examples:
+      deblur restore photo.jpg                   writes photo_deblurred.jpg
+      deblur restore shots/ -r --out-dir sharp/  a folder tree
+      deblur restore "*.png" --model mine.safetensors
+    Existing files are never replaced without --overwrite; each file is written atomically. A file that cannot
+    be read is reported and skipped; the exit code is 1 if any file failed.
+    """
+    from deblur.restoration import restore_files
+
+    config = RestoreConfig(**options)  # every option but -q is a RestoreConfig field of the same name
+    report = restore_files(inputs, config, progress=not quiet)
+    if not quiet and report.total == 1 and report.written:
+        click.echo(f"Wrote {report.written[0][1]}.")
+    for message in report.errors:
+        click.echo(f"Error: {message}", err=True)
+    if not quiet and report.total > 1:
+        name, steps = report.model["net"]["name"], report.model.get("steps", "?")
+        click.echo(f"Restored {len(report.written)} of {report.total} images with {name} ({steps} steps).")
+    if report.errors:
+        sys.exit(1)

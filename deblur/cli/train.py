@@ -1,0 +1,95 @@
+"""``deblur train`` and ``deblur export``: a deblurring model from sharp photos, and its model file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from deblur.cli.options import KIND_HELP, RangeParam, config_file_option, kernel_kinds, optim_options, run_options
+from deblur.config import load_train_config
+from deblur.losses import GAN_LOSSES
+from deblur.nets.unet import NORMS
+
+
+@click.command("train")
+@click.option(
+    "--data",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Folder of sharp photos (recursive); repeat for several folders.",
+)
+@click.option("--pairs", type=click.Path(path_type=Path), help="Train on real pairs (GoPro blur/ + sharp/ layout).")
+@click.option("--out", type=click.Path(path_type=Path), help="Run folder.  [default: runs/deblur]")
+@config_file_option("[train] (TrainConfig) and [synth] tables")
+@click.option("--val", type=click.Path(path_type=Path), help="Validation photos (default: hold out --val-holdout).")
+@click.option("--val-holdout", type=int, help="Photos of --data kept out for validation.  [default: 8]")
+@click.option(
+    "--val-every", type=int, help="Validate (PSNR/SSIM, sample strip, best.pt) every N steps.  [default: 1000]"
+)
+@click.option("--steps", type=int, help="Generator steps.  [default: 20000]")
+@click.option("--batch", type=int, help="Crops per batch.  [default: 16]")
+@click.option("--crop", type=int, help="Crop side in pixels.  [default: 256]")
+@click.option("--width", type=int, help="U-Net width (channels of the first stage).  [default: 16]")
+@click.option("--depth", type=int, help="U-Net downsamplings.  [default: 3]")
+@click.option("--norm", type=click.Choice(NORMS), help="U-Net normalisation.")
+@click.option("--disc-width", type=int, help="PatchGAN width.  [default: 64]")
+@click.option("--spectral/--no-spectral", default=None, help="Spectral normalisation in the discriminator.")
+@click.option("--scales", type=int, help="Discriminator scales (multi-scale PatchGAN).  [default: 1]")
+@click.option("--adv-loss", type=click.Choice(GAN_LOSSES), help="Adversarial loss.  [default: nonsaturating]")
+@click.option("--adv-weight", type=float, help="Adversarial weight; 0 trains with content losses only.  [default: 1]")
+@click.option("--content", type=click.Choice(["l1", "charbonnier"]), help="Content loss.  [default: l1]")
+@click.option("--content-weight", type=float, help="Content loss weight (pix2pix: 100).  [default: 100]")
+@click.option("--fft-weight", type=float, help="Frequency loss weight.  [default: 0]")
+@click.option("--guard-weight", type=float, help="Per-sample never-worse-than-input loss weight.  [default: 0]")
+@click.option(
+    "--perceptual-weights", type=click.Path(path_type=Path), help="Local VGG-19 weights for a perceptual loss."
+)
+@click.option("--perceptual-weight", type=float, help="Perceptual loss weight.  [default: 0]")
+@click.option("--kernels", multiple=True, help=f"Kernel kinds ({KIND_HELP}).  [default: motion,trajectory,gaussian]")
+@click.option("--kernel-size", type=int, help="Odd kernel size in pixels.  [default: 31]")
+@click.option("--noise", type=RangeParam(), help="Gaussian noise sigma or LOW:HIGH.  [default: 0:0.01]")
+@click.option("--jpeg-prob", type=float, help="Probability of JPEG re-compression.  [default: 0]")
+@click.option("--jpeg-quality", type=RangeParam(int), help="JPEG quality or LOW:HIGH.  [default: 60:95]")
+@click.option("--saturation-prob", type=float, help="Probability of clipped highlights.  [default: 0]")
+@click.option("--workers", type=int, help="Data-loader processes (-1: 0 on CPU, 4 on GPU).")
+@optim_options(decay_default="0.5")
+@run_options
+def train_command(config_file: Path | None, resume: bool, quiet: bool, **options: Any) -> None:
+    """Train a deblurring model from sharp photos: blur is synthesised on the fly on the training device.
+
+    \b
+    Example:
+      deblur train --data ./sharp --out runs/mine --steps 20000
+    Ctrl-C or SIGTERM saves a checkpoint; `--resume` continues exactly. For several GPUs run the same command under
+    `torchrun --nproc_per_node=N -m deblur train ...`. Then `deblur export runs/mine --out mine.safetensors`.
+    """
+    from deblur.train.deblurring import train
+
+    options["kernels"] = kernel_kinds(options.get("kernels") or ())
+    config = load_train_config(config_file, options)
+    state = train(config, resume=resume, progress=not quiet)
+    best = f", best validation PSNR {state.best:.2f} dB" if state.best is not None else ""
+    click.echo(f"Trained for {state.step} steps{best}; checkpoints in {config.out}.")
+
+
+@click.command("export")
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Model file to write (.safetensors).")
+@click.option(
+    "--which",
+    type=click.Choice(["best", "last"]),
+    default="best",
+    show_default=True,
+    help="Checkpoint: best validation PSNR or the last one.",
+)
+@click.option("--overwrite", is_flag=True, help="Replace an existing model file.")
+def export_command(run: Path, out: Path, which: str, overwrite: bool) -> None:
+    """Write a deblurring run's EMA generator, with its configs and metrics, as a .safetensors model file."""
+    from deblur.train.run import export_generator
+
+    if out.exists() and not overwrite:
+        raise click.ClickException(f"{out} already exists: pass --overwrite to replace it")
+    path = export_generator(run, out, which=which, overwrite=overwrite, task="deblur")
+    click.echo(f"Wrote {path} ({path.stat().st_size / 1e6:.1f} MB).")

@@ -1,0 +1,132 @@
+"""The application layer (``deblur.train.run``): one metadata schema for every task, files and run folders written
+before it still load, one loader and one exporter for GAN and deblurring runs, one-line errors for the wrong kind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from deblur.config import GANConfig, OptimConfig, SynthConfig, TrainConfig, config_from_dict
+from deblur.errors import ConfigError
+from deblur.nets import create_net, net_spec
+from deblur.restoration import restore
+from deblur.train.checkpoint import save_checkpoint
+from deblur.train.deblurring import train
+from deblur.train.gan import sample_images, train_gan
+from deblur.train.run import build_networks, checkpoint_path, export_generator, load_generator
+from deblur.weights import METADATA_KEYS, load_model, read_metadata
+
+LEGACY = Path(__file__).resolve().parent.parent / "fixtures" / "legacy"
+"""Model files written by the code at commit 242c889, before the one metadata schema (see its README)."""
+
+
+def _tiny_deblur(data: Path, out: Path, steps: int = 2) -> TrainConfig:
+    return TrainConfig(
+        data=(data,),
+        out=out,
+        steps=steps,
+        crop=32,
+        val_crop=32,
+        batch=2,
+        gen={"name": "unet", "width": 4, "depth": 2, "blocks": 1},
+        disc={"name": "patchgan", "width": 4, "layers": 2},
+        val_holdout=1,
+        val_images=1,
+        val_every=steps,
+        device="cpu",
+        synth=SynthConfig(kernels=("motion",), size=7),
+    )
+
+
+def _tiny_gan(data: Path, out: Path) -> GANConfig:
+    return GANConfig(
+        model="dcgan", data=data, out=out, steps=2, batch=8, width=4, z_dim=8, holdout=20, sample_every=0, device="cpu"
+    )
+
+
+def test_values_legacy_gan_file_loads_into_the_schema() -> None:
+    path = LEGACY / "gan_dcgan_w8.safetensors"
+    gen, meta = load_generator(path, task="gan")
+    assert meta["task"] == "gan" and meta["config"]["model"] == "dcgan" and meta["steps"] == 3
+    assert "gan" not in meta and "step" not in meta
+    assert config_from_dict(GANConfig, meta["config"]).optim == OptimConfig()  # flat optimiser keys nest
+    images = sample_images(gen, meta, 4, seed=0)
+    assert images.shape == (4, 1, 28, 28) and torch.isfinite(images).all()
+
+
+def test_values_legacy_deblur_file_loads_into_the_schema_and_restores() -> None:
+    path = LEGACY / "deblur_unet_w8.safetensors"
+    net, meta = load_generator(path, task="deblur")
+    assert meta["task"] == "deblur" and meta["config"]["width"] == 8 and meta["config"]["synth"]["size"] == 31
+    assert "synth" not in meta and "train" not in meta and meta["steps"] == 4
+    old = config_from_dict(TrainConfig, meta["config"])  # a file's flat config reads as today's nested one
+    assert old.gen["width"] == 8 and old.disc["width"] == 8 and old.optim.lr_decay_from == 0.5
+    out = restore(np.full((20, 24, 3), 128, np.uint8), net, tile=None)
+    assert out.shape == (20, 24, 3) and out.dtype == np.uint8
+
+
+def test_values_legacy_run_checkpoints_load(tmp_path: Path) -> None:
+    """Checkpoints written before the schema (``gan`` / ``train`` meta, no ``task`` for GANs) load and export."""
+    torch.manual_seed(0)
+    gen = create_net("unet", width=4, depth=2, blocks=1)
+    legacy = {  # task: (old meta, its config)
+        "gan": ({"deblur_version": "0.1.0", "gan": {"model": "dcgan"}, "gen": net_spec(gen), "data": {}}, "gan"),
+        "deblur": ({"task": "deblur", "train": {"width": 4}, "gen": net_spec(gen), "data": {}}, "train"),
+    }
+    for task, (old_meta, config_key) in legacy.items():
+        state = {"step": 7, "gen": gen.state_dict(), "ema": None}
+        save_checkpoint(tmp_path / task / "last.pt", {"state": state, "meta": old_meta})
+        loaded, meta = load_generator(tmp_path / task, task=task)
+        assert meta["task"] == task and meta["steps"] == 7 and meta["checkpoint"] == "last.pt"
+        assert all(torch.equal(v, gen.state_dict()[k]) for k, v in loaded.state_dict().items())
+        exported = export_generator(tmp_path / task, tmp_path / f"{task}.safetensors", task=task)
+        assert read_metadata(exported)["config"] == old_meta[config_key]
+
+
+def test_values_both_tasks_write_one_schema(photo_folder: Path, tiny_mnist: Path, tmp_path: Path) -> None:
+    train(_tiny_deblur(photo_folder, tmp_path / "deblur"), progress=False)
+    train_gan(_tiny_gan(tiny_mnist, tmp_path / "gan"), progress=False)
+    files = {
+        task: export_generator(tmp_path / task, tmp_path / f"{task}.safetensors", task=task)
+        for task in ("deblur", "gan")
+    }
+    for task, path in files.items():
+        meta = read_metadata(path)
+        assert set(METADATA_KEYS) <= set(meta) and meta["task"] == task and meta["steps"] == 2
+        assert meta["deblur_version"] and meta["net"] == load_model(path)[1]["net"]
+    assert read_metadata(files["deblur"])["metrics"]["val_step"] == 2
+    assert read_metadata(files["gan"])["config"]["model"] == "dcgan"
+    assert read_metadata(files["deblur"])["config"]["gen"] == {"name": "unet", "width": 4, "depth": 2, "blocks": 1}
+
+
+def test_exception_wrong_task_is_one_line(photo_folder: Path, tiny_mnist: Path, tmp_path: Path) -> None:
+    train_gan(_tiny_gan(tiny_mnist, tmp_path / "gan"), progress=False)
+    with pytest.raises(ConfigError, match=r"holds a GAN model, not a deblurring one"):
+        load_generator(tmp_path / "gan", task="deblur")
+    with pytest.raises(ConfigError, match=r"holds a deblurring model, not a GAN one"):
+        load_generator(LEGACY / "deblur_unet_w8.safetensors", task="gan")
+    with pytest.raises(ConfigError, match="does not exist"):
+        checkpoint_path(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ConfigError, match="holds no checkpoint"):
+        checkpoint_path(tmp_path / "empty")
+
+
+def test_exception_bad_specs_name_the_network() -> None:
+    with pytest.raises(ConfigError, match="generator spec .*unknown net 'nope'"):
+        build_networks({"name": "nope"}, {"name": "patchgan"})
+    with pytest.raises(ConfigError, match="discriminator spec .*colour"):
+        build_networks({"name": "unet"}, {"name": "patchgan", "colour": 3})
+
+
+def test_values_networks_are_built_in_a_fixed_order() -> None:
+    torch.manual_seed(3)
+    gen, disc = build_networks({"name": "unet", "width": 4}, {"name": "patchgan", "width": 4})
+    torch.manual_seed(3)
+    again_gen = create_net("unet", width=4)
+    again_disc = create_net("patchgan", width=4)
+    for a, b in ((gen, again_gen), (disc, again_disc)):
+        assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
