@@ -284,6 +284,12 @@ def test_values_two_restore_processes_share_an_output_folder(tmp_path: Path, ove
         ("[synth]\nsize = -3\n", "size must be an odd integer"),
         ("[train]\ncrop = 64.5\n", "crop must be an integer"),
         ("[train\nsteps = 5\n", "not valid TOML"),
+        ("[train]\nlr = 1e-3\noptim = {lr = 2e-3}\n", "lr and optim.lr are the same setting"),
+        ("[train]\ngen = {width = 8, name = 3}\n", "gen must be a network spec"),
+        ("[train]\noptim = 3\n", "optim must be a table of settings"),
+        ('[train]\noptim = {lr = "fast"}\n', "lr must be a number"),
+        ("[train]\nloss = {colour = 1}\n", "unknown LossConfig key(s) colour"),
+        ("train = 3\n", "[train] in config file"),
     ],
 )
 def test_exception_bad_config_file_names_file_and_field(tmp_path: Path, text: str, field: str) -> None:

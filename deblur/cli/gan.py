@@ -31,22 +31,14 @@ def gan() -> None:
     type=click.Choice(GAN_MODELS),
     help="mlp (Goodfellow et al. 2014), dcgan, cgan, lapgan, began.  [default: dcgan]",
 )
+@click.option("--data", type=click.Path(path_type=Path), help="MNIST-format IDX files, mnist.pkl.gz or image folder.")
 @click.option(
-    "--data",
-    type=click.Path(path_type=Path),
-    help="Folder of MNIST-format IDX files, mnist.pkl.gz, or a folder of images.",
-)
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    help="Run folder: last.pt, config.json, metrics.jsonl, samples/.  [default: runs/gan]",
+    "--out", type=click.Path(path_type=Path), help="Run folder (last.pt, metrics, samples/).  [default: runs/gan]"
 )
 @config_file_option("GANConfig settings")
 @click.option("--steps", type=int, help="Generator steps.  [default: 10000]")
 @click.option("--batch", type=int, help="Minibatch size.  [default: 64]")
 @click.option("--loss", type=click.Choice(GAN_LOSSES), help="Adversarial loss.  [default: nonsaturating]")
-@click.option("--d-steps", type=int, help="Discriminator steps per generator step (k of Algorithm 1).  [default: 1]")
-@click.option("--optimizer", type=click.Choice(["adam", "sgd"]), help="Optimiser.  [default: adam]")
 @click.option("--width", type=int, help="Network width (0: the model's default).")
 @click.option("--image-size", type=int, help="Side of generated images (0: the data's, as the model needs).")
 @click.option(
@@ -71,12 +63,7 @@ def gan_train(config_file: Path | None, resume: bool, quiet: bool, **options: An
 
 
 @gan.command("sample")
-@click.option(
-    "--ckpt",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="Run checkpoint (last.pt) or model file (.safetensors).",
-)
+@click.option("--ckpt", required=True, type=click.Path(path_type=Path), help="Run, checkpoint or model file.")
 @click.option("-n", "count", type=click.IntRange(1, 100_000), default=64, show_default=True, help="Number of samples.")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Output grid image (PNG).")
 @click.option("--label", type=int, help="Class to generate (class-conditional models).")

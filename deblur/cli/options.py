@@ -83,6 +83,10 @@ def kernel_kinds(values: tuple[str, ...]) -> tuple[str, ...] | None:
 def optim_options(decay_default: str) -> Any:
     """The optimiser flags of both trainers (each one a key of ``OptimConfig``; unset flags stay None)."""
     flags = [
+        click.option("--optimizer", type=click.Choice(["adam", "sgd"]), help="Optimiser.  [default: adam]"),
+        click.option(
+            "--d-steps", type=int, help="Discriminator steps per generator step (k of Algorithm 1).  [default: 1]"
+        ),
         click.option("--lr", type=float, help="Learning rate (both networks unless --lr-d).  [default: 0.0002]"),
         click.option("--lr-d", type=float, help="Discriminator learning rate."),
         click.option(

@@ -16,6 +16,21 @@ from typing import Any, ClassVar
 
 from deblur.errors import ConfigError
 
+__all__ = [
+    "CONV_METHODS",
+    "DEFAULT_TRAIN_SYNTH",
+    "GAN_MODELS",
+    "KERNEL_KINDS",
+    "OPTIM_KEYS",
+    "GANConfig",
+    "LossConfig",
+    "OptimConfig",
+    "Range",
+    "RestoreConfig",
+    "SynthConfig",
+    "TrainConfig",
+]
+
 KERNEL_KINDS = ("motion", "trajectory", "gaussian", "anisotropic", "defocus")
 """Built-in kernel kinds; ``bank:PATH`` names a kernel bank (folder of PNG/NPY files or a ``.mat`` file)."""
 

@@ -20,6 +20,16 @@ from typing import Any, TypeVar
 from deblur.config.jobs import TrainConfig
 from deblur.errors import ConfigError
 
+__all__ = [
+    "config_from_dict",
+    "config_to_dict",
+    "load_config",
+    "load_config_file",
+    "load_train_config",
+    "merge_settings",
+    "nest_flat_keys",
+]
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python 3.10 only

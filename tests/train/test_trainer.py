@@ -177,24 +177,6 @@ size = 15
     assert load_train_config(tmp_path / "flat.toml", {"lr": 5e-4}).optim.lr == 5e-4  # a flag beats the file
 
 
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ('data = ["p"]\nlr = 1e-3\noptim = {lr = 2e-3}', "lr and optim.lr are the same setting"),
-        ('data = ["p"]\ngen = {width = 8, name = 3}', "gen must be a network spec"),
-        ('data = ["p"]\noptim = 3', "optim must be a table of settings"),
-        ('data = ["p"]\noptim = {lr = "fast"}', "lr must be a number"),
-        ('data = ["p"]\nloss = {colour = 1}', "unknown LossConfig key.*colour"),
-        ('data = ["p"]\nwidht = 8', "unknown TrainConfig key.*widht"),
-    ],
-)
-def test_exception_bad_train_files_name_the_setting_and_the_file(tmp_path: Path, text: str, message: str) -> None:
-    path = tmp_path / "bad.toml"
-    path.write_text("[train]\n" + text + "\n")
-    with pytest.raises(ConfigError, match=message + ".*bad.toml"):
-        load_train_config(path)
-
-
 def test_exception_bad_settings(photo_folder: Path, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="--data"):
         TrainConfig()
