@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from deblur import bench
 from deblur.cli import cli
-from deblur.config import SynthConfig
+from deblur.config import BenchConfig, SynthConfig
 from deblur.nets import create_net
 from deblur.synth.folder import synthesize_folder
 from deblur.weights import save_model
@@ -123,9 +123,8 @@ def test_smoke_end_to_end_is_deterministic_and_writes_everything(tmp_path: Path,
         cv2.imwrite(str(outputs / f"{item['name']}.png"), cv2.GaussianBlur(image, (3, 3), 0))
     tables = []
     for run in ("a", "b"):
-        rows, written = bench.benchmark(
-            tmp_path / run, pairs=testset, models=[model], results={"other": outputs}, progress=False
-        )
+        config = BenchConfig(out=tmp_path / run, pairs=testset, models=(model,), results={"other": outputs})
+        rows, written = bench.benchmark(config, progress=False)
         assert {"summary", "groups", "per_image", "curve", "crops"} <= set(written)
         for suffix in (".md", ".csv", ".tex", ".json"):
             assert (tmp_path / run / f"bench{suffix}").stat().st_size > 0

@@ -15,7 +15,7 @@ from deblur.cli import cli
 def test_exception_unexpected_error_is_one_line_unless_debug(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import deblur.bench
 
-    def broken(**_: object) -> None:
+    def broken(*_: object, **__: object) -> None:
         raise RuntimeError("something broke")
 
     monkeypatch.setattr(deblur.bench, "benchmark", broken)

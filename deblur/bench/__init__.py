@@ -25,11 +25,8 @@ and the runtime per image and per megapixel.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-import torch
 
 from deblur.bench.methods import (
     Method,
@@ -44,73 +41,57 @@ from deblur.bench.methods import (
 from deblur.bench.output import bench_meta, plot_crops, plot_psnr_vs_kernel_size, write_bench
 from deblur.bench.scoring import mean_ci, quantize, run_bench, score, summarize
 from deblur.bench.sets import BenchError, BenchItem, kernel_extent, load_test_set, nonblind_set
+from deblur.config import BenchConfig
+from deblur.device import resolve_device
 from deblur.errors import ConfigError
 
 
-def benchmark(
-    out: str | Path,
-    pairs: str | Path | None = None,
-    sharp: str | Path | None = None,
-    kernels: str | Path | None = None,
-    noise: float = 0.01,
-    models: Sequence[str | Path] | None = None,
-    results: dict[str, str | Path] | None = None,
-    baselines: bool = True,
-    unsupervised: bool = True,
-    wiener_balance: float = 0.05,
-    rl_iterations: int = 20,
-    channel: str = "rgb",
-    border: int = 0,
-    device: str | torch.device = "cpu",
-    tile: int | None = None,
-    seed: int = 0,
-    limit: int | None = None,
-    plots: bool = True,
-    name: str = "bench",
-    progress: bool = True,
-) -> tuple[list[dict[str, Any]], dict[str, Path]]:
+def benchmark(config: BenchConfig, progress: bool = True) -> tuple[list[dict[str, Any]], dict[str, Path]]:
     """Everything ``deblur bench`` does: load the test set, build the methods, score, write the tables and plots.
 
-    Give ``pairs`` (a ``deblur synth`` folder or a paired folder) or ``sharp`` and ``kernels`` (the non-blind
-    protocol at ``noise``). ``models=None`` uses the shipped default model when it exists.
+    Args:
+        config: the test set (``pairs``, or ``sharp`` and ``kernels`` for the non-blind protocol at ``noise``), the
+            methods (``models=None``: the shipped default model when it exists) and the outputs.
+        progress: show a progress bar.
 
     Returns:
         ``(per-image rows, written files)``.
     """
     from deblur.restoration import default_model_path
 
-    if (pairs is None) == (sharp is None):
-        raise ConfigError("give a test set: --pairs DIR, or --sharp DIR with --kernels BANK")
-    if sharp is not None and kernels is None:
-        raise ConfigError("--sharp needs --kernels (a folder or file of kernels, e.g. Levin09.mat)")
+    pairs, sharp, kernels, noise, seed = config.pairs, config.sharp, config.kernels, config.noise, config.seed
     if pairs is not None:
-        items = load_test_set(pairs, limit=limit)
-        description = f"Test set {Path(pairs).name} ({len(items)} images)."
+        items = load_test_set(pairs, limit=config.limit)
+        description = f"Test set {pairs.name} ({len(items)} images)."
     else:
-        items = nonblind_set(sharp, kernels, noise, seed, limit)
+        items = nonblind_set(sharp, kernels, noise, seed, config.limit)
         description = (
-            f"Non-blind protocol: {Path(sharp).name} x kernels {Path(kernels).name} ({len(items)} images), valid "
+            f"Non-blind protocol: {sharp.name} x kernels {kernels.name} ({len(items)} images), valid "
             f"convolution, Gaussian noise sigma {noise:g}."
         )
+    models = config.models
     if models is None:
         try:
             models = [default_model_path()]
         except ConfigError:  # no shipped model in this installation: the baselines only
             models = []
     methods = [blurred_input()]
-    if baselines and any(item.kernel is not None for item in items):
-        methods += [wiener(wiener_balance)] + ([unsupervised_wiener(seed)] if unsupervised else [])
-        methods.append(richardson_lucy(rl_iterations))
-    methods += [results_folder(label, folder, items) for label, folder in (results or {}).items()]
-    methods += [model(path, device, tile) for path in models]
+    if config.baselines and any(item.kernel is not None for item in items):
+        methods += [wiener(config.wiener_balance)] + ([unsupervised_wiener(seed)] if config.unsupervised else [])
+        methods.append(richardson_lucy(config.rl_iterations))
+    methods += [results_folder(label, folder, items) for label, folder in config.results.items()]
+    device = resolve_device(config.device)
+    methods += [model(path, device, config.tile) for path in models]
     names = [m.name for m in methods]
     if len(set(names)) != len(names):
         raise ConfigError(f"two methods share a name ({', '.join(names)}): rename a model file or a --results NAME")
-    rows, outputs = run_bench(items, methods, border, progress=progress)
-    if border:
-        description += f" {border} px border cropped."
+    rows, outputs = run_bench(items, methods, config.border, progress=progress)
+    if config.border:
+        description += f" {config.border} px border cropped."
     meta = bench_meta(seed, methods, {"test_set": str(pairs or sharp), "kernels": str(kernels or ""), "noise": noise})
-    return rows, write_bench(out, rows, items, outputs, description, meta, channel, plots, name)
+    return rows, write_bench(
+        config.out, rows, items, outputs, description, meta, config.channel, config.plots, config.name
+    )
 
 
 __all__ = [

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from deblur.cli.options import NamedPath
-from deblur.device import resolve_device
+from deblur.config import BenchConfig
 
 
 @click.command("bench")
@@ -69,7 +69,7 @@ def bench_command(models: tuple[Path, ...], results: tuple[tuple[str, Path], ...
     """
     from deblur.bench import benchmark
 
-    options["device"] = resolve_device(options["device"])
-    rows, written = benchmark(models=list(models) or None, results=dict(results), progress=not quiet, **options)
+    config = BenchConfig(models=models or None, results=dict(results), **options)
+    rows, written = benchmark(config, progress=not quiet)
     click.echo(Path(written["summary"]).read_text().split("\n\n", 1)[1].rstrip())
     click.echo(f"Wrote {', '.join(str(p) for p in written.values())}")

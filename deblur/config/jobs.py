@@ -22,6 +22,7 @@ __all__ = [
     "GAN_MODELS",
     "KERNEL_KINDS",
     "OPTIM_KEYS",
+    "BenchConfig",
     "GANConfig",
     "LossConfig",
     "OptimConfig",
@@ -419,3 +420,64 @@ class RestoreConfig:
             raise ConfigError("give -o FILE or --out-dir DIR, not both")
         if not 1 <= self.quality <= 100:
             raise ConfigError(f"quality must be between 1 and 100, got {self.quality}")
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """What ``deblur bench`` and :func:`deblur.bench.benchmark` score, and where the tables go.
+
+    Attributes:
+        out: folder for the tables, plots and per-image CSV.
+        pairs: a test set: a ``deblur synth`` folder (kernels known) or real pairs (``*/blur`` + ``*/sharp``,
+            ``blur/`` + ``sharp/``, ``input/`` + ``target/``).
+        sharp, kernels, noise: the non-blind protocol instead: sharp images, each blurred by every kernel of the
+            bank (valid convolution) with Gaussian noise of this sigma.
+        models: model files to score (None: the shipped default model when one is installed).
+        results: other methods' saved outputs, ``{name: folder}``.
+        baselines, unsupervised: Wiener, unsupervised Wiener and Richardson-Lucy given the true kernel (where
+            kernels are known); ``unsupervised`` is the slowest of them.
+        wiener_balance, rl_iterations: their settings.
+        channel: ``rgb`` or ``y``, the channel of the per-group table.
+        border: pixels cropped from every side before scoring.
+        device: where models run (``auto``, ``cpu``, ``cuda[:N]``, ``mps``).
+        tile: restore models' inputs in tiles of this side (None or 0: whole images).
+        seed: seed of the protocol's noise and of unsupervised Wiener.
+        limit: use only the first N images.
+        plots: write the PSNR-vs-kernel-size plot and the crop grid (needs matplotlib).
+        name: stem of the result files.
+    """
+
+    out: Path = Path("bench")
+    pairs: Path | None = None
+    sharp: Path | None = None
+    kernels: Path | None = None
+    noise: float = 0.01
+    models: tuple[Path, ...] | None = None
+    results: dict[str, Path] = field(default_factory=dict)
+    baselines: bool = True
+    unsupervised: bool = True
+    wiener_balance: float = 0.05
+    rl_iterations: int = 20
+    channel: str = "rgb"
+    border: int = 0
+    device: str = "auto"
+    tile: int | None = None
+    seed: int = 0
+    limit: int | None = None
+    plots: bool = True
+    name: str = "bench"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "out", Path(self.out))
+        for name in ("pairs", "sharp", "kernels"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, Path(getattr(self, name)))
+        if self.models is not None:
+            object.__setattr__(self, "models", tuple(Path(m) for m in self.models))
+        object.__setattr__(self, "results", {label: Path(folder) for label, folder in dict(self.results).items()})
+        if (self.pairs is None) == (self.sharp is None):
+            raise ConfigError("give a test set: --pairs DIR, or --sharp DIR with --kernels BANK")
+        if self.sharp is not None and self.kernels is None:
+            raise ConfigError("--sharp needs --kernels (a folder or file of kernels, e.g. Levin09.mat)")
+        if self.channel not in ("rgb", "y"):
+            raise ConfigError(f"channel must be rgb or y, got {self.channel!r}")

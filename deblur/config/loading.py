@@ -52,6 +52,8 @@ def config_to_dict(config: Any) -> dict[str, Any]:
             return config_to_dict(value)
         if isinstance(value, (tuple, list)):
             return [plain(v) for v in value]
+        if isinstance(value, dict):
+            return {key: plain(v) for key, v in value.items()}
         if isinstance(value, Path):
             return str(value)
         return value
