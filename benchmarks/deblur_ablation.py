@@ -14,6 +14,7 @@ Writes ``results/deblur_ablation_<device>.{md,csv,tex,json}`` and ``docs/deblur/
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import torch
 import torchvision
 
 from benchmarks.common import environment, write_results
+from deblur.config import TrainConfig, config_from_dict, config_to_dict
 from deblur.io import read_image, write_image
 from deblur.train.log import read_metrics
 from deblur.weights import upgrade_metadata
@@ -50,7 +52,7 @@ def main() -> None:
     rows, configs = [], {}
     for label, run in (("L1 only", args.l1), ("L1 + adversarial", args.adv)):
         meta = json.loads((run / "config.json").read_text())
-        configs[label] = upgrade_metadata(meta)["config"]
+        configs[label] = config_from_dict(TrainConfig, upgrade_metadata(meta)["config"])  # old runs read the same
         found = [m for m in read_metrics(run) if m.get("step") == args.step and "val_psnr" in m]
         if not found:
             raise SystemExit(f"{run} has no validation at step {args.step}")
@@ -63,24 +65,27 @@ def main() -> None:
                 }
             )
         rows.append({"method": label, "val_psnr": found[0]["val_psnr"], "val_ssim": found[0]["val_ssim"]})
-    differing = {k for k in configs["L1 only"] if configs["L1 only"][k] != configs["L1 + adversarial"][k]}
-    if differing - {"adv_weight", "out"}:
-        raise SystemExit(f"the runs differ in more than adv_weight: {sorted(differing)}")
+    l1_run, adv_run = configs["L1 only"], configs["L1 + adversarial"]
+    same_but_adv = dataclasses.replace(
+        l1_run, out=adv_run.out, loss=dataclasses.replace(l1_run.loss, adv_weight=adv_run.loss.adv_weight)
+    )
+    if same_but_adv != adv_run:
+        raise SystemExit("the runs differ in more than the adversarial weight (and their folders)")
     name = f"step_{args.step:07d}.png"
     l1, adv = strip_tiles(args.l1 / "samples" / name), strip_tiles(args.adv / "samples" / name)
     tiles = [t for a, b in zip(l1, adv, strict=True) for t in (a[0], a[1], b[1], a[2])]
     figure = ROOT / "docs" / "deblur" / f"ablation_step{args.step}.png"
     write_image(figure, torchvision.utils.make_grid(torch.stack(tiles), nrow=4, padding=2, pad_value=1), overwrite=True)
-    config = configs["L1 only"]
-    info = environment({"train": config["seed"]})
-    info.update({"runs": [str(args.l1), str(args.adv)], "step": args.step, "train_config": config})
+    config = l1_run
+    info = environment({"train": config.seed})
+    info.update({"runs": [str(args.l1), str(args.adv)], "step": args.step, "train_config": config_to_dict(config)})
     caption = (
-        f"Ablation at {args.step} steps (batch {config['batch']}, {config['crop']} px crops, U-Net width "
-        f"{config['width']}, PatchGAN width {config['disc_width']}), identical runs but for the adversarial weight "
-        f"(0 against 1, with 100 x L1): PSNR (dB) / SSIM on the fixed validation set, 16 centre crops of "
-        f"{config['val_crop']} px from held-out photos, RGB in [0, 1]. Figure: {figure.relative_to(ROOT)}."
+        f"Ablation at {args.step} steps (batch {config.batch}, {config.crop} px crops, U-Net width "
+        f"{config.gen.get('width', 32)}, PatchGAN width {config.disc.get('width', 64)}), identical runs but for the "
+        f"adversarial weight (0 against 1, with 100 x L1): PSNR (dB) / SSIM on the fixed validation set, 16 centre "
+        f"crops of {config.val_crop} px from held-out photos, RGB in [0, 1]. Figure: {figure.relative_to(ROOT)}."
     )
-    device = "cuda" if "cuda" in str(config.get("device")) else "cpu"
+    device = "cuda" if "cuda" in config.device else "cpu"
     best = {(max(range(len(rows)), key=lambda i, c=c: rows[i][c]), c) for c in ("val_psnr", "val_ssim")}
     write_results(f"deblur_ablation_{device}", rows, ["method", "val_psnr", "val_ssim"], caption, info, bold=best)
     print(caption)

@@ -264,7 +264,7 @@ def main() -> None:
         results[name] = {
             **parzen.as_dict(),
             **quality,
-            "steps": meta["step"],
+            "steps": meta["steps"],
             "train_seconds": timing["train_seconds"],
             "parzen_seconds": time.perf_counter() - start,
             "config": MODELS[name],

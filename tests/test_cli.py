@@ -171,7 +171,9 @@ def test_kernels_grid(tmp_path: Path) -> None:
         "--npy",
         str(tmp_path / "k.npy"),
     )
-    assert code == 0, output
+    assert (
+        code == 0 and f"Wrote 6 trajectory kernels (9 px) to {tmp_path / 'g.png'} and {tmp_path / 'k.npy'}." in output
+    )
     grid = read_image(tmp_path / "g.png")
     assert grid.shape[0] == 3 and grid.max() > 0.9
     kernels = np.load(tmp_path / "k.npy")

@@ -156,3 +156,4 @@ def kernels(
     write_image(out, kernel_grid(sampled, zoom=zoom), overwrite=overwrite)
     if npy is not None:
         atomic_write_bytes(npy, encode_npy(sampled.numpy().astype(np.float32)), overwrite=overwrite)
+    click.echo(f"Wrote {count} {kind} kernels ({config.size} px) to {out}" + (f" and {npy}" if npy else "") + ".")

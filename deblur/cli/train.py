@@ -10,7 +10,7 @@ import click
 from deblur.cli.options import KIND_HELP, RangeParam, config_file_option, kernel_kinds, optim_options, run_options
 from deblur.config import load_train_config
 from deblur.losses import GAN_LOSSES
-from deblur.nets.unet import NORMS
+from deblur.nets.blocks import NORMS
 
 
 @click.command("train")

@@ -1,5 +1,5 @@
-"""The configs of every job, as frozen dataclasses: synthesis, GAN and deblurring training (with the shared
-optimiser and the deblurring loss tables), restoration.
+"""The configs of synthesis and training, as frozen dataclasses: blur synthesis, GAN and deblurring training
+(with the shared optimiser and the deblurring loss tables).
 
 Each job is described by one frozen dataclass; ``deblur synth --noise 0.02`` and
 ``SynthConfig(noise=(0.02, 0.02))`` build the same object. Configs validate themselves in ``__post_init__`` with
@@ -22,12 +22,10 @@ __all__ = [
     "GAN_MODELS",
     "KERNEL_KINDS",
     "OPTIM_KEYS",
-    "BenchConfig",
     "GANConfig",
     "LossConfig",
     "OptimConfig",
     "Range",
-    "RestoreConfig",
     "SynthConfig",
     "TrainConfig",
 ]
@@ -137,7 +135,8 @@ class OptimConfig:
         lr: generator learning rate; ``lr_d`` the discriminator's (None: the same).
         beta1, beta2: Adam's betas.
         momentum: SGD momentum.
-        lr_decay_from: fraction of the steps after which both learning rates fall linearly to 0 (1: constant).
+        lr_decay_from: fraction of the steps after which both learning rates fall linearly to 0 (1: constant;
+            None: the recipe's default, 1 for GANs and 0.5 for deblurring).
         d_steps: discriminator steps per generator step (``k`` of Algorithm 1, Goodfellow et al. 2014).
         ema: decay of the generator's exponential moving average (0: no EMA).
         precision: ``auto`` (bf16 on CUDA, fp32 elsewhere), ``fp32`` or ``bf16`` (autocast, also on the CPU).
@@ -150,7 +149,7 @@ class OptimConfig:
     beta1: float = 0.5
     beta2: float = 0.999
     momentum: float = 0.5
-    lr_decay_from: float = 1.0
+    lr_decay_from: float | None = None
     d_steps: int = 1
     ema: float = 0.999
     precision: str = "auto"
@@ -161,8 +160,12 @@ class OptimConfig:
             raise ConfigError(f"optimizer must be adam or sgd, got {self.optimizer!r}")
         if not self.lr > 0 or (self.lr_d is not None and not self.lr_d > 0):
             raise ConfigError("learning rates must be positive")
-        if not 0.0 <= self.lr_decay_from <= 1.0:
+        if self.lr_decay_from is not None and not 0.0 <= self.lr_decay_from <= 1.0:
             raise ConfigError(f"lr_decay_from must be in [0, 1], got {self.lr_decay_from}")
+
+    def with_decay(self, default: float) -> OptimConfig:
+        """This config with ``lr_decay_from`` set to ``default`` if it was left to the recipe (None)."""
+        return self if self.lr_decay_from is not None else dataclasses.replace(self, lr_decay_from=default)
         if self.d_steps < 1:
             raise ConfigError(f"d_steps must be at least 1, got {self.d_steps}")
         if not 0 <= self.ema < 1:
@@ -239,6 +242,7 @@ class GANConfig:
         if self.folder_mode not in ("resize", "patch"):
             raise ConfigError(f"folder_mode must be resize or patch, got {self.folder_mode!r}")
         _check_at_least_one(self, ("steps", "batch", "z_dim"))
+        object.__setattr__(self, "optim", self.optim.with_decay(1.0))  # GANs: a constant learning rate
         if self.channels not in (1, 3):
             raise ConfigError(f"channels must be 1 or 3, got {self.channels}")
 
@@ -289,8 +293,12 @@ DEFAULT_TRAIN_SYNTH = SynthConfig(kernels=("motion", "trajectory", "gaussian"), 
 31 px, and up to 1% Gaussian noise."""
 
 
-def _net_spec_field(name: str, **fields: Any) -> Any:
-    return field(default_factory=lambda: {"name": name, **fields})
+_DEFAULT_SPECS: dict[str, dict[str, Any]] = {"gen": {"name": "unet", "width": 16}, "disc": {"name": "patchgan"}}
+"""The networks ``deblur train`` builds unless told otherwise (missing fields take the network's own defaults)."""
+
+
+def _net_spec_field(role: str) -> Any:
+    return field(default_factory=lambda: dict(_DEFAULT_SPECS[role]))
 
 
 @dataclass(frozen=True)
@@ -306,12 +314,14 @@ class TrainConfig:
         val_images: validation crops (one centre crop per photo, up to this many).
         val_crop: side of the validation crops.
         steps, batch, crop: generator steps, crops per batch, crop side (a multiple of the generator's
-            ``size_multiple``).
-        gen: the generator's spec for ``create_net`` (``{"name": "unet", "width": 16}``; missing fields take the
-            network's defaults).
-        disc: the discriminator's spec (``{"name": "patchgan"}``).
+            ``multiple``, shuffle x 2^depth for the U-Net).
+        gen: the generator's spec for ``create_net`` (``{"name": "unet", "width": 16}``); the fields given replace
+            the default spec's, so ``{"depth": 4}`` is a width-16 U-Net of depth 4, and fields given nowhere take
+            the network's own defaults.
+        disc: the discriminator's spec (``{"name": "patchgan"}``), the same way.
         loss: the generator's objective (:class:`LossConfig`).
-        optim: optimiser settings (:class:`OptimConfig`; here the learning rates decay over the second half).
+        optim: optimiser settings (:class:`OptimConfig`; unless ``lr_decay_from`` is given, the learning rates
+            decay over the second half).
         synth: the degradations synthesised on the training device (:class:`SynthConfig`).
         workers: data-loader processes for decoding and cropping (-1: 0 on the CPU, 4 on a GPU).
         cache: keep decoded photos in memory.
@@ -342,10 +352,10 @@ class TrainConfig:
     steps: int = 20_000
     batch: int = 16
     crop: int = 256
-    gen: dict[str, Any] = _net_spec_field("unet", width=16)
-    disc: dict[str, Any] = _net_spec_field("patchgan")
+    gen: dict[str, Any] = _net_spec_field("gen")
+    disc: dict[str, Any] = _net_spec_field("disc")
     loss: LossConfig = LossConfig()
-    optim: OptimConfig = OptimConfig(lr_decay_from=0.5)
+    optim: OptimConfig = OptimConfig()
     synth: SynthConfig = DEFAULT_TRAIN_SYNTH
     workers: int = -1
     cache: bool = True
@@ -363,9 +373,13 @@ class TrainConfig:
             if getattr(self, name) is not None:
                 object.__setattr__(self, name, Path(getattr(self, name)))
         for name in ("gen", "disc"):
-            spec = getattr(self, name)
-            if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+            spec, default = getattr(self, name), _DEFAULT_SPECS[name]
+            if not isinstance(spec, dict) or not isinstance(spec.get("name", default["name"]), str):
                 raise ConfigError(f'{name} must be a network spec with a name, such as {{name = "unet"}}, got {spec!r}')
+            # the fields given replace the default spec's; another network starts from its own defaults
+            merged = {**default, **spec} if spec.get("name", default["name"]) == default["name"] else dict(spec)
+            object.__setattr__(self, name, merged)
+        object.__setattr__(self, "optim", self.optim.with_decay(0.5))  # deblurring: decay over the second half
         if not self.data and self.pairs is None:
             raise ConfigError("give --data (folders of sharp photos) or --pairs (a folder of blurred/sharp pairs)")
         if self.data and self.pairs is not None:
@@ -377,107 +391,3 @@ class TrainConfig:
             raise ConfigError(f"val_crop must be at least 16 and a quarter of crop, got {self.val_crop}")
         if self.val_holdout < 0:
             raise ConfigError(f"val_holdout must be non-negative, got {self.val_holdout}")
-
-
-@dataclass(frozen=True)
-class RestoreConfig:
-    """How ``deblur restore`` and :func:`deblur.restoration.restore_files` restore files and where they write.
-
-    Attributes:
-        output: the output file (one input only).
-        out_dir: output folder, mirroring input folders; without it (and ``output``) each result goes beside its
-            input with ``suffix`` added to the name.
-        suffix: added to the stem of outputs written beside their inputs.
-        recursive: look into sub-folders of input folders (and let globs use ``**``).
-        model: model file (None: the shipped default model).
-        tile: tile side in pixels (None: from the free memory of the device; 0: the whole image at once).
-        overlap: pixels shared by neighbouring tiles (blended).
-        device: ``auto``, ``cpu``, ``cuda[:N]`` or ``mps``.
-        half: half precision (CUDA only).
-        quality: JPEG/WebP quality of the outputs.
-        max_pixels: larger images are refused before they are decoded.
-        overwrite: replace existing outputs (never an input).
-    """
-
-    output: Path | None = None
-    out_dir: Path | None = None
-    suffix: str = "_deblurred"
-    recursive: bool = False
-    model: Path | None = None
-    tile: int | None = None
-    overlap: int = 32
-    device: str = "auto"
-    half: bool = False
-    quality: int = 95
-    max_pixels: float = 100e6
-    overwrite: bool = False
-
-    def __post_init__(self) -> None:
-        for name in ("output", "out_dir", "model"):
-            if getattr(self, name) is not None:
-                object.__setattr__(self, name, Path(getattr(self, name)))
-        if self.output is not None and self.out_dir is not None:
-            raise ConfigError("give -o FILE or --out-dir DIR, not both")
-        if not 1 <= self.quality <= 100:
-            raise ConfigError(f"quality must be between 1 and 100, got {self.quality}")
-
-
-@dataclass(frozen=True)
-class BenchConfig:
-    """What ``deblur bench`` and :func:`deblur.bench.benchmark` score, and where the tables go.
-
-    Attributes:
-        out: folder for the tables, plots and per-image CSV.
-        pairs: a test set: a ``deblur synth`` folder (kernels known) or real pairs (``*/blur`` + ``*/sharp``,
-            ``blur/`` + ``sharp/``, ``input/`` + ``target/``).
-        sharp, kernels, noise: the non-blind protocol instead: sharp images, each blurred by every kernel of the
-            bank (valid convolution) with Gaussian noise of this sigma.
-        models: model files to score (None: the shipped default model when one is installed).
-        results: other methods' saved outputs, ``{name: folder}``.
-        baselines, unsupervised: Wiener, unsupervised Wiener and Richardson-Lucy given the true kernel (where
-            kernels are known); ``unsupervised`` is the slowest of them.
-        wiener_balance, rl_iterations: their settings.
-        channel: ``rgb`` or ``y``, the channel of the per-group table.
-        border: pixels cropped from every side before scoring.
-        device: where models run (``auto``, ``cpu``, ``cuda[:N]``, ``mps``).
-        tile: restore models' inputs in tiles of this side (None or 0: whole images).
-        seed: seed of the protocol's noise and of unsupervised Wiener.
-        limit: use only the first N images.
-        plots: write the PSNR-vs-kernel-size plot and the crop grid (needs matplotlib).
-        name: stem of the result files.
-    """
-
-    out: Path = Path("bench")
-    pairs: Path | None = None
-    sharp: Path | None = None
-    kernels: Path | None = None
-    noise: float = 0.01
-    models: tuple[Path, ...] | None = None
-    results: dict[str, Path] = field(default_factory=dict)
-    baselines: bool = True
-    unsupervised: bool = True
-    wiener_balance: float = 0.05
-    rl_iterations: int = 20
-    channel: str = "rgb"
-    border: int = 0
-    device: str = "auto"
-    tile: int | None = None
-    seed: int = 0
-    limit: int | None = None
-    plots: bool = True
-    name: str = "bench"
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "out", Path(self.out))
-        for name in ("pairs", "sharp", "kernels"):
-            if getattr(self, name) is not None:
-                object.__setattr__(self, name, Path(getattr(self, name)))
-        if self.models is not None:
-            object.__setattr__(self, "models", tuple(Path(m) for m in self.models))
-        object.__setattr__(self, "results", {label: Path(folder) for label, folder in dict(self.results).items()})
-        if (self.pairs is None) == (self.sharp is None):
-            raise ConfigError("give a test set: --pairs DIR, or --sharp DIR with --kernels BANK")
-        if self.sharp is not None and self.kernels is None:
-            raise ConfigError("--sharp needs --kernels (a folder or file of kernels, e.g. Levin09.mat)")
-        if self.channel not in ("rgb", "y"):
-            raise ConfigError(f"channel must be rgb or y, got {self.channel!r}")

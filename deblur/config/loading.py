@@ -23,6 +23,7 @@ from deblur.errors import ConfigError
 __all__ = [
     "config_from_dict",
     "config_to_dict",
+    "coerce_value",
     "load_config",
     "load_config_file",
     "load_train_config",
@@ -64,28 +65,31 @@ def config_to_dict(config: Any) -> dict[str, Any]:
 _TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false", Path: "a path"}
 
 
-def _coerce(annotation: Any, value: Any, name: str, default: Any = None) -> Any:
-    """Convert a JSON/TOML value to the field's annotated type (lists to tuples, strings to paths, tables to nested
-    configs on top of the field's ``default``), or raise a :class:`ConfigError` naming the field ``name`` when the
-    value has the wrong type."""
+def coerce_value(annotation: Any, value: Any, name: str, default: Any = None) -> Any:
+    """Convert a JSON/TOML value to its annotated type (lists to tuples, strings to paths, tables to nested configs
+    on top of the field's ``default``), or raise a :class:`ConfigError` naming the setting ``name`` when the value
+    has the wrong type.
+
+    Example:
+        >>> coerce_value(tuple[int, ...], [8, 8], "hidden")
+        (8, 8)
+    """
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return None if value is None else _coerce(args[0], value, name)
+        return None if value is None else coerce_value(args[0], value, name)
     if origin is tuple:
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{name} must be a list, got {value!r}")
         args = typing.get_args(annotation)
         if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_coerce(args[0], v, name) for v in value)
+            return tuple(coerce_value(args[0], v, name) for v in value)
         if len(args) != len(value):
             raise ConfigError(f"{name} must be a list of {len(args)} values, got {value!r}")
-        return tuple(_coerce(a, v, name) for a, v in zip(args, value, strict=True))
+        return tuple(coerce_value(a, v, name) for a, v in zip(args, value, strict=True))
     if origin is dict or annotation is dict:
         if not isinstance(value, dict):
             raise ConfigError(f"{name} must be a table of settings, got {value!r}")
-        if isinstance(default, dict) and value.get("name", default.get("name")) == default.get("name"):
-            return {**default, **value}  # a network spec: fields given replace the default's, the rest stay
         return dict(value)
     if dataclasses.is_dataclass(annotation):
         if isinstance(value, annotation):
@@ -175,7 +179,7 @@ def config_from_dict(cls: type[C], data: dict[str, Any], source: str | Path | No
         unknown = sorted(set(data) - set(fields))
         if unknown:
             raise ConfigError(f"unknown {cls.__name__} key(s) {', '.join(unknown)}; known: {', '.join(sorted(fields))}")
-        values = {key: _coerce(hints[key], value, key, _field_default(fields[key])) for key, value in data.items()}
+        values = {key: coerce_value(hints[key], value, key, _field_default(fields[key])) for key, value in data.items()}
         return cls(**values)
     except ConfigError as exc:
         if source is None or str(source) in str(exc):
@@ -197,6 +201,8 @@ def load_config_file(path: str | Path, section: str | None = None) -> dict[str, 
         raise ConfigError(f"config file {path} is not valid {kind}: {exc}") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path} must hold a table of settings")
+    if "task" in data and isinstance(data.get("config"), dict):
+        data = data["config"]  # a run's config.json (or a model file's metadata): its settings
     if section is not None and section in data:
         if not isinstance(data[section], dict):
             raise ConfigError(f"[{section}] in config file {path} must be a table of settings")
@@ -210,8 +216,9 @@ def load_config(
     section: str | None = None,
     overrides: dict[str, Any] | None = None,
 ) -> C:
-    """A config from an optional TOML/JSON file (its ``[section]`` table if present) with ``overrides`` on top:
-    the command line's flags, flat or nested, where ``None`` means "not given".
+    """A config from an optional TOML/JSON file (its ``[section]`` table if present; a run's ``config.json``
+    gives its ``config``) with ``overrides`` on top: the command line's flags, flat or nested, where ``None`` (or an
+    empty repeated option) means "not given".
 
     Example:
         >>> from deblur.config import GANConfig
@@ -219,17 +226,13 @@ def load_config(
         0.001
     """
     values = load_config_file(path, section) if path is not None else {}
-    given = {key: value for key, value in (overrides or {}).items() if value is not None}
-    try:
-        merged = merge_settings(nest_flat_keys(cls, values), nest_flat_keys(cls, given))
-    except ConfigError as exc:
-        raise ConfigError(f"{exc} (settings from {path or 'the command line'})") from exc
-    return config_from_dict(cls, merged, path)
+    return _with_flags(cls, values, overrides, path)
 
 
 def load_train_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> TrainConfig:
     """The :class:`TrainConfig` of a file (a ``[train]`` table, nested tables such as ``[train.optim]``, and a
-    top-level ``[synth]`` table; or the settings at the top level) with the flags given on top (they win).
+    top-level ``[synth]`` table; or the settings at the top level; or a run's ``config.json``) with the flags given
+    on top (they win).
 
     Example:
         >>> config = load_train_config(overrides={"data": ["photos"], "width": 8, "kernel_size": 21})
@@ -242,9 +245,14 @@ def load_train_config(path: str | Path | None = None, overrides: dict[str, Any] 
         raise ConfigError(f"[train] in config file {path} must be a table of settings")
     if isinstance(values.get("synth"), dict):
         table = merge_settings(table, {"synth": values["synth"]})
+    return _with_flags(TrainConfig, table, overrides, path)
+
+
+def _with_flags(cls: type[C], values: dict[str, Any], overrides: dict[str, Any] | None, path: str | Path | None) -> C:
+    """``cls`` from a file's ``values`` with the flags given on top, flat names nested first on both sides."""
     given = {key: value for key, value in (overrides or {}).items() if value is not None and value != ()}
     try:
-        merged = merge_settings(nest_flat_keys(TrainConfig, table), nest_flat_keys(TrainConfig, given))
+        merged = merge_settings(nest_flat_keys(cls, values), nest_flat_keys(cls, given))
     except ConfigError as exc:
         raise ConfigError(f"{exc} (settings from {path or 'the command line'})") from exc
-    return config_from_dict(TrainConfig, merged, path)
+    return config_from_dict(cls, merged, path)

@@ -30,13 +30,13 @@ from deblur.data.pairs import (
 from deblur.device import resolve_device, seed_everything
 from deblur.errors import ConfigError
 from deblur.io import read_image
-from deblur.losses import GAN_LOSSES, PerceptualLoss
+from deblur.losses import PerceptualLoss
 from deblur.metrics import psnr, ssim
 from deblur.ops.conv import crop_valid
 from deblur.synth.degrade import degrade, sample_params
 from deblur.train.loop import RunState, save_grid, train_loop
 from deblur.train.objectives import DeblurObjective
-from deblur.train.run import build_networks, loop_config, run_meta
+from deblur.train.run import build_networks, check_adversarial_loss, check_spec, loop_config, run_meta
 
 VAL_SEED = 20_17
 """Seed of the validation degradations: the same for every run, so runs compare."""
@@ -123,8 +123,7 @@ def make_eval_fn(val: dict[str, Any], out: Path) -> Any:
 
 def build_objective(loss: LossConfig, device: torch.device) -> DeblurObjective:
     """The deblurring objective of a :class:`LossConfig` (the perceptual loss's VGG weights loaded on ``device``)."""
-    if loss.adv_loss not in GAN_LOSSES:
-        raise ConfigError(f"unknown adv_loss {loss.adv_loss!r}: use one of {', '.join(GAN_LOSSES)}")
+    check_adversarial_loss(loss.adv_loss, "adv_loss")
     perceptual = None
     if loss.perceptual_weight > 0:
         try:
@@ -174,6 +173,10 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> R
 
 
 def _train(config: TrainConfig, resume: bool, progress: bool, rank: int, world: int, device: torch.device) -> RunState:
+    # settings first, before any photo is read: a typo fails at once
+    check_spec(config.gen, "generator")
+    check_spec(config.disc, "discriminator")
+    check_adversarial_loss(config.loss.adv_loss, "adv_loss")
     seed_everything(config.seed)
     train_sources, val_sources = split_sources(config)
     if not train_sources:

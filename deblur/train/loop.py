@@ -22,7 +22,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +54,9 @@ class LoopConfig:
 
     Attributes:
         steps: generator steps in all (the run stops at this step, also when resumed).
-        optim: optimiser, learning rates and their decay, ``d_steps`` (``k`` of Algorithm 1), EMA, precision
-            (``auto`` is resolved for the networks' device) and gradient clipping: :class:`deblur.config.OptimConfig`.
+        optim: optimiser, learning rates and their decay (none unless ``lr_decay_from`` is given), ``d_steps``
+            (``k`` of Algorithm 1), EMA, precision (fp32 unless given; ``auto`` is resolved for the networks'
+            device) and gradient clipping: :class:`deblur.config.OptimConfig`.
         log_every, sample_every, ckpt_every: periods in steps (0: never; the last step always checkpoints).
         eval_every: period of ``eval_fn`` (0: never; also run at the last step).
         best_metric: key of ``eval_fn``'s result that selects ``best.pt`` (higher is better).
@@ -65,7 +66,7 @@ class LoopConfig:
     """
 
     steps: int = 10_000
-    optim: OptimConfig = OptimConfig()
+    optim: OptimConfig = OptimConfig(precision="fp32")
     log_every: int = 50
     sample_every: int = 1000
     ckpt_every: int = 1000
@@ -77,6 +78,7 @@ class LoopConfig:
     def __post_init__(self) -> None:
         if self.steps < 1:
             raise ValueError("steps must be at least 1")
+        object.__setattr__(self, "optim", self.optim.with_decay(1.0))  # no decay unless asked for
 
 
 def lr_factor(step: int, steps: int, decay_from: float) -> float:
@@ -251,10 +253,11 @@ def train_loop(
     if lead:
         out.mkdir(parents=True, exist_ok=True)
     device = next(gen.parameters()).device
-    meta = {**(meta or {}), "loop": config_to_dict(config)}
     optim = config.optim
     precision = resolve_precision(optim.precision, device)
     lr_d = optim.lr_d or optim.lr
+    resolved = replace(config, optim=replace(optim, precision=precision))  # what this run really uses
+    meta = {**(meta or {}), "loop": config_to_dict(resolved)}
     uses_disc = bool(getattr(objective, "uses_disc", True))
     state = RunState(
         gen=gen,

@@ -10,6 +10,8 @@ exported as a self-describing ``.safetensors`` file. The recipes, ``deblur.train
 
 from __future__ import annotations
 
+import inspect
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +19,10 @@ import torch
 from torch import nn
 
 import deblur
-from deblur.config import config_to_dict
+from deblur.config import coerce_value, config_to_dict
 from deblur.errors import ConfigError
-from deblur.nets import net_from_spec, net_spec
+from deblur.losses import GAN_LOSSES
+from deblur.nets import NETS, net_from_spec, net_spec
 from deblur.train.checkpoint import load_checkpoint
 from deblur.train.log import read_metrics
 from deblur.train.loop import LoopConfig
@@ -28,13 +31,45 @@ from deblur.weights import load_model, save_model, upgrade_metadata
 TASKS = {"gan": "a GAN", "deblur": "a deblurring"}
 
 
+def check_spec(spec: dict[str, Any], role: str = "network") -> dict[str, Any]:
+    """A network spec with every field converted to the type its constructor declares (lists to tuples, ints to
+    floats), or a one-line :class:`ConfigError` naming ``role`` and the field: an unknown network or field, or a
+    value of the wrong type (``spectral = "false"`` is refused, not taken as true). Builds nothing.
+
+    Example:
+        >>> check_spec({"name": "mlp_generator", "hidden": [8, 8]})
+        {'name': 'mlp_generator', 'hidden': (8, 8)}
+    """
+    name = spec.get("name") if isinstance(spec, dict) else None
+    if name not in NETS:
+        raise ConfigError(f"{role} spec {spec!r}: unknown net {name!r}; known: {', '.join(sorted(NETS))}")
+    cls = NETS[name]
+    parameters = inspect.signature(cls).parameters
+    hints = typing.get_type_hints(cls.__init__)
+    fields = {}
+    for key, value in spec.items():
+        if key == "name":
+            continue
+        if key not in parameters:
+            raise ConfigError(f"{role} spec: {name} has no field {key!r}; its fields: {', '.join(parameters)}")
+        fields[key] = coerce_value(hints.get(key, Any), value, f"{role}.{key}")
+    return {"name": name, **fields}
+
+
 def build_net(spec: dict[str, Any], role: str = "network") -> nn.Module:
-    """``create_net`` from a spec, with a one-line :class:`ConfigError` naming ``role`` when the spec is wrong."""
+    """``create_net`` from a spec checked by :func:`check_spec`; a value the network refuses (a width of 0) is a
+    one-line :class:`ConfigError` naming ``role`` too."""
+    checked = check_spec(spec, role)
     try:
-        return net_from_spec(spec)
-    except (KeyError, TypeError, ValueError) as exc:
-        message = exc.args[0] if exc.args else exc
-        raise ConfigError(f"{role} spec {spec!r}: {message}") from exc
+        return net_from_spec(checked)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{role} spec {spec!r}: {exc}") from exc
+
+
+def check_adversarial_loss(kind: str, setting: str = "loss") -> None:
+    """A one-line :class:`ConfigError` unless ``kind`` is one of :data:`deblur.losses.GAN_LOSSES`."""
+    if kind not in GAN_LOSSES:
+        raise ConfigError(f"unknown {setting} {kind!r}: use one of {', '.join(GAN_LOSSES)}")
 
 
 def build_networks(
@@ -142,6 +177,7 @@ def validation_metrics(run: Path, meta: dict[str, Any]) -> dict[str, Any]:
 def export_generator(
     run: str | Path,
     out: str | Path,
+    *,
     which: str = "best",
     overwrite: bool = False,
     extra: dict[str, Any] | None = None,
@@ -149,26 +185,28 @@ def export_generator(
 ) -> Path:
     """Write a run's generator (EMA weights when kept) as a self-describing model file: weights, network spec,
     task, training config, data, validation metrics (``deblur restore --model`` or ``deblur gan sample`` loads it
-    with nothing else).
+    with nothing else). A model file given as ``run`` is written again in today's metadata schema.
 
     Args:
-        run: run folder or checkpoint.
+        run: run folder, checkpoint or model file.
         out: the ``.safetensors`` file to write (atomically).
-        which: ``best`` (by validation PSNR, falling back to ``last``) or ``last``.
+        which: ``best`` (by validation PSNR, falling back to ``last``) or ``last`` checkpoint of a run folder.
         overwrite: replace an existing ``out``.
         extra: more metadata (e.g. benchmark scores).
         task: refuse runs of another task.
     """
-    gen, meta = load_generator(run, which=which, task=task)
-    path = checkpoint_path(run, which)
+    run = Path(run)
+    source = run if run.suffix == ".safetensors" else checkpoint_path(run, which)
+    gen, meta = load_generator(source, task=task)
+    from_run = source.suffix != ".safetensors"
     metadata = {
         "task": meta["task"],
         "config": meta.get("config", {}),
         "data": meta.get("data", {}),
-        "metrics": validation_metrics(path.parent, meta),
-        "steps": meta["steps"],
-        "checkpoint": meta["checkpoint"],
+        "metrics": validation_metrics(source.parent, meta) if from_run else meta.get("metrics", {}),
+        "steps": meta.get("steps"),
+        "checkpoint": meta.get("checkpoint"),
         "disc": meta.get("disc"),
-        **(extra or {}),
     }
-    return save_model(out, gen, metadata, overwrite=overwrite)
+    kept = {k: v for k, v in meta.items() if k not in metadata and k not in ("format", "deblur_version", "net")}
+    return save_model(out, gen, {**(kept if not from_run else {}), **metadata, **(extra or {})}, overwrite=overwrite)

@@ -227,7 +227,7 @@ def test_values_r1_adds_its_closed_form() -> None:
 def test_values_optimiser_options_reach_the_loop(tiny_mnist: Path, tmp_path: Path) -> None:
     changes = {"optimizer": "sgd", "lr": 0.01, "momentum": 0.7, "d_steps": 3, "ema": 0.0, "loss": "hinge"}
     config = _config(tiny_mnist, tmp_path / "run", "dcgan", 2, **changes)
-    assert config.optim == OptimConfig(optimizer="sgd", lr=0.01, momentum=0.7, d_steps=3, ema=0.0)
+    assert config.optim == OptimConfig(optimizer="sgd", lr=0.01, momentum=0.7, d_steps=3, ema=0.0, lr_decay_from=1.0)
     state = train_gan(config, progress=False)
     assert isinstance(state.opt_g, torch.optim.SGD) and state.opt_d.param_groups[0]["momentum"] == 0.7
     assert state.opt_d.param_groups[0]["lr"] == 0.01 and state.ema is None

@@ -52,7 +52,7 @@ def test_values_legacy_gan_file_loads_into_the_schema() -> None:
     gen, meta = load_generator(path, task="gan")
     assert meta["task"] == "gan" and meta["config"]["model"] == "dcgan" and meta["steps"] == 3
     assert "gan" not in meta and "step" not in meta
-    assert config_from_dict(GANConfig, meta["config"]).optim == OptimConfig()  # flat optimiser keys nest
+    assert config_from_dict(GANConfig, meta["config"]).optim == OptimConfig(lr_decay_from=1.0)  # flat keys nest
     images = sample_images(gen, meta, 4, seed=0)
     assert images.shape == (4, 1, 28, 28) and torch.isfinite(images).all()
 
@@ -118,8 +118,33 @@ def test_exception_wrong_task_is_one_line(photo_folder: Path, tiny_mnist: Path, 
 def test_exception_bad_specs_name_the_network() -> None:
     with pytest.raises(ConfigError, match="generator spec .*unknown net 'nope'"):
         build_networks({"name": "nope"}, {"name": "patchgan"})
-    with pytest.raises(ConfigError, match="discriminator spec .*colour"):
+    with pytest.raises(ConfigError, match="discriminator spec: patchgan has no field 'colour'"):
         build_networks({"name": "unet"}, {"name": "patchgan", "colour": 3})
+    with pytest.raises(ConfigError, match="discriminator.spectral must be true or false, got 'false'"):
+        build_networks({"name": "unet"}, {"name": "patchgan", "spectral": "false"})  # not silently true
+    with pytest.raises(ConfigError, match="generator.width must be an integer, got 16.5"):
+        build_networks({"name": "unet", "width": 16.5}, {"name": "patchgan"})
+    with pytest.raises(ConfigError, match="generator spec .*must be at least 1"):
+        build_networks({"name": "unet", "width": 0}, {"name": "patchgan"})
+
+
+def test_values_specs_and_decay_read_the_same_from_python_files_and_flags(tmp_path: Path) -> None:
+    from deblur.config import config_to_dict, load_train_config
+    from deblur.train.loop import LoopConfig
+
+    python = TrainConfig(data=("p",), gen={"depth": 4}, optim=OptimConfig(lr=1e-3))
+    assert python.gen == {"name": "unet", "width": 16, "depth": 4}  # on top of the default spec, as from files
+    assert python.optim.lr_decay_from == 0.5 and GANConfig().optim.lr_decay_from == 1.0  # each recipe's default
+    assert LoopConfig().optim.lr_decay_from == 1.0 and LoopConfig().optim.precision == "fp32"
+    assert load_train_config(overrides={"data": ["p"], "depth": 4, "lr": 1e-3}) == python
+    assert config_from_dict(TrainConfig, config_to_dict(python)) == python
+    spec = {"name": "unet", "width": 3}
+    assert TrainConfig(data=("p",), gen=spec).gen is not spec  # the config keeps its own copy
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "config.json").write_text(
+        '{"task": "deblur", "config": ' + __import__("json").dumps(config_to_dict(python)) + "}"
+    )
+    assert load_train_config(tmp_path / "run" / "config.json") == python  # a run's config.json is a config file
 
 
 def test_values_networks_are_built_in_a_fixed_order() -> None:
@@ -130,3 +155,13 @@ def test_values_networks_are_built_in_a_fixed_order() -> None:
     again_disc = create_net("patchgan", width=4)
     for a, b in ((gen, again_gen), (disc, again_disc)):
         assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
+
+
+def test_values_a_model_file_exports_again_in_the_schema(tmp_path: Path) -> None:
+    shipped = Path(__file__).resolve().parents[2] / "models" / "gan_fashion_mnist_mlp.safetensors"
+    path = export_generator(shipped, tmp_path / "again.safetensors", task="gan")
+    old, new = load_model(shipped)[1], read_metadata(path)
+    assert set(METADATA_KEYS) <= set(new) and new["steps"] == old["steps"] and new["config"] == old["config"]
+    assert new["parzen_fashion_mnist"] == old["parzen_fashion_mnist"]  # what the writer added stays
+    a, b = load_generator(shipped)[0], load_generator(path)[0]
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True))

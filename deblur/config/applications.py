@@ -1,0 +1,118 @@
+"""The configs of what uses a trained model, as frozen dataclasses: restoring files and benchmarking.
+
+Like every config they validate themselves in ``__post_init__`` with one-line messages; the command line builds
+them from its options (``deblur restore``, ``deblur bench``) and hands them to one library call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from deblur.errors import ConfigError
+
+__all__ = ["BenchConfig", "RestoreConfig"]
+
+
+@dataclass(frozen=True)
+class RestoreConfig:
+    """How ``deblur restore`` and :func:`deblur.restoration.restore_files` restore files and where they write.
+
+    Attributes:
+        output: the output file (one input only).
+        out_dir: output folder, mirroring input folders; without it (and ``output``) each result goes beside its
+            input with ``suffix`` added to the name.
+        suffix: added to the stem of outputs written beside their inputs.
+        recursive: look into sub-folders of input folders (and let globs use ``**``).
+        model: model file (None: the shipped default model).
+        tile: tile side in pixels (None: from the free memory of the device; 0: the whole image at once).
+        overlap: pixels shared by neighbouring tiles (blended).
+        device: ``auto``, ``cpu``, ``cuda[:N]`` or ``mps``.
+        half: half precision (CUDA only).
+        quality: JPEG/WebP quality of the outputs.
+        max_pixels: larger images are refused before they are decoded.
+        overwrite: replace existing outputs (never an input).
+    """
+
+    output: Path | None = None
+    out_dir: Path | None = None
+    suffix: str = "_deblurred"
+    recursive: bool = False
+    model: Path | None = None
+    tile: int | None = None
+    overlap: int = 32
+    device: str = "auto"
+    half: bool = False
+    quality: int = 95
+    max_pixels: float = 100e6
+    overwrite: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("output", "out_dir", "model"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, Path(getattr(self, name)))
+        if self.output is not None and self.out_dir is not None:
+            raise ConfigError("give -o FILE or --out-dir DIR, not both")
+        if not 1 <= self.quality <= 100:
+            raise ConfigError(f"quality must be between 1 and 100, got {self.quality}")
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """What ``deblur bench`` and :func:`deblur.bench.benchmark` score, and where the tables go.
+
+    Attributes:
+        out: folder for the tables, plots and per-image CSV.
+        pairs: a test set: a ``deblur synth`` folder (kernels known) or real pairs (``*/blur`` + ``*/sharp``,
+            ``blur/`` + ``sharp/``, ``input/`` + ``target/``).
+        sharp, kernels, noise: the non-blind protocol instead: sharp images, each blurred by every kernel of the
+            bank (valid convolution) with Gaussian noise of this sigma.
+        models: model files to score (None: the shipped default model when one is installed).
+        results: other methods' saved outputs, ``{name: folder}``.
+        baselines, unsupervised: Wiener, unsupervised Wiener and Richardson-Lucy given the true kernel (where
+            kernels are known); ``unsupervised`` is the slowest of them.
+        wiener_balance, rl_iterations: their settings.
+        channel: ``rgb`` or ``y``, the channel of the per-group table.
+        border: pixels cropped from every side before scoring.
+        device: where models run (``auto``, ``cpu``, ``cuda[:N]``, ``mps``).
+        tile: restore models' inputs in tiles of this side (None or 0: whole images).
+        seed: seed of the protocol's noise and of unsupervised Wiener.
+        limit: use only the first N images.
+        plots: write the PSNR-vs-kernel-size plot and the crop grid (needs matplotlib).
+        name: stem of the result files.
+    """
+
+    out: Path = Path("bench")
+    pairs: Path | None = None
+    sharp: Path | None = None
+    kernels: Path | None = None
+    noise: float = 0.01
+    models: tuple[Path, ...] | None = None
+    results: dict[str, Path] = field(default_factory=dict)
+    baselines: bool = True
+    unsupervised: bool = True
+    wiener_balance: float = 0.05
+    rl_iterations: int = 20
+    channel: str = "rgb"
+    border: int = 0
+    device: str = "auto"
+    tile: int | None = None
+    seed: int = 0
+    limit: int | None = None
+    plots: bool = True
+    name: str = "bench"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "out", Path(self.out))
+        for name in ("pairs", "sharp", "kernels"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, Path(getattr(self, name)))
+        if self.models is not None:
+            object.__setattr__(self, "models", tuple(Path(m) for m in self.models))
+        object.__setattr__(self, "results", {label: Path(folder) for label, folder in dict(self.results).items()})
+        if (self.pairs is None) == (self.sharp is None):
+            raise ConfigError("give a test set: --pairs DIR, or --sharp DIR with --kernels BANK")
+        if self.sharp is not None and self.kernels is None:
+            raise ConfigError("--sharp needs --kernels (a folder or file of kernels, e.g. Levin09.mat)")
+        if self.channel not in ("rgb", "y"):
+            raise ConfigError(f"channel must be rgb or y, got {self.channel!r}")
