@@ -61,6 +61,45 @@ def load_restorer(model: str | Path | None = None, device: str | torch.device = 
     return net.to(memory_format=torch.channels_last).requires_grad_(False), info
 
 
+def load_kernel(path: str | Path) -> torch.Tensor:
+    """One blur kernel (point-spread function) from a PNG/TIFF/BMP picture or a ``.npy`` array: validated, made
+    to sum to 1 and moved by whole pixels so that its centre of mass is the middle of an odd square canvas (any
+    size and shape goes in). Returns ``(k, k)`` float32.
+
+    Raises:
+        KernelBankError: unreadable file or bad content (named in the message), or a file holding several kernels.
+    """
+    from deblur.errors import KernelBankError
+    from deblur.synth.bank import read_kernel_file
+
+    kernels = read_kernel_file(path)
+    if len(kernels) != 1:
+        raise KernelBankError(f"{path} holds {len(kernels)} kernels: give a file with one kernel")
+    return torch.from_numpy(np.ascontiguousarray(kernels[0][1], dtype=np.float32))
+
+
+class KernelDeconvolution(nn.Module):
+    """Non-blind restoration with a known kernel: :func:`deblur.ops.deconv.hl_deconv` (hyper-Laplacian prior,
+    unknown border) with the kernel fixed; ``weight`` None sets the prior weight from each input's noise
+    (``7 sigma^2``)."""
+
+    def __init__(self, kernel: torch.Tensor, weight: float | None = None) -> None:
+        super().__init__()
+        self.register_buffer("kernel", kernel.float()[None])
+        self.weight = weight
+
+    def forward(self, blurred: torch.Tensor) -> torch.Tensor:
+        from deblur.ops.deconv import hl_deconv
+
+        return hl_deconv(blurred, self.kernel, weight=self.weight)
+
+
+def _module_device(net: nn.Module) -> torch.device:
+    for tensor in (*net.parameters(), *net.buffers()):
+        return tensor.device
+    return torch.device("cpu")
+
+
 def _ramp(length: int, overlap: int, start: bool, end: bool) -> torch.Tensor:
     """1-D blending weights: linear ramps over the first/last ``overlap`` samples where a neighbour tile overlaps."""
     weights = torch.ones(length)
@@ -100,7 +139,7 @@ def restore_tensor(
         half: run the network in fp16 autocast (CUDA only; ignored elsewhere).
         on_tile: called as ``on_tile(done, total)`` after each tile (progress).
     """
-    device = next(net.parameters()).device
+    device = _module_device(net)
     batch, channels, height, width = image.shape
     if not tile or (height <= tile and width <= tile):
         out = _run(net, image.to(device), half).to(image.device)
@@ -320,7 +359,14 @@ def restore_files(
     if config.output is not None and len(files) != 1:
         raise ConfigError(f"-o takes one input image, got {len(files)}: use --out-dir for several")
     device = resolve_device(config.device)
-    net, info = load_restorer(config.model, device)
+    overlap = config.overlap
+    if config.kernel is not None:  # non-blind: deconvolve with the known kernel
+        kernel = load_kernel(config.kernel)
+        net: nn.Module = KernelDeconvolution(kernel, config.kernel_weight).to(device)
+        info = {"task": "deblur", "net": {"name": "hl_deconv"}, "kernel": str(config.kernel)}
+        overlap = max(overlap, kernel.shape[-1])  # each tile sees the whole kernel's reach of context
+    else:
+        net, info = load_restorer(config.model, device)
     tile = auto_tile(device) if config.tile is None else config.tile
     report = RestoreReport(errors=errors, model=info, total=len(files))
     for source, root in tqdm(files, desc="restore", unit="image", disable=not progress or len(files) < 2):
@@ -331,7 +377,7 @@ def restore_files(
             if target.exists() and not config.overwrite:
                 raise DeblurError(f"{target} already exists: pass --overwrite to replace it")
             photo = read_photo(source, int(config.max_pixels))
-            pixels = restore(photo.pixels, net, tile=tile, overlap=config.overlap, half=config.half)
+            pixels = restore(photo.pixels, net, tile=tile, overlap=overlap, half=config.half)
             data = encode_photo(
                 Photo(pixels, photo.format, photo.exif, photo.icc_profile), target.suffix, config.quality
             )

@@ -137,6 +137,7 @@ def test_smoke_end_to_end_is_deterministic_and_writes_everything(tmp_path: Path,
         "Wiener (balance 0.05)",
         "unsupervised Wiener",
         "Richardson-Lucy (20 it.)",
+        "hyper-Laplacian (weight 0.0007)",
         "other",
         "tiny",
     }
@@ -150,9 +151,11 @@ def test_smoke_end_to_end_is_deterministic_and_writes_everything(tmp_path: Path,
 
 def test_values_deconvolution_beats_the_input_given_the_true_kernel(tmp_path: Path, photo_folder: Path) -> None:
     items = bench.load_test_set(_synth_set(photo_folder, tmp_path / "set"))
-    rows, _ = bench.run_bench(items, [bench.blurred_input(), bench.richardson_lucy(20)], progress=False)
+    methods = [bench.blurred_input(), bench.richardson_lucy(20), bench.hyper_laplacian(1e-3), bench.wiener(0.05)]
+    rows, _ = bench.run_bench(items, methods, progress=False)
     summary = {r["method"]: r for r in bench.summarize(rows)[0]}
     assert summary["Richardson-Lucy (20 it.)"]["PSNR"] > summary["blurred input"]["PSNR"]
+    assert summary["hyper-Laplacian (weight 0.001)"]["PSNR"] > summary["Wiener (balance 0.05)"]["PSNR"]
 
 
 def test_exception_results_folder_missing_image_or_wrong_size(tmp_path: Path, photo_folder: Path) -> None:

@@ -203,3 +203,47 @@ def test_values_restore_files_is_the_library_call_of_the_command(model_file: Pat
         restore_files([folder / "a.png", folder / "sub" / "b.jpg"], RestoreConfig(output=tmp_path / "x.png"))
     with pytest.raises(ConfigError, match="not both"):
         RestoreConfig(output=tmp_path / "x.png", out_dir=tmp_path)
+
+
+def test_values_restore_with_a_known_kernel(tmp_path: Path) -> None:
+    """``deblur restore --kernel``: a photo blurred by a known PSF (even-sized, off-centre on its canvas) comes back
+    sharper, from a .npy or a .png kernel; bad kernel files are one-line errors naming the file."""
+    import skimage.data
+
+    from deblur.io import read_image
+    from deblur.metrics import psnr
+    from deblur.ops.conv import blur
+
+    sharp = torch.from_numpy(skimage.data.astronaut()[::4, ::4].copy()).permute(2, 0, 1)[None].float() / 255
+    psf = np.zeros((8, 8), np.float32)
+    psf[2, 1:7] = 1.0  # a horizontal streak, 6 px, on an even canvas
+    psf /= psf.sum()
+    from deblur.restoration import load_kernel
+
+    kernel = load_kernel(_save_npy(tmp_path / "psf.npy", psf))
+    assert kernel.shape[0] % 2 == 1 and float(kernel.sum()) == pytest.approx(1.0)
+    g = torch.Generator().manual_seed(0)
+    blurred = (blur(sharp, kernel[None]) + 0.01 * torch.randn(sharp.shape, generator=g)).clamp(0, 1)
+    cv2.imwrite(
+        str(tmp_path / "blurred.png"), (blurred[0].permute(1, 2, 0).numpy()[..., ::-1] * 255).round().astype(np.uint8)
+    )
+    cv2.imwrite(str(tmp_path / "psf.png"), (psf / psf.max() * 255).astype(np.uint8))
+    for name in ("psf.npy", "psf.png"):
+        out = tmp_path / f"restored_{name}.png"
+        args = ["restore", str(tmp_path / "blurred.png"), "--kernel", str(tmp_path / name), "-o", str(out), "-q"]
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 0, result.output
+        before = float(psnr(read_image(tmp_path / "blurred.png")[None], sharp))
+        after = float(psnr(read_image(out)[None], sharp))
+        assert after > before + 2, (name, before, after)
+    (tmp_path / "bad.npy").write_bytes(b"not an array")
+    result = CliRunner().invoke(cli, ["restore", str(tmp_path / "blurred.png"), "--kernel", str(tmp_path / "bad.npy")])
+    assert result.exit_code == 1 and "bad.npy" in result.output and len(result.output.strip().splitlines()) == 1
+    both = ["restore", str(tmp_path / "blurred.png"), "--kernel", str(tmp_path / "psf.npy"), "--model", "m.safetensors"]
+    result = CliRunner().invoke(cli, both)
+    assert result.exit_code == 1 and "not both" in result.output
+
+
+def _save_npy(path: Path, array: np.ndarray) -> Path:
+    np.save(path, array)
+    return path

@@ -32,6 +32,7 @@ from deblur.bench.methods import (
     Method,
     blurred_input,
     edgetaper,
+    hyper_laplacian,
     model,
     results_folder,
     richardson_lucy,
@@ -79,6 +80,7 @@ def benchmark(config: BenchConfig, progress: bool = True) -> tuple[list[dict[str
     if config.baselines and any(item.kernel is not None for item in items):
         methods += [wiener(config.wiener_balance)] + ([unsupervised_wiener(seed)] if config.unsupervised else [])
         methods.append(richardson_lucy(config.rl_iterations))
+        methods.append(hyper_laplacian(config.hl_weight))
     methods += [results_folder(label, folder, items) for label, folder in config.results.items()]
     device = resolve_device(config.device)
     methods += [model(path, device, config.tile) for path in models]
@@ -102,6 +104,7 @@ __all__ = [
     "benchmark",
     "blurred_input",
     "edgetaper",
+    "hyper_laplacian",
     "kernel_extent",
     "load_test_set",
     "mean_ci",

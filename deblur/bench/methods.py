@@ -1,6 +1,6 @@
 """Methods ``deblur bench`` scores: the blurred input, model files, scikit-image's Wiener, unsupervised Wiener and
-Richardson-Lucy deconvolution given the true kernel (with the boundary handling each needs), and folders of other
-methods' outputs.
+Richardson-Lucy deconvolution and deblur's hyper-Laplacian deconvolution given the true kernel (with the boundary
+handling each needs), and folders of other methods' outputs.
 """
 
 from __future__ import annotations
@@ -106,6 +106,26 @@ def richardson_lucy(iterations: int = 20) -> Method:
         ),
         needs_kernel=True,
         info={"iterations": iterations},
+    )
+
+
+def hyper_laplacian(weight: float | None = 7e-4, boundary: str = "masked") -> Method:
+    """deblur's own non-blind deconvolution (``deblur.ops.deconv.hl_deconv``: hyper-Laplacian prior, unknown
+    border), given the true kernel; ``weight=None`` sets the prior weight from each image's estimated noise."""
+    from deblur.ops.deconv import hl_deconv
+
+    @torch.inference_mode()
+    def run(item: BenchItem) -> torch.Tensor:
+        kernel = torch.from_numpy(np.ascontiguousarray(item.kernel, dtype=np.float32))[None]
+        return hl_deconv(item.blurred[None].float(), kernel, weight=weight, boundary=boundary)[0].clamp(0, 1)
+
+    label = "noise-adaptive" if weight is None else f"weight {weight:g}"
+    suffix = "" if boundary == "masked" else f", {boundary}"
+    return Method(
+        f"hyper-Laplacian ({label}{suffix})",
+        run,
+        needs_kernel=True,
+        info={"weight": weight, "boundary": boundary},
     )
 
 

@@ -34,11 +34,12 @@ from deblur.config import BenchConfig
 )
 @click.option("--results", multiple=True, type=NamedPath(), help="Another method's outputs as NAME=DIR (repeatable).")
 @click.option(
-    "--baselines/--no-baselines", default=True, help="Wiener, unsupervised Wiener, Richardson-Lucy (kernels known)."
+    "--baselines/--no-baselines", default=True, help="Non-blind deconvolution given the true kernel (kernels known)."
 )
 @click.option("--unsupervised/--no-unsupervised", default=True, help="Include unsupervised Wiener (slowest baseline).")
 @click.option("--wiener-balance", type=float, default=0.05, show_default=True, help="Wiener regularisation.")
 @click.option("--rl-iterations", type=int, default=20, show_default=True, help="Richardson-Lucy iterations.")
+@click.option("--hl-weight", type=float, default=7e-4, show_default=True, help="Hyper-Laplacian prior weight.")
 @click.option(
     "--channel", type=click.Choice(["rgb", "y"]), default="rgb", show_default=True, help="Per-group table on."
 )

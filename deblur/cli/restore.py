@@ -18,6 +18,12 @@ from deblur.config import RestoreConfig
 @click.option("--suffix", default="_deblurred", show_default=True, help="Added to the name without --out-dir/-o.")
 @click.option("-r", "--recursive", is_flag=True, help="Look into sub-folders of input folders.")
 @click.option("--model", type=click.Path(path_type=Path), help="Model file (.safetensors).  [default: shipped model]")
+@click.option(
+    "--kernel",
+    type=click.Path(path_type=Path),
+    help="Known blur kernel (PSF) as PNG or NPY, any size: deconvolve with it instead of using a model.",
+)
+@click.option("--kernel-weight", type=float, help="Prior weight of --kernel deconvolution.  [default: from the noise]")
 @click.option("--tile", type=int, help="Tile side in pixels (0: whole image).  [default: from free memory]")
 @click.option("--overlap", type=int, default=32, show_default=True, help="Pixels shared by neighbouring tiles.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda[:N] or mps.")
@@ -34,6 +40,7 @@ def restore_command(inputs: tuple[str, ...], quiet: bool, **options: Any) -> Non
       deblur restore photo.jpg                   writes photo_deblurred.jpg
       deblur restore shots/ -r --out-dir sharp/  a folder tree
       deblur restore "*.png" --model mine.safetensors
+      deblur restore star.tif --kernel psf.npy       a known point-spread function
     Existing files are never replaced without --overwrite; each file is written atomically. A file that cannot
     be read is reported and skipped; the exit code is 1 if any file failed.
     """
@@ -46,7 +53,8 @@ def restore_command(inputs: tuple[str, ...], quiet: bool, **options: Any) -> Non
     for message in report.errors:
         click.echo(f"Error: {message}", err=True)
     if not quiet and report.total > 1:
-        name, steps = report.model["net"]["name"], report.model.get("steps", "?")
-        click.echo(f"Restored {len(report.written)} of {report.total} images with {name} ({steps} steps).")
+        name, steps = report.model["net"]["name"], report.model.get("steps")
+        trained = f" ({steps} steps)" if steps is not None else ""
+        click.echo(f"Restored {len(report.written)} of {report.total} images with {name}{trained}.")
     if report.errors:
         sys.exit(1)

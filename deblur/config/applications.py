@@ -25,6 +25,9 @@ class RestoreConfig:
         suffix: added to the stem of outputs written beside their inputs.
         recursive: look into sub-folders of input folders (and let globs use ``**``).
         model: model file (None: the shipped default model).
+        kernel: a known blur kernel (PNG/TIFF/BMP picture or ``.npy``): non-blind deconvolution with a
+            hyper-Laplacian prior instead of a model.
+        kernel_weight: its prior weight (None: from each photo's estimated noise, ``7 sigma^2``).
         tile: tile side in pixels (None: from the free memory of the device; 0: the whole image at once).
         overlap: pixels shared by neighbouring tiles (blended).
         device: ``auto``, ``cpu``, ``cuda[:N]`` or ``mps``.
@@ -39,6 +42,8 @@ class RestoreConfig:
     suffix: str = "_deblurred"
     recursive: bool = False
     model: Path | None = None
+    kernel: Path | None = None
+    kernel_weight: float | None = None
     tile: int | None = None
     overlap: int = 32
     device: str = "auto"
@@ -48,11 +53,15 @@ class RestoreConfig:
     overwrite: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("output", "out_dir", "model"):
+        for name in ("output", "out_dir", "model", "kernel"):
             if getattr(self, name) is not None:
                 object.__setattr__(self, name, Path(getattr(self, name)))
         if self.output is not None and self.out_dir is not None:
             raise ConfigError("give -o FILE or --out-dir DIR, not both")
+        if self.kernel is not None and self.model is not None:
+            raise ConfigError("give --kernel (deconvolve with a known kernel) or --model, not both")
+        if self.kernel_weight is not None and not self.kernel_weight > 0:
+            raise ConfigError(f"kernel_weight must be positive, got {self.kernel_weight}")
         if not 1 <= self.quality <= 100:
             raise ConfigError(f"quality must be between 1 and 100, got {self.quality}")
 
@@ -69,9 +78,9 @@ class BenchConfig:
             bank (valid convolution) with Gaussian noise of this sigma.
         models: model files to score (None: the shipped default model when one is installed).
         results: other methods' saved outputs, ``{name: folder}``.
-        baselines, unsupervised: Wiener, unsupervised Wiener and Richardson-Lucy given the true kernel (where
-            kernels are known); ``unsupervised`` is the slowest of them.
-        wiener_balance, rl_iterations: their settings.
+        baselines, unsupervised: Wiener, unsupervised Wiener, Richardson-Lucy and deblur's hyper-Laplacian
+            deconvolution given the true kernel (where kernels are known); ``unsupervised`` is the slowest of them.
+        wiener_balance, rl_iterations, hl_weight: their settings (``hl_weight`` None: from each image's noise).
         channel: ``rgb`` or ``y``, the channel of the per-group table.
         border: pixels cropped from every side before scoring.
         device: where models run (``auto``, ``cpu``, ``cuda[:N]``, ``mps``).
@@ -93,6 +102,7 @@ class BenchConfig:
     unsupervised: bool = True
     wiener_balance: float = 0.05
     rl_iterations: int = 20
+    hl_weight: float | None = 7e-4
     channel: str = "rgb"
     border: int = 0
     device: str = "auto"

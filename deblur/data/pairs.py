@@ -173,7 +173,8 @@ class CropBatches:
 
 
 class SynthPairs:
-    """Batches ``{"blurred", "sharp"}``: sharp crops degraded on their device with ``synth``.
+    """Batches ``{"blurred", "sharp", "kernel"}``: sharp crops degraded on their device with ``synth``, and the
+    true kernel of each sample ``(B, k, k)`` (for kernel-aware models and kernel losses).
 
     The degradation of batch ``n`` is drawn from a CPU generator seeded from ``(seed, n)`` (per rank), so it is
     reproducible and survives a resume.
@@ -192,7 +193,7 @@ class SynthPairs:
         blurred = degrade(sharp, params)
         if self.synth.valid:
             sharp = crop_valid(sharp, self.synth.size)
-        return {"blurred": blurred, "sharp": sharp}
+        return {"blurred": blurred, "sharp": sharp, "kernel": params.kernels}
 
     def state_dict(self) -> dict[str, Any]:
         return self.crops.state_dict()

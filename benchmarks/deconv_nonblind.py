@@ -1,0 +1,103 @@
+"""Non-blind deconvolution on Kodak24 x Levin et al.'s 8 camera-shake kernels, and its speed.
+
+The protocol of ``deblur bench --sharp --kernels``: every Kodak24 photo blurred by every kernel (centred by its
+centre of mass, as kernel banks are), valid convolution, 1% Gaussian noise (seed 0), PSNR/SSIM on RGB of outputs
+rounded to 8 bits. Methods, all given the true kernel: scikit-image's Wiener (balance 0.02, as in the README's
+table), unsupervised Wiener and Richardson-Lucy (20 iterations), and deblur's ``hl_deconv`` (hyper-Laplacian prior,
+unknown border; prior weight 7e-4 chosen on photos/val20 x synthetic camera-shake kernels, never on Kodak24 or
+Levin's kernels). Then the time of one 768x512 RGB deconvolution (27 px kernel; median of 7 after a warm-up).
+
+    python -m benchmarks.deconv_nonblind [--limit N] [--no-quality]
+
+Writes ``results/deconv_levin_kodak24.*`` (deblur bench's tables and plots) and ``results/deconv_speed_<device>.*``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from benchmarks.common import RESULTS, environment, write_results
+from deblur import bench
+from deblur.config import BenchConfig
+from deblur.ops.deconv import hl_deconv, richardson_lucy, wiener_deconv
+
+ROOT = Path(__file__).resolve().parent.parent
+EVAL = ROOT.parent / "shared" / "data" / "eval"
+
+
+def speed(device: torch.device, repeats: int = 7) -> list[dict[str, object]]:
+    """Seconds per 768x512 RGB image for each torch deconvolution."""
+    generator = torch.Generator().manual_seed(0)
+    image = torch.rand(1, 3, 512, 768, generator=generator).to(device)
+    kernel = torch.rand(1, 27, 27, generator=generator).to(device)
+    kernel = kernel / kernel.sum()
+    methods = {
+        "hl_deconv (masked border, 10 iterations)": lambda: hl_deconv(image, kernel),
+        "hl_deconv (edge taper, 10 iterations)": lambda: hl_deconv(image, kernel, boundary="taper"),
+        "wiener_deconv (estimated NSR)": lambda: wiener_deconv(image, kernel),
+        "richardson_lucy (20 iterations)": lambda: richardson_lucy(image, kernel, 20),
+    }
+    rows = []
+    for name, run in methods.items():
+        run()  # warm-up
+        times = []
+        for _ in range(repeats):
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            run()
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            times.append(time.perf_counter() - start)
+        rows.append(
+            {
+                "method": name,
+                "median_s": round(statistics.median(times), 4),
+                "min_s": round(min(times), 4),
+                "max_s": round(max(times), 4),
+            }
+        )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sharp", type=Path, default=EVAL / "kodak24")
+    parser.add_argument("--kernels", type=Path, default=EVAL / "levin_kernels")
+    parser.add_argument("--limit", type=int, help="first N photos only")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--no-quality", action="store_true", help="speed only")
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    if not args.no_quality:
+        config = BenchConfig(
+            out=RESULTS,
+            sharp=args.sharp,
+            kernels=args.kernels,
+            noise=0.01,
+            models=(),
+            wiener_balance=0.02,
+            hl_weight=7e-4,
+            device=args.device,
+            limit=args.limit,
+            name="deconv_levin_kodak24",
+        )
+        _, written = bench.benchmark(config)
+        print(Path(written["summary"]).read_text())
+    rows = speed(device)
+    caption = (
+        f"Seconds per 768x512 RGB image (27 px kernel) on {device.type}, torch threads {torch.get_num_threads()}; "
+        "median of 7 runs after a warm-up."
+    )
+    write_results(f"deconv_speed_{device.type}", rows, ["method", "median_s", "min_s", "max_s"], caption, environment())
+    for row in rows:
+        print(row)
+
+
+if __name__ == "__main__":
+    main()

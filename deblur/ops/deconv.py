@@ -1,0 +1,353 @@
+"""Non-blind deconvolution in ``torch.fft``: batched images ``(B, C, H, W)`` with per-sample kernels ``(B, kh, kw)``,
+differentiable, on any device.
+
+Three methods, each a function with an ``nn.Module`` twin:
+
+* :func:`wiener_deconv`: Wiener filtering with a noise-to-signal ratio given or estimated from the image
+  (:func:`estimate_noise`), on an edge-tapered, padded image.
+* :func:`hl_deconv`: deconvolution with a hyper-Laplacian prior on image gradients, ``|grad x|^alpha`` with
+  ``alpha = 2/3`` by default (Krishnan & Fergus, NeurIPS 2009), with continuation of the penalty weight. The border
+  is treated as unknown: the observation is taken to be the *valid* part of ``k * x`` for a latent image ``x`` that
+  extends ``k // 2`` pixels beyond it on every side, and a masked data term solved by ADMM (an extra splitting
+  variable ``u = k * x``, Almeida & Figueiredo 2013) keeps the FFTs exact without assuming a periodic or reflected
+  scene. This is right for the "valid" benchmark protocol and for real photos alike, whose borders were blurred
+  with scene content outside the frame. On held-out photos of the development set it gained about 1 dB over
+  edge tapering (``boundary="taper"``, also available).
+* :func:`richardson_lucy`: the Richardson-Lucy iterations on a reflect-padded image.
+
+All return an image of the observation's size. Kernels are true-convolution kernels (``blurred = k * sharp``, as
+:func:`deblur.ops.conv.blur`), odd-sized, non-negative and summing to 1.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from deblur.ops.conv import _fast_fft_length
+
+__all__ = [
+    "HLDeconv",
+    "RichardsonLucy",
+    "WienerDeconv",
+    "estimate_noise",
+    "hl_deconv",
+    "psf_to_otf",
+    "richardson_lucy",
+    "wiener_deconv",
+]
+
+
+def _check(image: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    if image.ndim != 4 or kernel.ndim != 3:
+        raise ValueError(
+            f"expected image (B, C, H, W) and kernels (B, kh, kw), got {tuple(image.shape)} and {tuple(kernel.shape)}"
+        )
+    if kernel.shape[0] not in (1, image.shape[0]):
+        raise ValueError(f"{kernel.shape[0]} kernels for a batch of {image.shape[0]} images")
+    if kernel.shape[-1] % 2 == 0 or kernel.shape[-2] % 2 == 0:
+        raise ValueError(f"kernels must have odd sides, got {tuple(kernel.shape[-2:])}")
+    return kernel.to(image)
+
+
+def psf_to_otf(kernel: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
+    """The optical transfer function of centred kernels on an ``shape`` grid: ``rfft2`` of the kernel zero-padded
+    and rolled so that its centre sits at the origin (MATLAB's ``psf2otf``).
+
+    Shape:
+        ``(B, kh, kw) -> (B, 1, H, W // 2 + 1)`` complex.
+
+    Example:
+        >>> otf = psf_to_otf(torch.ones(1, 3, 3) / 9, (8, 8))
+        >>> round(float(otf[0, 0, 0, 0].real), 6)  # the DC gain of a kernel summing to 1
+        1.0
+    """
+    height, width = shape
+    kh, kw = kernel.shape[-2:]
+    padded = F.pad(kernel, (0, width - kw, 0, height - kh))
+    padded = torch.roll(padded, shifts=(-(kh // 2), -(kw // 2)), dims=(-2, -1))
+    return torch.fft.rfft2(padded)[:, None]
+
+
+def estimate_noise(image: torch.Tensor) -> torch.Tensor:
+    """Standard deviation of white Gaussian noise in each image, from the mean absolute response to a Laplacian
+    difference mask that cancels smooth content (Immerkaer 1996, "Fast noise variance estimation").
+
+    Shape:
+        ``(B, C, H, W) -> (B,)``, the mean over channels.
+
+    Example:
+        >>> g = torch.Generator().manual_seed(0)
+        >>> noisy = 0.5 + 0.02 * torch.randn(1, 3, 128, 128, generator=g)
+        >>> round(float(estimate_noise(noisy)), 3)
+        0.02
+    """
+    mask = torch.tensor([[1.0, -2.0, 1.0], [-2.0, 4.0, -2.0], [1.0, -2.0, 1.0]], dtype=image.dtype, device=image.device)
+    batch, channels = image.shape[:2]
+    response = F.conv2d(image.reshape(batch * channels, 1, *image.shape[-2:]), mask[None, None])
+    return response.abs().mean(dim=(1, 2, 3)).reshape(batch, channels).mean(1) * math.sqrt(math.pi / 2) / 6
+
+
+def _taper_weights(kernel: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
+    """MATLAB's ``edgetaper`` weights per sample ``(B, 1, H, W)``: 1 inside, falling towards the border as the
+    autocorrelation of the kernel's projections."""
+    weights = []
+    for axis, length in ((-1, shape[0]), (-2, shape[1])):  # rows use the projection onto the vertical axis
+        projection = kernel.sum(axis)  # (B, k)
+        size = projection.shape[-1]
+        correlation = F.conv1d(
+            projection[None], projection[:, None].flip(-1), padding=size - 1, groups=len(projection)
+        )[0]
+        correlation = correlation / correlation.amax(-1, keepdim=True)
+        profile = torch.zeros(len(projection), length, dtype=kernel.dtype, device=kernel.device)
+        profile[:, :size] = correlation[:, size - 1 :]
+        profile[:, length - size + 1 :] = correlation[:, : size - 1]
+        weights.append(1.0 - profile)
+    return (weights[0][:, :, None] * weights[1][:, None, :])[:, None]
+
+
+def _frame(blurred: torch.Tensor, kernel: torch.Tensor) -> tuple[tuple[int, int], tuple[int, int, int, int]]:
+    """The FFT grid of a deconvolution: the observation plus ``k // 2`` on every side, rounded up to a fast length;
+    and the padding ``(left, right, top, bottom)`` that puts the observation in it."""
+    height, width = blurred.shape[-2:]
+    rh, rw = kernel.shape[-2] // 2, kernel.shape[-1] // 2
+    size = (_fast_fft_length(height + 2 * rh), _fast_fft_length(width + 2 * rw))
+    return size, (rw, size[1] - width - rw, rh, size[0] - height - rh)
+
+
+def _crop(x: torch.Tensor, pad: tuple[int, int, int, int], like: torch.Tensor) -> torch.Tensor:
+    return x[..., pad[2] : pad[2] + like.shape[-2], pad[0] : pad[0] + like.shape[-1]]
+
+
+def _tapered(blurred: torch.Tensor, kernel: torch.Tensor, size: tuple[int, int], pad: tuple[int, int, int, int]):
+    """The observation reflect-padded to the FFT grid and tapered towards its circular blur near the grid's edges
+    (MATLAB's ``edgetaper``), so that a periodic deconvolution does not ring; and the kernels' OTF."""
+    otf = psf_to_otf(kernel, size)
+    padded = F.pad(blurred, pad, mode="reflect")
+    alpha = _taper_weights(kernel, size)
+    circular = torch.fft.irfft2(torch.fft.rfft2(padded) * otf, s=size)
+    return alpha * padded + (1 - alpha) * circular, otf
+
+
+def wiener_deconv(
+    blurred: torch.Tensor,
+    kernel: torch.Tensor,
+    nsr: float | torch.Tensor | None = None,
+    boundary: str = "taper",
+) -> torch.Tensor:
+    """Wiener deconvolution: ``X = conj(K) Y / (|K|^2 + nsr)``, per sample.
+
+    Args:
+        blurred: ``(B, C, H, W)``.
+        kernel: ``(B, kh, kw)`` or ``(1, kh, kw)`` shared.
+        nsr: noise-to-signal power ratio, a number or ``(B,)``; None estimates it per image as
+            ``(sigma / 0.25)^2`` from :func:`estimate_noise` (natural images have about 0.25 of signal spread),
+            with a floor of 1e-4.
+        boundary: ``taper`` (reflect-pad and edge-taper: for photos and valid observations) or ``circular`` (the
+            image is periodic, as scikit-image's ``wiener`` assumes).
+
+    Returns:
+        The restored batch, the same shape (not clipped).
+    """
+    kernel = _check(blurred, kernel)
+    if nsr is None:
+        nsr = (estimate_noise(blurred) / 0.25).pow(2).clamp(min=1e-4)
+    nsr = torch.as_tensor(nsr, dtype=blurred.dtype, device=blurred.device).reshape(-1, 1, 1, 1)
+    if boundary == "circular":
+        size, pad = tuple(blurred.shape[-2:]), (0, 0, 0, 0)
+        padded, otf = blurred, psf_to_otf(kernel, size)
+    elif boundary == "taper":
+        size, pad = _frame(blurred, kernel)
+        padded, otf = _tapered(blurred, kernel, size, pad)
+    else:
+        raise ValueError(f"boundary must be taper or circular, got {boundary!r}")
+    restored = torch.fft.irfft2(torch.fft.rfft2(padded) * otf.conj() / (otf.abs().pow(2) + nsr), s=size)
+    return _crop(restored, pad, blurred)
+
+
+def _shrink(value: torch.Tensor, threshold: float, alpha: float) -> torch.Tensor:
+    """The generalised shrinkage of Chartrand (2012) for ``|w|^alpha``: soft thresholding at ``alpha = 1``, and a
+    close, cheap stand-in for the exact hyper-Laplacian proximal step at ``alpha < 1``."""
+    magnitude = value.abs()
+    shrunk = magnitude - threshold ** (2 - alpha) * magnitude.clamp(min=1e-12).pow(alpha - 1)
+    return torch.sign(value) * shrunk.clamp(min=0)
+
+
+def _gradients(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    return torch.roll(x, -1, dims=-1) - x, torch.roll(x, -1, dims=-2) - x  # circular forward differences
+
+
+def _adjoint_gradients(gx: torch.Tensor, gy: torch.Tensor) -> torch.Tensor:
+    """The adjoint of :func:`_gradients` (a negated divergence): its FFT is ``conj(Dx) Gx + conj(Dy) Gy``, so one
+    transform serves both directions."""
+    return torch.roll(gx, 1, dims=-1) - gx + torch.roll(gy, 1, dims=-2) - gy
+
+
+def _difference_otfs(size: tuple[int, int], like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    # the forward differences of _gradients as convolutions: (h * x)[i] = x[i + 1] - x[i] for h = (1, -1, 0)
+    options = {"dtype": like.dtype, "device": like.device}
+    dx = psf_to_otf(torch.tensor([[[1.0, -1.0, 0.0]]], **options), size)
+    dy = psf_to_otf(torch.tensor([[[1.0], [-1.0], [0.0]]], **options), size)
+    return dx, dy
+
+
+def hl_deconv(
+    blurred: torch.Tensor,
+    kernel: torch.Tensor,
+    weight: float | torch.Tensor | None = 7e-4,
+    alpha: float = 2 / 3,
+    boundary: str = "masked",
+    iterations: int = 10,
+    beta_start: float = 1.0,
+    beta_max: float = 256.0,
+) -> torch.Tensor:
+    """Deconvolution with a hyper-Laplacian prior on the gradients (Krishnan & Fergus, NeurIPS 2009).
+
+    Minimises ``1/2 ||M (k * x) - y||^2 + weight * sum |grad x|^alpha``. With ``boundary="masked"`` the latent
+    ``x`` extends ``k // 2`` pixels beyond the observation ``y`` on every side and ``M`` keeps the observed pixels:
+    the border is unknown, not reflected or periodic. It is solved by ADMM with the splits ``u = k * x`` and
+    ``v = grad x`` (Almeida & Figueiredo 2013), so every step stays an exact FFT solve or a pixelwise update; the
+    gradient penalty ``beta`` grows geometrically from ``beta_start`` to ``beta_max`` over the iterations.
+    ``boundary="taper"`` instead edge-tapers a reflect-padded observation and runs the original half-quadratic
+    splitting with the same continuation (faster, about 1 dB worse on valid observations).
+
+    Args:
+        blurred: ``(B, C, H, W)`` observations.
+        kernel: ``(B, kh, kw)`` or ``(1, kh, kw)`` true-convolution kernels, odd sides.
+        weight: prior weight, a number or ``(B,)``; about ``7 sigma^2`` for noise of standard deviation
+            ``sigma``: the default 7e-4 was the best of 5e-4 to 1.4e-3 for 1% noise on photos/val20 x 8 synthetic
+            camera-shake kernels (13-27 px, valid convolution); None: ``7 sigma^2`` from :func:`estimate_noise`,
+            at least 1e-4.
+        alpha: exponent of the gradient prior (2/3: natural images; 1: total variation).
+        boundary: ``masked`` or ``taper``.
+        iterations: ADMM / half-quadratic steps.
+        beta_start, beta_max: the continuation of the gradient penalty.
+
+    Returns:
+        ``(B, C, H, W)``: the latent image on the observation's pixels (not clipped).
+
+    Example:
+        >>> x = torch.rand(1, 1, 32, 32, generator=torch.Generator().manual_seed(0))
+        >>> delta = torch.zeros(1, 3, 3); delta[0, 1, 1] = 1
+        >>> bool((hl_deconv(x, delta, weight=1e-6) - x).abs().max() < 1e-2)
+        True
+    """
+    kernel = _check(blurred, kernel)
+    if weight is None:
+        weight = (7 * estimate_noise(blurred).pow(2)).clamp(min=1e-4)
+    data = 1 / torch.as_tensor(weight, dtype=blurred.dtype, device=blurred.device).reshape(-1, 1, 1, 1)
+    size, pad = _frame(blurred, kernel)
+    dx, dy = _difference_otfs(size, blurred)
+    gradient_power = dx.abs().pow(2) + dy.abs().pow(2)
+    rate = (beta_max / beta_start) ** (1 / max(iterations - 1, 1))
+    if boundary == "taper":
+        observed, otf = _tapered(blurred, kernel, size, pad)
+        kty, otf_power = otf.conj() * torch.fft.rfft2(observed), otf.abs().pow(2)
+        x, beta = observed, beta_start
+        for _ in range(iterations):
+            gx, gy = _gradients(x)
+            wx, wy = _shrink(gx, 1 / beta, alpha), _shrink(gy, 1 / beta, alpha)
+            numerator = data * kty + beta * torch.fft.rfft2(_adjoint_gradients(wx, wy))
+            x = torch.fft.irfft2(numerator / (data * otf_power + beta * gradient_power), s=size)
+            beta *= rate
+        return _crop(x, pad, blurred)
+    if boundary != "masked":
+        raise ValueError(f"boundary must be masked or taper, got {boundary!r}")
+    otf = psf_to_otf(kernel, size)
+    otf_conj, otf_power = otf.conj(), otf.abs().pow(2)
+    mask = F.pad(torch.ones_like(blurred[:1, :1]), pad)
+    observed = data * mask * F.pad(blurred, pad)
+    x = F.pad(blurred, pad, mode="replicate")
+    rho = data  # the penalty of u = k * x, in the units of the data term: a well-balanced split
+    blurred_x = torch.fft.irfft2(torch.fft.rfft2(x) * otf, s=size)
+    gx, gy = _gradients(x)
+    du, dgx, dgy = torch.zeros_like(x), torch.zeros_like(x), torch.zeros_like(x)  # scaled dual variables
+    beta = beta_start
+    for _ in range(iterations):
+        u = (observed + rho * (blurred_x + du)) / (data * mask + rho)
+        vx, vy = _shrink(gx + dgx, 1 / beta, alpha), _shrink(gy + dgy, 1 / beta, alpha)
+        numerator = rho * otf_conj * torch.fft.rfft2(u - du) + beta * torch.fft.rfft2(
+            _adjoint_gradients(vx - dgx, vy - dgy)
+        )
+        spectrum = numerator / (rho * otf_power + beta * gradient_power)
+        x = torch.fft.irfft2(spectrum, s=size)
+        blurred_x = torch.fft.irfft2(spectrum * otf, s=size)
+        gx, gy = _gradients(x)
+        du = du + blurred_x - u
+        # the gradient penalty grows; its scaled dual shrinks in proportion, so the unscaled dual is unchanged
+        dgx, dgy = (dgx + gx - vx) / rate, (dgy + gy - vy) / rate
+        beta *= rate
+    return _crop(x, pad, blurred)
+
+
+def richardson_lucy(
+    blurred: torch.Tensor,
+    kernel: torch.Tensor,
+    iterations: int = 20,
+    start: torch.Tensor | None = None,
+    eps: float = 1e-12,
+) -> torch.Tensor:
+    """Richardson-Lucy deconvolution on a reflect-padded image: ``x <- x * (k' * (y / (k * x)))``, from ``start``
+    (the observation itself when None; scikit-image starts from 0.5 everywhere).
+
+    Example:
+        >>> x = torch.rand(1, 1, 16, 16, generator=torch.Generator().manual_seed(0)) + 0.1
+        >>> delta = torch.zeros(1, 3, 3); delta[0, 1, 1] = 1
+        >>> bool(torch.allclose(richardson_lucy(x, delta, 5), x, atol=1e-5))
+        True
+    """
+    kernel = _check(blurred, kernel)
+    batch, channels = blurred.shape[:2]
+    kh, kw = kernel.shape[-2:]
+    weights = kernel.expand(batch, kh, kw)
+    flat = weights.repeat_interleave(channels, 0)[:, None]  # (B*C, 1, kh, kw): one group per channel
+    padded = F.pad(blurred, (kw, kw, kh, kh), mode="reflect").clamp(min=0)
+    grouped = padded.reshape(1, batch * channels, *padded.shape[-2:])
+    first = blurred if start is None else start.to(blurred).expand_as(blurred)
+    estimate = F.pad(first, (kw, kw, kh, kh), mode="reflect").reshape(grouped.shape)
+
+    def convolve(image: torch.Tensor, taps: torch.Tensor) -> torch.Tensor:
+        padded_image = F.pad(image, (kw // 2, kw // 2, kh // 2, kh // 2), mode="replicate")
+        return F.conv2d(padded_image, taps, groups=batch * channels)
+
+    forward, adjoint = flat.flip(-1, -2), flat  # conv2d correlates: a flipped kernel convolves
+    for _ in range(iterations):
+        ratio = grouped / convolve(estimate, forward).clamp(min=eps)
+        estimate = estimate * convolve(ratio, adjoint)
+    out = estimate.reshape(batch, channels, *padded.shape[-2:])
+    return out[..., kh : kh + blurred.shape[-2], kw : kw + blurred.shape[-1]]
+
+
+class WienerDeconv(torch.nn.Module):
+    """Module twin of :func:`wiener_deconv`: ``module(blurred, kernel)``."""
+
+    def __init__(self, nsr: float | None = None) -> None:
+        super().__init__()
+        self.nsr = nsr
+
+    def forward(self, blurred: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+        return wiener_deconv(blurred, kernel, self.nsr)
+
+
+class HLDeconv(torch.nn.Module):
+    """Module twin of :func:`hl_deconv`: ``module(blurred, kernel, weight=None)`` (None: the module's weight)."""
+
+    def __init__(self, weight: float | None = 7e-4, alpha: float = 2 / 3, **options: object) -> None:
+        super().__init__()
+        self.weight, self.alpha, self.options = weight, alpha, options
+
+    def forward(self, blurred: torch.Tensor, kernel: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
+        return hl_deconv(blurred, kernel, self.weight if weight is None else weight, self.alpha, **self.options)
+
+
+class RichardsonLucy(torch.nn.Module):
+    """Module twin of :func:`richardson_lucy`."""
+
+    def __init__(self, iterations: int = 20) -> None:
+        super().__init__()
+        self.iterations = iterations
+
+    def forward(self, blurred: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+        return richardson_lucy(blurred, kernel, self.iterations)
