@@ -78,6 +78,19 @@ def load_kernel(path: str | Path) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(kernels[0][1], dtype=np.float32))
 
 
+class WithKernel(nn.Module):
+    """A kernel-aware network with its kernel fixed: ``module(blurred) = net(blurred, kernel)``, so that tiling,
+    :func:`restore` and :func:`restore_files` treat it as any restorer."""
+
+    def __init__(self, net: nn.Module, kernel: torch.Tensor) -> None:
+        super().__init__()
+        self.net = net
+        self.register_buffer("kernel", kernel.float()[None])
+
+    def forward(self, blurred: torch.Tensor) -> torch.Tensor:
+        return self.net(blurred, self.kernel.expand(len(blurred), -1, -1))
+
+
 class KernelDeconvolution(nn.Module):
     """Non-blind restoration with a known kernel: :func:`deblur.ops.deconv.hl_deconv` (hyper-Laplacian prior,
     unknown border) with the kernel fixed; ``weight`` None sets the prior weight from each input's noise
@@ -92,6 +105,42 @@ class KernelDeconvolution(nn.Module):
         from deblur.ops.deconv import hl_deconv
 
         return hl_deconv(blurred, self.kernel, weight=self.weight)
+
+
+def prepare_restorer(
+    model: nn.Module | str | Path | None = None,
+    kernel: torch.Tensor | np.ndarray | str | Path | None = None,
+    device: str | torch.device = "cpu",
+    kernel_weight: float | None = None,
+) -> tuple[nn.Module, dict[str, Any], int]:
+    """What a restoration runs: ``(module(blurred) -> restored, its description, the least tile overlap)``.
+
+    A model (file, loaded network, or None for the shipped default) restores as it is; with a known ``kernel``
+    (a ``(k, k)`` array or a kernel file) a kernel-aware model gets it, and without a model the kernel is
+    deconvolved (:class:`KernelDeconvolution`, prior weight ``kernel_weight`` or from the noise).
+
+    Raises:
+        ConfigError: a kernel-aware model without a kernel, or a kernel for a model that takes none.
+    """
+    device = resolve_device(device)
+    if kernel is not None and not isinstance(kernel, torch.Tensor):
+        kernel = load_kernel(kernel) if isinstance(kernel, (str, Path)) else torch.as_tensor(np.asarray(kernel))
+    if kernel is not None and model is None:
+        info = {"task": "deblur", "net": {"name": "hl_deconv"}}
+        return KernelDeconvolution(kernel, kernel_weight).to(device), info, kernel.shape[-1]
+    if isinstance(model, nn.Module):
+        net, info = model, {"task": "deblur", "net": dict(getattr(model, "spec", {"name": type(model).__name__}))}
+    else:
+        net, info = load_restorer(model, device)
+    takes_kernel = bool(getattr(net, "takes_kernel", False))
+    name = model if isinstance(model, (str, Path)) else "the default model" if model is None else "this network"
+    if takes_kernel and kernel is None:
+        raise ConfigError(f"{name} is kernel-aware: pass the blur kernel with --kernel PSF")
+    if kernel is not None and not takes_kernel:
+        raise ConfigError(f"{name} takes no kernel: give --kernel without --model to deconvolve with it")
+    if kernel is None:
+        return net, info, 0
+    return WithKernel(net, kernel).to(device), info, kernel.shape[-1]
 
 
 def _module_device(net: nn.Module) -> torch.device:
@@ -226,6 +275,7 @@ def restore(
     overlap: int = DEFAULT_OVERLAP,
     device: str | torch.device = "auto",
     half: bool = False,
+    kernel: torch.Tensor | np.ndarray | str | Path | None = None,
 ) -> np.ndarray | torch.Tensor:
     """Deblur one image (or a batch of tensors) and return the same kind, shape and dtype.
 
@@ -236,6 +286,8 @@ def restore(
         tile, overlap: tiled inference (see :func:`restore_tensor`).
         device: where the network runs (``auto``: CUDA, then MPS, then CPU).
         half: half precision on CUDA.
+        kernel: the blur kernel when it is known (a ``(k, k)`` array or a kernel file): for a kernel-aware model,
+            or, with ``model=None``, for non-blind deconvolution (see :func:`prepare_restorer`).
 
     Example:
         >>> import numpy as np
@@ -244,10 +296,9 @@ def restore(
         >>> restore(np.zeros((8, 8, 3), np.uint8), net).shape
         (8, 8, 3)
     """
-    if isinstance(model, nn.Module):
-        net = model
-    else:
-        net, _ = load_restorer(model, resolve_device(device))
+    where = _module_device(model) if isinstance(model, nn.Module) else device  # a loaded net stays where it is
+    net, _, reach = prepare_restorer(model, kernel, where)
+    overlap = max(overlap, reach)
     if isinstance(image, np.ndarray):
         colour, info = _to_float_rgb(image)
         return _from_float_rgb(restore_tensor(net, colour, tile, overlap, half), info)
@@ -359,14 +410,8 @@ def restore_files(
     if config.output is not None and len(files) != 1:
         raise ConfigError(f"-o takes one input image, got {len(files)}: use --out-dir for several")
     device = resolve_device(config.device)
-    overlap = config.overlap
-    if config.kernel is not None:  # non-blind: deconvolve with the known kernel
-        kernel = load_kernel(config.kernel)
-        net: nn.Module = KernelDeconvolution(kernel, config.kernel_weight).to(device)
-        info = {"task": "deblur", "net": {"name": "hl_deconv"}, "kernel": str(config.kernel)}
-        overlap = max(overlap, kernel.shape[-1])  # each tile sees the whole kernel's reach of context
-    else:
-        net, info = load_restorer(config.model, device)
+    net, info, reach = prepare_restorer(config.model, config.kernel, device, config.kernel_weight)
+    overlap = max(config.overlap, reach)  # each tile sees the whole kernel's reach of context
     tile = auto_tile(device) if config.tile is None else config.tile
     report = RestoreReport(errors=errors, model=info, total=len(files))
     for source, root in tqdm(files, desc="restore", unit="image", disable=not progress or len(files) < 2):

@@ -241,9 +241,32 @@ def test_values_restore_with_a_known_kernel(tmp_path: Path) -> None:
     assert result.exit_code == 1 and "bad.npy" in result.output and len(result.output.strip().splitlines()) == 1
     both = ["restore", str(tmp_path / "blurred.png"), "--kernel", str(tmp_path / "psf.npy"), "--model", "m.safetensors"]
     result = CliRunner().invoke(cli, both)
-    assert result.exit_code == 1 and "not both" in result.output
+    assert result.exit_code == 1 and "m.safetensors does not exist" in result.output
 
 
 def _save_npy(path: Path, array: np.ndarray) -> Path:
     np.save(path, array)
     return path
+
+
+def test_values_restore_api_takes_a_kernel() -> None:
+    from deblur.nets import create_net as make
+    from deblur.ops.conv import blur
+
+    g = torch.Generator().manual_seed(3)
+    sharp = torch.nn.functional.avg_pool2d(torch.rand(1, 3, 52, 52, generator=g), 5, 1)
+    kernel = torch.zeros(7, 7)
+    kernel[3, :] = 1 / 7
+    blurred = blur(sharp, kernel[None]).clamp(0, 1)
+    deconvolved = restore(blurred[0], kernel=kernel.numpy(), device="cpu")  # no model: deconvolution
+    assert deconvolved.shape == blurred[0].shape
+    assert float(((deconvolved - sharp[0]) ** 2).mean()) < float(((blurred[0] - sharp[0]) ** 2).mean())
+    aware = make("kernel_aware", refiner={"width": 4, "depth": 2, "blocks": 1}).eval()
+    from deblur.ops.deconv import hl_deconv
+
+    expected = hl_deconv(blurred, kernel[None], 7e-4).clamp(0, 1)[0]  # an untrained refiner adds nothing
+    torch.testing.assert_close(restore(blurred[0], aware, kernel=kernel, tile=None), expected)
+    with pytest.raises(Exception, match="kernel-aware: pass the blur kernel"):
+        restore(blurred[0], aware)
+    with pytest.raises(Exception, match="takes no kernel"):
+        restore(blurred[0], make("unet", width=4, depth=2, blocks=1), kernel=kernel)

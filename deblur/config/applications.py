@@ -25,8 +25,8 @@ class RestoreConfig:
         suffix: added to the stem of outputs written beside their inputs.
         recursive: look into sub-folders of input folders (and let globs use ``**``).
         model: model file (None: the shipped default model).
-        kernel: a known blur kernel (PNG/TIFF/BMP picture or ``.npy``): non-blind deconvolution with a
-            hyper-Laplacian prior instead of a model.
+        kernel: a known blur kernel (PNG/TIFF/BMP picture or ``.npy``): with a kernel-aware ``model`` it is the
+            model's kernel; without ``model``, non-blind deconvolution with a hyper-Laplacian prior.
         kernel_weight: its prior weight (None: from each photo's estimated noise, ``7 sigma^2``).
         tile: tile side in pixels (None: from the free memory of the device; 0: the whole image at once).
         overlap: pixels shared by neighbouring tiles (blended).
@@ -58,8 +58,6 @@ class RestoreConfig:
                 object.__setattr__(self, name, Path(getattr(self, name)))
         if self.output is not None and self.out_dir is not None:
             raise ConfigError("give -o FILE or --out-dir DIR, not both")
-        if self.kernel is not None and self.model is not None:
-            raise ConfigError("give --kernel (deconvolve with a known kernel) or --model, not both")
         if self.kernel_weight is not None and not self.kernel_weight > 0:
             raise ConfigError(f"kernel_weight must be positive, got {self.kernel_weight}")
         if not 1 <= self.quality <= 100:

@@ -3,8 +3,9 @@
 A spec is a plain dict ``{"name": "dcgan_generator", "z_dim": 100, ...}`` with every constructor argument
 (defaults included), saved in checkpoints and model files so that a net can be rebuilt exactly before its weights
 are loaded. GAN generators take ``(z, label=None)`` and return images in [0, 1]; discriminators take
-``(image, label=None)`` and return logits (BEGAN's returns a reconstruction). The deblurring pair is ``unet``
-(blurred -> restored) and ``patchgan`` (``D(candidate, blurred)``).
+``(image, label=None)`` and return logits (BEGAN's returns a reconstruction). The deblurring nets are ``unet``
+(blurred -> restored), ``kernel_aware`` ((blurred, kernel) -> restored: deconvolution refined by a U-Net; its spec
+nests the refiner's) and ``patchgan`` (``D(candidate, blurred)``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import torch
 from deblur.nets.began import BEGANDiscriminator, BEGANGenerator
 from deblur.nets.classifier import SmallClassifier
 from deblur.nets.dcgan import DCGANDiscriminator, DCGANGenerator
+from deblur.nets.kernel_aware import KernelAwareGenerator
 from deblur.nets.lapgan import LAPGANDiscriminator, LAPGANGenerator
 from deblur.nets.mlp import MaxoutDiscriminator, MLPGenerator
 from deblur.nets.patchgan import PatchDiscriminator
@@ -33,6 +35,7 @@ NETS: dict[str, type[torch.nn.Module]] = {
     "began_discriminator": BEGANDiscriminator,
     "classifier": SmallClassifier,
     "unet": UNetGenerator,
+    "kernel_aware": KernelAwareGenerator,
     "patchgan": PatchDiscriminator,
 }
 

@@ -45,6 +45,8 @@ class UNetGenerator(nn.Module):
         norm: ``none``, ``batch``, ``instance`` or ``group``.
         act: ``relu``, ``lrelu``, ``gelu`` or ``silu``.
         shuffle: pixel-unshuffle factor at the input (1: none, 2: the network runs from half resolution).
+        extra_channels: channels of a conditioning image seen beside the input (``forward(image, condition)``),
+            e.g. the blurred photo beside its deconvolution; the residual is added to ``image`` alone.
 
     Shape:
         ``(B, C, H, W) -> (B, C, H, W)``, any ``H``, ``W``; not clamped (the caller clamps to [0, 1] for output).
@@ -59,15 +61,16 @@ class UNetGenerator(nn.Module):
         norm: str = "none",
         act: str = "relu",
         shuffle: int = 2,
+        extra_channels: int = 0,
     ) -> None:
         super().__init__()
-        if width < 1 or depth < 1 or blocks < 1 or shuffle < 1:
+        if width < 1 or depth < 1 or blocks < 1 or shuffle < 1 or extra_channels < 0:
             raise ValueError("width, depth, blocks and shuffle must be at least 1")
         make_norm(norm, 8), make_activation(act)  # validate the names early
-        self.channels, self.shuffle = channels, shuffle
+        self.channels, self.shuffle, self.extra_channels = channels, shuffle, extra_channels
         self.multiple = shuffle * 2**depth
         widths = [width * 2**i for i in range(depth + 1)]
-        self.head = nn.Conv2d(channels * shuffle**2, width, 3, padding=1)
+        self.head = nn.Conv2d((channels + extra_channels) * shuffle**2, width, 3, padding=1)
         self.encoders = nn.ModuleList(conv_block(widths[i], widths[i], blocks, norm, act) for i in range(depth))
         self.downs = nn.ModuleList(nn.Conv2d(widths[i], widths[i + 1], 2, stride=2) for i in range(depth))
         self.middle = conv_block(widths[depth], widths[depth], blocks, norm, act)
@@ -77,9 +80,13 @@ class UNetGenerator(nn.Module):
         nn.init.zeros_(self.tail.weight)  # start as the identity map: never worse than the input at step 0
         nn.init.zeros_(self.tail.bias)
 
-    def forward(self, blurred: torch.Tensor) -> torch.Tensor:
-        padded, (height, width) = pad_to_multiple(blurred, self.multiple)
-        x = F.pixel_unshuffle(padded, self.shuffle) if self.shuffle > 1 else padded
+    def forward(self, blurred: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
+        if (condition is None) != (self.extra_channels == 0):
+            raise ValueError(f"this U-Net takes {self.extra_channels} conditioning channels beside its input")
+        inputs = blurred if condition is None else torch.cat([blurred, condition], dim=1)
+        padded_inputs, (height, width) = pad_to_multiple(inputs, self.multiple)
+        padded = padded_inputs[:, : self.channels]
+        x = F.pixel_unshuffle(padded_inputs, self.shuffle) if self.shuffle > 1 else padded_inputs
         x = self.head(x)  # (B, w, H/s, W/s)
         skips = []
         for encoder, down in zip(self.encoders, self.downs, strict=True):

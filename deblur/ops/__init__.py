@@ -6,48 +6,9 @@ Laplacian pyramids. Every op is a function on batched tensors ``(B, C, H, W)`` w
 (``blur`` and ``Blur``), and follows its inputs' device and dtype.
 """
 
-from __future__ import annotations
+from deblur.ops import conv, deconv, pyramid
+from deblur.ops.conv import *  # noqa: F403 - the names listed in conv.__all__
+from deblur.ops.deconv import *  # noqa: F403 - the names listed in deconv.__all__
+from deblur.ops.pyramid import *  # noqa: F403 - the names listed in pyramid.__all__
 
-from deblur.ops.conv import (
-    FFT_FROM_KERNEL_SIZE,
-    Blur,
-    CropValid,
-    blur,
-    check_kernel_size,
-    choose_conv_method,
-    crop_valid,
-)
-from deblur.ops.deconv import (
-    HLDeconv,
-    RichardsonLucy,
-    WienerDeconv,
-    estimate_noise,
-    hl_deconv,
-    psf_to_otf,
-    richardson_lucy,
-    wiener_deconv,
-)
-from deblur.ops.pyramid import LaplacianPyramid, collapse_pyramid, laplacian_pyramid, pyramid_down, pyramid_up
-
-__all__ = [
-    "FFT_FROM_KERNEL_SIZE",
-    "Blur",
-    "CropValid",
-    "HLDeconv",
-    "RichardsonLucy",
-    "WienerDeconv",
-    "estimate_noise",
-    "hl_deconv",
-    "psf_to_otf",
-    "richardson_lucy",
-    "wiener_deconv",
-    "LaplacianPyramid",
-    "blur",
-    "check_kernel_size",
-    "choose_conv_method",
-    "collapse_pyramid",
-    "crop_valid",
-    "laplacian_pyramid",
-    "pyramid_down",
-    "pyramid_up",
-]
+__all__ = [*conv.__all__, *deconv.__all__, *pyramid.__all__]

@@ -15,6 +15,16 @@ import torch
 
 from deblur.errors import ConfigError
 
+__all__ = [
+    "FFT_FROM_KERNEL_SIZE",
+    "Blur",
+    "CropValid",
+    "blur",
+    "check_kernel_size",
+    "choose_conv_method",
+    "crop_valid",
+]
+
 FFT_FROM_KERNEL_SIZE = {"cpu": 31}
 """Smallest kernel side for which ``method="auto"`` uses FFT convolution, per device type.
 

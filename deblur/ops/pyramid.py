@@ -11,6 +11,14 @@ from __future__ import annotations
 import kornia
 import torch
 
+__all__ = [
+    "LaplacianPyramid",
+    "collapse_pyramid",
+    "laplacian_pyramid",
+    "pyramid_down",
+    "pyramid_up",
+]
+
 
 def pyramid_down(image: torch.Tensor) -> torch.Tensor:
     """One Gaussian pyramid step down: blur with the 5x5 binomial kernel ``[1, 4, 6, 4, 1]^2 / 256`` (reflected

@@ -35,7 +35,7 @@ from deblur.metrics import psnr, ssim
 from deblur.ops.conv import crop_valid
 from deblur.synth.degrade import degrade, sample_params
 from deblur.train.loop import RunState, save_grid, train_loop
-from deblur.train.objectives import DeblurObjective
+from deblur.train.objectives import DeblurObjective, run_generator
 from deblur.train.run import build_networks, check_adversarial_loss, check_spec, loop_config, run_meta
 
 VAL_SEED = 20_17
@@ -91,16 +91,24 @@ def validation_set(sources: list[Any], config: TrainConfig) -> dict[str, torch.T
     blurred = degrade(sharp, params)
     if config.synth.valid:
         sharp = crop_valid(sharp, config.synth.size)
-    return {"blurred": blurred, "sharp": sharp, "kinds": list(params.kinds)}
+    return {"blurred": blurred, "sharp": sharp, "kernel": params.kernels, "kinds": list(params.kinds)}
 
 
 @torch.no_grad()
-def restore_batch(gen: nn.Module, blurred: torch.Tensor, batch: int = 4) -> torch.Tensor:
-    """Run ``gen`` over ``blurred`` in small batches (on the net's device), clamped to [0, 1], returned on the CPU."""
+def restore_batch(
+    gen: nn.Module, blurred: torch.Tensor, kernel: torch.Tensor | None = None, batch: int = 4
+) -> torch.Tensor:
+    """Run ``gen`` over ``blurred`` (with ``kernel`` for a kernel-aware generator) in small batches on the net's
+    device, clamped to [0, 1], returned on the CPU."""
     device = next(gen.parameters()).device
     was_training = gen.training
     gen.eval()
-    out = [gen(blurred[i : i + batch].to(device)).clamp(0, 1).float().cpu() for i in range(0, len(blurred), batch)]
+    out = []
+    for i in range(0, len(blurred), batch):
+        part = {"blurred": blurred[i : i + batch].to(device)}
+        if kernel is not None:
+            part["kernel"] = kernel[i : i + batch].to(device)
+        out.append(run_generator(gen, part).clamp(0, 1).float().cpu())
     gen.train(was_training)
     return torch.cat(out)
 
@@ -109,7 +117,7 @@ def make_eval_fn(val: dict[str, Any], out: Path) -> Any:
     """``eval_fn(gen, step)`` for the loop: PSNR/SSIM of the restored validation set and a sample strip."""
 
     def evaluate(gen: nn.Module, step: int) -> dict[str, float]:
-        restored = restore_batch(gen, val["blurred"])
+        restored = restore_batch(gen, val["blurred"], val.get("kernel"))
         shown = slice(0, min(4, len(restored)))
         strip = torch.stack([val["blurred"][shown], restored[shown], val["sharp"][shown]], dim=1).flatten(0, 1)
         save_grid(out / "samples" / f"step_{step:07d}.png", strip, nrow=3)
@@ -192,6 +200,8 @@ def _train(config: TrainConfig, resume: bool, progress: bool, rank: int, world: 
     )
     stream: Any = crops if config.pairs is not None else SynthPairs(crops, config.synth, config.seed)
     gen, disc = build_networks(config.gen, config.disc, device)
+    if getattr(gen, "takes_kernel", False) and config.pairs is not None:
+        raise ConfigError(f"{config.gen['name']} needs each sample's kernel: train it on --data (synthesised pairs)")
     multiple = int(getattr(gen, "multiple", 1))
     if config.crop % multiple:
         raise ConfigError(

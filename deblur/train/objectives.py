@@ -232,6 +232,17 @@ def never_worse_loss(restored: torch.Tensor, blurred: torch.Tensor, sharp: torch
     return torch.relu(torch.log(error + 1e-10) - torch.log(reference + 1e-10)).mean()
 
 
+def run_generator(gen: nn.Module, batch: Batch) -> torch.Tensor:
+    """``gen(blurred)``, or ``gen(blurred, kernel)`` for a kernel-aware generator (``takes_kernel``; also wrapped in
+    DistributedDataParallel), with the batch's true kernels."""
+    module = getattr(gen, "module", gen)
+    if getattr(module, "takes_kernel", False):
+        if "kernel" not in batch:
+            raise ValueError("a kernel-aware generator needs batches with kernels (synthesised pairs)")
+        return gen(batch["blurred"], batch["kernel"])
+    return gen(batch["blurred"])
+
+
 class DeblurObjective:
     """Conditional-GAN deblurring (pix2pix, Isola et al. 2017; DeblurGAN, Kupyn et al. 2018): the generator maps
     ``batch["blurred"]`` to an estimate of ``batch["sharp"]``; the discriminator judges (blurred, candidate) pairs.
@@ -275,7 +286,7 @@ class DeblurObjective:
     def d_loss(self, gen: nn.Module, disc: nn.Module, batch: Batch) -> tuple[torch.Tensor, Logs]:
         blurred, sharp = batch["blurred"], batch["sharp"]
         with torch.no_grad():
-            restored = gen(blurred)
+            restored = run_generator(gen, batch)
         n = blurred.shape[0]
         logits = disc(torch.cat([sharp, restored]), torch.cat([blurred, blurred]))  # (2B, patches)
         real_logits, fake_logits = logits[:n], logits[n:]
@@ -290,7 +301,7 @@ class DeblurObjective:
 
     def g_loss(self, gen: nn.Module, disc: nn.Module, batch: Batch) -> tuple[torch.Tensor, Logs]:
         blurred, sharp = batch["blurred"], batch["sharp"]
-        restored = gen(blurred)
+        restored = run_generator(gen, batch)
         content = self.content(restored.float(), sharp.float())
         loss = self.content_weight * content
         logs: Logs = {"content": float(content.detach())}

@@ -18,6 +18,7 @@ SMALL = {
     "began_discriminator": {"code": 8, "width": 4, "image_size": 16, "channels": 3},
     "classifier": {"width": 4},
     "unet": {"width": 4, "depth": 2, "blocks": 1},
+    "kernel_aware": {"refiner": {"width": 4, "depth": 2, "blocks": 1}, "iterations": 3},
     "patchgan": {"width": 4, "layers": 2},
 }
 
@@ -56,6 +57,11 @@ def test_forward_backward(name: str) -> None:
         torch.nn.init.normal_(net.tail.weight, std=0.1)
         x = torch.rand(2, 3, 20, 28, dtype=torch.float64)
         out = net(x)
+    elif name == "kernel_aware":  # (blurred, kernel) -> restored
+        torch.nn.init.normal_(net.refiner.tail.weight, std=0.1)
+        x = torch.rand(2, 3, 20, 28, dtype=torch.float64)
+        kernel = torch.rand(2, 5, 5, dtype=torch.float64)
+        out = net(x, kernel / kernel.sum((1, 2), keepdim=True))
     elif name == "patchgan":  # D(candidate, blurred)
         x = torch.rand(2, 3, 20, 28, dtype=torch.float64)
         out = net(x, x.flip(-1))
@@ -67,7 +73,7 @@ def test_forward_backward(name: str) -> None:
             band, condition = torch.rand(2, 2, 1, side, side, dtype=torch.float64)
             extra = extra + net.level(k, band, condition).mean()
     assert torch.isfinite(out).all()
-    if name == "unet":
+    if name in ("unet", "kernel_aware"):
         assert out.shape == x.shape
     elif name == "patchgan":
         assert out.ndim == 2 and out.shape[0] == 2
@@ -149,3 +155,18 @@ def test_lapgan_coarse_width() -> None:
     # specs written before coarse_width existed rebuild their nets: 4 * width hidden units
     old = {k: v for k, v in net_spec(gen).items() if k != "coarse_width"}
     assert net_from_spec(old).coarse.body[0].out_features == 16
+
+
+def test_values_kernel_aware_starts_as_its_deconvolution_and_learns_the_weight() -> None:
+    from deblur.ops.deconv import hl_deconv
+
+    net = create_net("kernel_aware", **SMALL["kernel_aware"])
+    x = torch.rand(2, 3, 24, 24) * 0.5 + 0.25
+    kernel = torch.ones(2, 3, 3) / 9
+    expected = hl_deconv(x, kernel, 7e-4, iterations=3).clamp(-0.5, 1.5)
+    torch.testing.assert_close(net(x, kernel), expected)  # a zero residual at the start
+    assert "log_weight" in dict(net.named_parameters())
+    fixed = create_net("kernel_aware", **SMALL["kernel_aware"], learn_weight=False)
+    assert "log_weight" not in dict(fixed.named_parameters()) and "log_weight" in dict(fixed.named_buffers())
+    with pytest.raises(ValueError, match="conditioning channels"):
+        net.refiner(x)  # the refiner sees the blurred image beside the deconvolution

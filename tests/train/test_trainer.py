@@ -312,3 +312,48 @@ def test_smoke_ddp_two_gloo_processes(photo_folder: Path, tmp_path: Path) -> Non
     totals = [float(p.read_text()) for p in sorted(out.glob("rank_*.txt"))]
     assert len(totals) == 2 and totals[0] == pytest.approx(totals[1], abs=1e-9)  # DDP kept the replicas equal
     assert load_checkpoint(out / "last.pt")["meta"]["data"]["world_size"] == 2
+
+
+def test_smoke_kernel_aware_generator_trains_exports_and_restores_with_its_kernel(
+    photo_folder: Path, tmp_path: Path
+) -> None:
+    import numpy as np
+
+    from deblur.cli import cli
+
+    gen = {"name": "kernel_aware", "refiner": {"width": 4, "depth": 2, "blocks": 1}, "iterations": 3}
+    out = tmp_path / "run"
+    state = train(tiny_config(photo_folder, out, steps=3, val_every=3, gen=gen), progress=False)
+    assert state.step == 3 and [m["step"] for m in read_metrics(out) if "val_psnr" in m] == [3]
+    assert float(state.gen.log_weight.detach()) != pytest.approx(float(np.log(7e-4)))  # the weight was learned
+    path = export_generator(out, tmp_path / "ka.safetensors", task="deblur")
+    psf = np.zeros((5, 5), np.float32)
+    psf[2, :] = 0.2
+    np.save(tmp_path / "psf.npy", psf)
+    image = photo_folder / "coffee.png"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "restore",
+            str(image),
+            "--model",
+            str(path),
+            "--kernel",
+            str(tmp_path / "psf.npy"),
+            "-o",
+            str(tmp_path / "o.png"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "o.png").exists()
+    result = CliRunner().invoke(cli, ["restore", str(image), "--model", str(path), "-o", str(tmp_path / "p.png")])
+    assert result.exit_code == 1 and "kernel-aware: pass the blur kernel with --kernel" in result.output
+    with pytest.raises(ConfigError, match="needs each sample's kernel"):
+        pairs = tmp_path / "pairs"
+        (pairs / "blur").mkdir(parents=True)
+        (pairs / "sharp").mkdir()
+        for name in ("a.png", "b.png", "c.png"):
+            for side in ("blur", "sharp"):
+                (pairs / side / name).write_bytes((photo_folder / "coffee.png").read_bytes())
+        config = TrainConfig(pairs=pairs, out=tmp_path / "p", **{**TINY, "gen": gen, "steps": 1})
+        train(config, progress=False)
