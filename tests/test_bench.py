@@ -100,6 +100,25 @@ def test_values_nonblind_set_is_valid_convolution(tmp_path: Path, photo_folder: 
     assert not torch.equal(noisy[0].blurred, items[0].blurred)
 
 
+def test_values_kernel_aware_model_gets_each_items_kernel(tmp_path: Path, photo_folder: Path) -> None:
+    """An untrained kernel-aware model is its deconvolution: it scores what the hyper-Laplacian row scores with
+    the same weight: the bench hands it each item's kernel as it hands it to the deconvolution row."""
+    kernels = tmp_path / "kernels"
+    kernels.mkdir()
+    streak = np.zeros((7, 7), np.float32)
+    streak[1:6, 1] = 0.1
+    streak[5, 1:6] += 0.1
+    np.save(kernels / "ell.npy", streak / streak.sum())
+    items = bench.nonblind_set(photo_folder, kernels, noise=0.01, seed=0)
+    net = create_net("kernel_aware", refiner={"width": 4, "depth": 2, "blocks": 1})
+    path = save_model(tmp_path / "ka.safetensors", net.eval(), {"task": "deblur"})
+    methods = [bench.model(path, tile=None), bench.hyper_laplacian(7e-4)]
+    assert methods[0].needs_kernel
+    rows, _ = bench.run_bench(items, methods, progress=False)
+    summary = {r["method"]: r["PSNR"] for r in bench.summarize(rows)[0]}
+    assert summary["ka"] == pytest.approx(summary["hyper-Laplacian (weight 0.0007)"], abs=0.05)
+
+
 def _synth_set(photo_folder: Path, out: Path) -> Path:
     config = SynthConfig(kernels=("motion",), size=9, noise=(0.01, 0.01), valid=True)
     synthesize_folder(photo_folder, out, config, seed=1, progress=False, limit=2)

@@ -130,17 +130,25 @@ def hyper_laplacian(weight: float | None = 7e-4, boundary: str = "masked") -> Me
 
 
 def model(path: str | Path, device: str | torch.device = "cpu", tile: int | None = None, name: str | None = None):
-    """A deblurring model file; whole images by default (``tile`` restores in blended tiles, as ``restore``)."""
-    from deblur.restoration import DEFAULT_TILE, load_restorer, restore_tensor
+    """A deblurring model file; whole images by default (``tile`` restores in blended tiles, as ``restore``).
+    A kernel-aware model is given each item's true kernel (the non-blind protocol), so it runs where kernels are
+    known."""
+    from deblur.restoration import DEFAULT_TILE, WithKernel, load_restorer, restore_tensor
 
     net, info = load_restorer(path, device)
     tile = tile if tile is not None else DEFAULT_TILE
+    takes_kernel = bool(getattr(net, "takes_kernel", False))
 
     @torch.inference_mode()
     def run(item: BenchItem) -> torch.Tensor:
-        return restore_tensor(net, item.blurred[None].clamp(0, 1), tile=tile)[0]
+        restorer = net
+        if takes_kernel:
+            kernel = torch.from_numpy(np.ascontiguousarray(item.kernel, dtype=np.float32))
+            restorer = WithKernel(net, kernel).to(next(net.parameters()).device)
+        return restore_tensor(restorer, item.blurred[None].clamp(0, 1), tile=tile)[0]
 
-    return Method(name or Path(path).stem, run, info={"model": str(path), "tile": tile})
+    label = name or Path(path).stem
+    return Method(label, run, needs_kernel=takes_kernel, info={"model": str(path), "tile": tile})
 
 
 def results_folder(name: str, folder: str | Path, items: Sequence[BenchItem]) -> Method:
