@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import tempfile
 import time
 from pathlib import Path
 
@@ -75,10 +76,17 @@ def main() -> None:
     args = parser.parse_args()
     device = torch.device(args.device)
     if not args.no_quality:
+        kernels = args.kernels
+        chosen = sorted(kernels.glob("levin_*.npy")) if kernels.is_dir() else []
+        if chosen:  # the 8 kernels once: the folder also holds Levin09.mat, the same kernels again
+            kernels = Path(tempfile.mkdtemp()) / "levin_kernels"  # the tables name the folder
+            kernels.mkdir()
+            for path in chosen:
+                (kernels / path.name).symlink_to(path.resolve())
         config = BenchConfig(
             out=RESULTS,
             sharp=args.sharp,
-            kernels=args.kernels,
+            kernels=kernels,
             noise=0.01,
             models=(),
             wiener_balance=0.02,
