@@ -8,6 +8,7 @@ unknown border; prior weight 7e-4 chosen on photos/val20 x synthetic camera-shak
 Levin's kernels). Then the time of one 768x512 RGB deconvolution (27 px kernel; median of 7 after a warm-up).
 
     python -m benchmarks.deconv_nonblind [--limit N] [--no-quality]
+    python -m benchmarks.deconv_nonblind --model models/kernel_aware_cpu.safetensors --no-speed
 
 Writes ``results/deconv_levin_kodak24.*`` (deblur bench's tables and plots) and ``results/deconv_speed_<device>.*``.
 """
@@ -73,6 +74,11 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="first N photos only")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--no-quality", action="store_true", help="speed only")
+    parser.add_argument("--no-speed", action="store_true", help="quality only")
+    parser.add_argument(
+        "--model", type=Path, help="score this model (kernel-aware: given the true kernels) instead of the baselines"
+    )
+    parser.add_argument("--name", help="stem of the result files")
     args = parser.parse_args()
     device = torch.device(args.device)
     if not args.no_quality:
@@ -88,15 +94,19 @@ def main() -> None:
             sharp=args.sharp,
             kernels=kernels,
             noise=0.01,
-            models=(),
+            models=(args.model,) if args.model else (),
+            baselines=args.model is None,  # the same items (seed 0) as the baselines' table: rows compare
             wiener_balance=0.02,
             hl_weight=7e-4,
             device=args.device,
+            tile=0,
             limit=args.limit,
-            name="deconv_levin_kodak24",
+            name=args.name or ("deconv_levin_kodak24" if args.model is None else f"{args.model.stem}_levin_kodak24"),
         )
         _, written = bench.benchmark(config)
         print(Path(written["summary"]).read_text())
+    if args.no_speed:
+        return
     rows = speed(device)
     caption = (
         f"Seconds per 768x512 RGB image (27 px kernel) on {device.type}, torch threads {torch.get_num_threads()}; "
