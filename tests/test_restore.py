@@ -270,3 +270,18 @@ def test_values_restore_api_takes_a_kernel() -> None:
         restore(blurred[0], aware)
     with pytest.raises(Exception, match="takes no kernel"):
         restore(blurred[0], make("unet", width=4, depth=2, blocks=1), kernel=kernel)
+
+
+def test_values_shipped_kernel_aware_model_loads_and_needs_its_kernel() -> None:
+    from deblur.restoration import load_restorer
+
+    path = Path(__file__).resolve().parent.parent / "models" / "kernel_aware_cpu.safetensors"
+    net, info = load_restorer(path)
+    assert info["task"] == "deblur" and info["steps"] == 5000 and net.takes_kernel
+    assert info["config"]["gen"]["name"] == "kernel_aware" and info["config"]["loss"]["adv_weight"] == 0.0
+    blurred = torch.rand(1, 3, 40, 48)
+    kernel = torch.zeros(1, 5, 5)
+    kernel[0, 2, :] = 0.2
+    with torch.no_grad():
+        out = net(blurred, kernel)
+    assert out.shape == blurred.shape and torch.isfinite(out).all()
