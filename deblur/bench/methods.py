@@ -109,6 +109,11 @@ def richardson_lucy(iterations: int = 20) -> Method:
     )
 
 
+def _kernel_tensor(item: BenchItem) -> torch.Tensor:
+    """An item's true kernel ``(k, k)`` as a float32 tensor, for deblur's own methods."""
+    return torch.from_numpy(np.ascontiguousarray(item.kernel, dtype=np.float32))
+
+
 def hyper_laplacian(weight: float | None = 7e-4, boundary: str = "masked") -> Method:
     """deblur's own non-blind deconvolution (``deblur.ops.deconv.hl_deconv``: hyper-Laplacian prior, unknown
     border), given the true kernel; ``weight=None`` sets the prior weight from each image's estimated noise."""
@@ -116,7 +121,7 @@ def hyper_laplacian(weight: float | None = 7e-4, boundary: str = "masked") -> Me
 
     @torch.inference_mode()
     def run(item: BenchItem) -> torch.Tensor:
-        kernel = torch.from_numpy(np.ascontiguousarray(item.kernel, dtype=np.float32))[None]
+        kernel = _kernel_tensor(item)[None]
         return hl_deconv(item.blurred[None].float(), kernel, weight=weight, boundary=boundary)[0].clamp(0, 1)
 
     label = "noise-adaptive" if weight is None else f"weight {weight:g}"
@@ -143,7 +148,7 @@ def model(path: str | Path, device: str | torch.device = "cpu", tile: int | None
     def run(item: BenchItem) -> torch.Tensor:
         restorer = net
         if takes_kernel:
-            kernel = torch.from_numpy(np.ascontiguousarray(item.kernel, dtype=np.float32))
+            kernel = _kernel_tensor(item)
             restorer = WithKernel(net, kernel).to(next(net.parameters()).device)
         return restore_tensor(restorer, item.blurred[None].clamp(0, 1), tile=tile)[0]
 
