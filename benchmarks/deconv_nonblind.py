@@ -67,6 +67,11 @@ def speed(device: torch.device, repeats: int = 7) -> list[dict[str, object]]:
     return rows
 
 
+def default_name(args: argparse.Namespace) -> str:
+    name = "deconv_levin_kodak24" if args.model is None else f"{args.model.stem}_levin_kodak24"
+    return name + (f"_kernel_error_{args.kernel_error:g}" if args.kernel_error else "")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sharp", type=Path, default=EVAL / "kodak24")
@@ -79,6 +84,14 @@ def main() -> None:
         "--model", type=Path, help="score this model (kernel-aware: given the true kernels) instead of the baselines"
     )
     parser.add_argument("--name", help="stem of the result files")
+    parser.add_argument(
+        "--kernel-error",
+        type=float,
+        default=0.0,
+        help="give the methods kernels perturbed at this strength (0-1: shifts, extent, smoothing, trails)",
+    )
+    parser.add_argument("--no-unsupervised", action="store_true", help="leave out unsupervised Wiener (slowest)")
+    parser.add_argument("--both", action="store_true", help="the baselines and --model in one table")
     args = parser.parse_args()
     device = torch.device(args.device)
     if not args.no_quality:
@@ -94,14 +107,16 @@ def main() -> None:
             sharp=args.sharp,
             kernels=kernels,
             noise=0.01,
+            kernel_error=args.kernel_error,
             models=(args.model,) if args.model else (),
-            baselines=args.model is None,  # the same items (seed 0) as the baselines' table: rows compare
+            baselines=args.model is None or args.both,  # the same items (seed 0) as the baselines' table
+            unsupervised=not args.no_unsupervised,
             wiener_balance=0.02,
             hl_weight=7e-4,
             device=args.device,
             tile=0,
             limit=args.limit,
-            name=args.name or ("deconv_levin_kodak24" if args.model is None else f"{args.model.stem}_levin_kodak24"),
+            name=args.name or default_name(args),
         )
         _, written = bench.benchmark(config)
         print(Path(written["summary"]).read_text())

@@ -224,3 +224,24 @@ def test_smoke_cli(tmp_path: Path, photo_folder: Path) -> None:
     assert both.exit_code == 1 and "give a test set" in both.output
     bad = runner.invoke(cli, ["bench", "--pairs", str(testset), "--out", str(tmp_path / "r4"), "--results", "x"])
     assert bad.exit_code == 2 and "NAME=DIR" in bad.output
+
+
+def test_values_kernel_error_gives_the_methods_a_perturbed_kernel(tmp_path: Path, photo_folder: Path) -> None:
+    kernels = tmp_path / "kernels"
+    kernels.mkdir()
+    streak = np.zeros((9, 9), np.float32)
+    streak[4, 1:8] = 1 / 7
+    np.save(kernels / "line.npy", streak)
+    exact = bench.nonblind_set(photo_folder, kernels, noise=0.01, seed=0)
+    wrong = bench.nonblind_set(photo_folder, kernels, noise=0.01, seed=0, kernel_error=1.0)
+    for a, b in zip(exact, wrong, strict=True):
+        assert torch.equal(a.blurred, b.blurred) and np.array_equal(a.kernel, b.kernel)  # blurred by the true one
+        assert a.given_kernel is None and np.array_equal(a.method_kernel, a.kernel)
+        assert b.method_kernel.shape == b.kernel.shape and not np.allclose(b.method_kernel, b.kernel)
+        assert b.method_kernel.sum() == pytest.approx(1.0, abs=1e-5)
+    rows = [bench.run_bench(items, [bench.hyper_laplacian(7e-4)], progress=False)[0] for items in (exact, wrong)]
+    scores = [{r["method"]: r["PSNR"] for r in bench.summarize(table)[0]} for table in rows]
+    name = "hyper-Laplacian (weight 0.0007)"
+    assert scores[1][name] < scores[0][name]  # a wrong kernel restores worse
+    with pytest.raises(Exception, match="kernel-error"):
+        BenchConfig(out=tmp_path, pairs=tmp_path, kernel_error=0.5)

@@ -65,11 +65,16 @@ def benchmark(config: BenchConfig, progress: bool = True) -> tuple[list[dict[str
         items = load_test_set(pairs, limit=config.limit)
         description = f"Test set {pairs.name} ({len(items)} images)."
     else:
-        items = nonblind_set(sharp, kernels, noise, seed, config.limit)
+        items = nonblind_set(sharp, kernels, noise, seed, config.limit, kernel_error=config.kernel_error)
         description = (
             f"Non-blind protocol: {sharp.name} x kernels {kernels.name} ({len(items)} images), valid "
             f"convolution, Gaussian noise sigma {noise:g}."
         )
+        if config.kernel_error:
+            description += (
+                f" Methods are given kernels perturbed at strength {config.kernel_error:g} (extent, smoothing,"
+                " faint trails, shifts: deblur.synth.kernels.perturb_kernels), not the true ones."
+            )
     models = config.models
     if models is None:
         try:
@@ -90,7 +95,16 @@ def benchmark(config: BenchConfig, progress: bool = True) -> tuple[list[dict[str
     rows, outputs = run_bench(items, methods, config.border, progress=progress)
     if config.border:
         description += f" {config.border} px border cropped."
-    meta = bench_meta(seed, methods, {"test_set": str(pairs or sharp), "kernels": str(kernels or ""), "noise": noise})
+    meta = bench_meta(
+        seed,
+        methods,
+        {
+            "test_set": str(pairs or sharp),
+            "kernels": str(kernels or ""),
+            "noise": noise,
+            "kernel_error": config.kernel_error,
+        },
+    )
     return rows, write_bench(
         config.out, rows, items, outputs, description, meta, config.channel, config.plots, config.name
     )

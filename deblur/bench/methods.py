@@ -78,7 +78,7 @@ def wiener(balance: float = 0.05) -> Method:
 
     return Method(
         f"Wiener (balance {balance:g})",
-        lambda item: _per_channel(item.blurred, item.kernel, lambda x, k: sk_wiener(x, k, balance), "taper"),
+        lambda item: _per_channel(item.blurred, item.method_kernel, lambda x, k: sk_wiener(x, k, balance), "taper"),
         needs_kernel=True,
         info={"balance": balance},
     )
@@ -90,7 +90,7 @@ def unsupervised_wiener(seed: int = 0) -> Method:
 
     def run(item: BenchItem) -> torch.Tensor:
         rng = np.random.default_rng(seed)
-        return _per_channel(item.blurred, item.kernel, lambda x, k: sk_unsupervised(x, k, rng=rng)[0], "taper")
+        return _per_channel(item.blurred, item.method_kernel, lambda x, k: sk_unsupervised(x, k, rng=rng)[0], "taper")
 
     return Method("unsupervised Wiener", run, needs_kernel=True, info={"seed": seed})
 
@@ -102,7 +102,7 @@ def richardson_lucy(iterations: int = 20) -> Method:
     return Method(
         f"Richardson-Lucy ({iterations} it.)",
         lambda item: _per_channel(
-            item.blurred, item.kernel, lambda x, k: sk_rl(x, k, num_iter=iterations, clip=True), "reflect"
+            item.blurred, item.method_kernel, lambda x, k: sk_rl(x, k, num_iter=iterations, clip=True), "reflect"
         ),
         needs_kernel=True,
         info={"iterations": iterations},
@@ -110,8 +110,8 @@ def richardson_lucy(iterations: int = 20) -> Method:
 
 
 def _kernel_tensor(item: BenchItem) -> torch.Tensor:
-    """An item's true kernel ``(k, k)`` as a float32 tensor, for deblur's own methods."""
-    return torch.from_numpy(np.ascontiguousarray(item.kernel, dtype=np.float32))
+    """The kernel an item's methods are given ``(k, k)`` as a float32 tensor, for deblur's own methods."""
+    return torch.from_numpy(np.ascontiguousarray(item.method_kernel, dtype=np.float32))
 
 
 def hyper_laplacian(weight: float | None = 7e-4, boundary: str = "masked") -> Method:

@@ -35,10 +35,17 @@ class BenchItem:
     group: str
     kernel: np.ndarray | None = None
     bit_depth: int = 8
+    given_kernel: np.ndarray | None = None
 
     @property
     def kernel_size(self) -> int | None:
         return kernel_extent(self.kernel) if self.kernel is not None else None
+
+    @property
+    def method_kernel(self) -> np.ndarray | None:
+        """The kernel that non-blind methods are given: the true one, or a perturbed one (an estimator's errors,
+        the protocol's ``kernel_error``)."""
+        return self.given_kernel if self.given_kernel is not None else self.kernel
 
 
 def kernel_extent(kernel: np.ndarray, threshold: float = 0.02) -> int:
@@ -110,18 +117,26 @@ def nonblind_set(
     seed: int = 0,
     limit: int | None = None,
     max_pixels: int | None = None,
+    kernel_error: float = 0.0,
 ) -> list[BenchItem]:
     """The non-blind protocol: every sharp image blurred by every kernel of a bank (valid convolution, so the
     sharp target is cropped to the blurred image), plus Gaussian noise of ``noise`` (on [0, 1]) drawn from
     ``seed`` and the item's index, clipped to [0, 1] as a camera would (kept as floats, not rounded).
 
+    With ``kernel_error`` > 0 the methods are given the true kernel perturbed at that strength
+    (:func:`deblur.synth.kernels.perturb_kernels`, drawn from ``seed`` and the item's index): the table of an
+    imperfectly estimated kernel. The blur itself always uses the true kernel.
+
     Item names are ``<image>_<kernel>``; groups are the kernel names.
     """
     from deblur.data.pairs import key_generator
     from deblur.synth.bank import kernel_label, read_kernel_bank
+    from deblur.synth.kernels import perturb_kernels
 
     if noise < 0:
         raise ConfigError(f"noise must be >= 0, got {noise}")
+    if not 0 <= kernel_error <= 1:
+        raise ConfigError(f"kernel_error must be between 0 and 1, got {kernel_error}")
     bank = read_kernel_bank(kernels)
     files = list_images(sharp)
     if not files:
@@ -140,5 +155,11 @@ def nonblind_set(
             generator = key_generator(seed, len(items))
             blurred = (blurred + noise * torch.randn(blurred.shape, generator=generator)).clamp(0, 1)
             label = kernel_label(kernel_name)
-            items.append(BenchItem(f"{stem}_{label}", blurred, target.contiguous(), label, kernel, depth))
+            given = None
+            if kernel_error > 0:
+                true = torch.from_numpy(np.ascontiguousarray(kernel, dtype=np.float32))[None]
+                error_generator = key_generator(seed + 104729, len(items))
+                given = perturb_kernels(true, kernel_error, error_generator)[0].double().numpy()
+            item = BenchItem(f"{stem}_{label}", blurred, target.contiguous(), label, kernel, depth, given)
+            items.append(item)
     return items

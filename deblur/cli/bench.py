@@ -23,6 +23,13 @@ from deblur.config import BenchConfig
 )
 @click.option("--noise", type=float, default=0.01, show_default=True, help="Noise sigma of the non-blind protocol.")
 @click.option(
+    "--kernel-error",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Non-blind protocol: give the methods kernels perturbed at this strength (estimation errors).",
+)
+@click.option(
     "--out", required=True, type=click.Path(path_type=Path), help="Folder for tables, plots and per-image CSV."
 )
 @click.option(

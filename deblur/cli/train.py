@@ -50,9 +50,19 @@ from deblur.nets.blocks import NORMS
 @click.option("--kernels", multiple=True, help=f"Kernel kinds ({KIND_HELP}).  [default: motion,trajectory,gaussian]")
 @click.option("--kernel-size", type=int, help="Odd kernel size in pixels.  [default: 31]")
 @click.option("--noise", type=RangeParam(), help="Gaussian noise sigma or LOW:HIGH.  [default: 0:0.01]")
+@click.option(
+    "--kernel-error",
+    type=RangeParam(),
+    help="Strength 0..1 (or LOW:HIGH) of the errors in the kernel given to a kernel-aware model.  [default: 0]",
+)
 @click.option("--jpeg-prob", type=float, help="Probability of JPEG re-compression.  [default: 0]")
 @click.option("--jpeg-quality", type=RangeParam(int), help="JPEG quality or LOW:HIGH.  [default: 60:95]")
 @click.option("--saturation-prob", type=float, help="Probability of clipped highlights.  [default: 0]")
+@click.option(
+    "--init",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Start from this model file's generator weights (fine-tuning) instead of a random initialisation.",
+)
 @click.option("--workers", type=int, help="Data-loader processes (-1: 0 on CPU, 4 on GPU).")
 @optim_options(decay_default="0.5")
 @run_options

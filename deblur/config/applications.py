@@ -74,6 +74,8 @@ class BenchConfig:
             ``blur/`` + ``sharp/``, ``input/`` + ``target/``).
         sharp, kernels, noise: the non-blind protocol instead: sharp images, each blurred by every kernel of the
             bank (valid convolution) with Gaussian noise of this sigma.
+        kernel_error: in the non-blind protocol, give the methods kernels perturbed at this strength (0 to 1,
+            :func:`deblur.synth.kernels.perturb_kernels`) instead of the true ones: estimated kernels' errors.
         models: model files to score (None: the shipped default model when one is installed).
         results: other methods' saved outputs, ``{name: folder}``.
         baselines, unsupervised: Wiener, unsupervised Wiener, Richardson-Lucy and deblur's hyper-Laplacian
@@ -94,6 +96,7 @@ class BenchConfig:
     sharp: Path | None = None
     kernels: Path | None = None
     noise: float = 0.01
+    kernel_error: float = 0.0
     models: tuple[Path, ...] | None = None
     results: dict[str, Path] = field(default_factory=dict)
     baselines: bool = True
@@ -122,5 +125,9 @@ class BenchConfig:
             raise ConfigError("give a test set: --pairs DIR, or --sharp DIR with --kernels BANK")
         if self.sharp is not None and self.kernels is None:
             raise ConfigError("--sharp needs --kernels (a folder or file of kernels, e.g. Levin09.mat)")
+        if not 0 <= self.kernel_error <= 1:
+            raise ConfigError(f"kernel_error must be between 0 and 1, got {self.kernel_error}")
+        if self.kernel_error and self.sharp is None:
+            raise ConfigError("--kernel-error applies to the non-blind protocol (--sharp with --kernels)")
         if self.channel not in ("rgb", "y"):
             raise ConfigError(f"channel must be rgb or y, got {self.channel!r}")

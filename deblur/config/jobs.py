@@ -76,6 +76,11 @@ class SynthConfig:
         valid: valid convolution (no padding); the output loses ``size - 1`` rows and columns and the sharp image
             is cropped to match. The fair protocol for benchmarks.
         conv: ``direct`` (kornia ``filter2d``), ``fft`` (kornia ``fft_conv``) or ``auto`` (by kernel size and device).
+        kernel_error: strength range (0 to 1, drawn per sample) of the errors in the kernel that training hands a
+            kernel-aware model (:func:`deblur.synth.kernels.perturb_kernels`: extent, smoothing, faint trails,
+            shifts), so that it learns to tolerate estimated kernels; the image is still blurred with the true
+            kernel. (0, 0): the true kernel. ``deblur synth`` always saves the true kernel.
+        kernel_error_share: the fraction of samples whose kernel is perturbed (the others get the true one).
     """
 
     kernels: tuple[str, ...] = ("trajectory",)
@@ -96,6 +101,8 @@ class SynthConfig:
     linear_light: bool = False
     valid: bool = False
     conv: str = "auto"
+    kernel_error: Range = (0.0, 0.0)
+    kernel_error_share: float = 1.0
 
     def __post_init__(self) -> None:
         if isinstance(self.kernels, str):
@@ -117,7 +124,8 @@ class SynthConfig:
         _check_range("poisson", self.poisson, 0.0, 1.0)
         _check_range("jpeg_quality", self.jpeg_quality, 1, 100)
         _check_range("saturation_gain", self.saturation_gain, 1.0, 100.0)
-        for name in ("jpeg_prob", "saturation_prob", "saturation_threshold"):
+        _check_range("kernel_error", self.kernel_error, 0.0, 1.0)
+        for name in ("jpeg_prob", "saturation_prob", "saturation_threshold", "kernel_error_share"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ConfigError(f"{name} must be between 0 and 1, got {value!r}")
@@ -323,6 +331,9 @@ class TrainConfig:
         optim: optimiser settings (:class:`OptimConfig`; unless ``lr_decay_from`` is given, the learning rates
             decay over the second half).
         synth: the degradations synthesised on the training device (:class:`SynthConfig`).
+        init: a model file (``deblur export``'s safetensors) whose generator weights start the run instead of a
+            random initialisation: fine-tuning. Its tensors must fit ``gen`` (settings that hold no weights, such
+            as a kernel-aware model's iterations, may differ). Ignored on ``--resume``.
         workers: data-loader processes for decoding and cropping (-1: 0 on the CPU, 4 on a GPU).
         cache: keep decoded photos in memory.
         seed, device: as everywhere.
@@ -336,7 +347,10 @@ class TrainConfig:
         "scales": "disc.scales",
         **{key: f"loss.{key}" for key in LossConfig.__dataclass_fields__},
         **{key: f"optim.{key}" for key in OPTIM_KEYS},
-        **{key: f"synth.{key}" for key in ("kernels", "noise", "jpeg_prob", "jpeg_quality", "saturation_prob")},
+        **{
+            key: f"synth.{key}"
+            for key in ("kernels", "noise", "kernel_error", "jpeg_prob", "jpeg_quality", "saturation_prob")
+        },
         "kernel_size": "synth.size",
     }
     """Flat names of nested settings, as the command line spells them (``--disc-width`` is ``disc.width``) and as
@@ -357,6 +371,7 @@ class TrainConfig:
     loss: LossConfig = LossConfig()
     optim: OptimConfig = OptimConfig()
     synth: SynthConfig = DEFAULT_TRAIN_SYNTH
+    init: Path | None = None
     workers: int = -1
     cache: bool = True
     seed: int = 0
@@ -369,7 +384,7 @@ class TrainConfig:
         data = (self.data,) if isinstance(self.data, (str, Path)) else self.data
         object.__setattr__(self, "data", tuple(Path(p) for p in data))
         object.__setattr__(self, "out", Path(self.out))
-        for name in ("pairs", "val"):
+        for name in ("pairs", "val", "init"):
             if getattr(self, name) is not None:
                 object.__setattr__(self, name, Path(getattr(self, name)))
         for name in ("gen", "disc"):

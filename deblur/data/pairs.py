@@ -27,6 +27,7 @@ from deblur.errors import ImageError
 from deblur.io import image_size, list_images, read_image
 from deblur.ops.conv import crop_valid
 from deblur.synth.degrade import degrade, sample_params
+from deblur.synth.kernels import perturb_kernels, sample_uniform
 
 Batch = dict[str, torch.Tensor]
 
@@ -193,7 +194,13 @@ class SynthPairs:
         blurred = degrade(sharp, params)
         if self.synth.valid:
             sharp = crop_valid(sharp, self.synth.size)
-        return {"blurred": blurred, "sharp": sharp, "kernel": params.kernels}
+        kernel = params.kernels
+        if self.synth.kernel_error[1] > 0:  # an estimator's errors: the model gets a perturbed kernel
+            generator = key_generator(self.seed + 104729, number)
+            strength = sample_uniform(len(kernel), self.synth.kernel_error, generator)
+            strength = strength * (torch.rand(len(kernel), generator=generator) < self.synth.kernel_error_share)
+            kernel = perturb_kernels(kernel, strength, generator)
+        return {"blurred": blurred, "sharp": sharp, "kernel": kernel}
 
     def state_dict(self) -> dict[str, Any]:
         return self.crops.state_dict()

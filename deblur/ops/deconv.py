@@ -169,20 +169,52 @@ def wiener_deconv(
 
 def _shrink(value: torch.Tensor, threshold: float, alpha: float) -> torch.Tensor:
     """The generalised shrinkage of Chartrand (2012) for ``|w|^alpha``: soft thresholding at ``alpha = 1``, and a
-    close, cheap stand-in for the exact hyper-Laplacian proximal step at ``alpha < 1``."""
-    magnitude = value.abs()
-    shrunk = magnitude - threshold ** (2 - alpha) * magnitude.clamp(min=1e-12).pow(alpha - 1)
-    return torch.sign(value) * shrunk.clamp(min=0)
+    close, cheap stand-in for the exact hyper-Laplacian proximal step at ``alpha < 1``.
+
+    ``sign(v) max(|v| - t^(2 - alpha) |v|^(alpha - 1), 0)``, written as ``v relu(1 - t^(2 - alpha) |v|^(alpha - 2))``:
+    the same values in fewer passes over the image.
+    """
+    scale = value.abs().clamp(min=1e-12).pow(alpha - 2).mul(-(threshold ** (2 - alpha))).add(1).clamp(min=0)
+    return value * scale
 
 
 def _gradients(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    return torch.roll(x, -1, dims=-1) - x, torch.roll(x, -1, dims=-2) - x  # circular forward differences
+    """Circular forward differences ``x[i + 1] - x[i]`` along the width and the height (slices and a concatenation:
+    about 4x faster on CPUs than ``torch.roll``, which copies)."""
+    gx = torch.cat([x[..., 1:] - x[..., :-1], x[..., :1] - x[..., -1:]], dim=-1)
+    gy = torch.cat([x[..., 1:, :] - x[..., :-1, :], x[..., :1, :] - x[..., -1:, :]], dim=-2)
+    return gx, gy
 
 
 def _adjoint_gradients(gx: torch.Tensor, gy: torch.Tensor) -> torch.Tensor:
-    """The adjoint of :func:`_gradients` (a negated divergence): its FFT is ``conj(Dx) Gx + conj(Dy) Gy``, so one
-    transform serves both directions."""
-    return torch.roll(gx, 1, dims=-1) - gx + torch.roll(gy, 1, dims=-2) - gy
+    """The adjoint of :func:`_gradients` (a negated divergence), ``g[i - 1] - g[i]`` summed over both directions: its
+    FFT is ``conj(Dx) Gx + conj(Dy) Gy``, so one transform serves both directions."""
+    return torch.cat([gx[..., -1:] - gx[..., :1], gx[..., :-1] - gx[..., 1:]], dim=-1) + torch.cat(
+        [gy[..., -1:, :] - gy[..., :1, :], gy[..., :-1, :] - gy[..., 1:, :]], dim=-2
+    )
+
+
+def _gradients_into(x: torch.Tensor, gx: torch.Tensor, gy: torch.Tensor) -> None:
+    """:func:`_gradients` written into ``gx`` and ``gy`` (no gradient)."""
+    torch.sub(x[..., 1:], x[..., :-1], out=gx[..., :-1])
+    torch.sub(x[..., :1], x[..., -1:], out=gx[..., -1:])
+    torch.sub(x[..., 1:, :], x[..., :-1, :], out=gy[..., :-1, :])
+    torch.sub(x[..., :1, :], x[..., -1:, :], out=gy[..., -1:, :])
+
+
+def _adjoint_gradients_into(gx: torch.Tensor, gy: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """:func:`_adjoint_gradients` written into ``out`` (no gradient)."""
+    torch.sub(gx[..., -1:], gx[..., :1], out=out[..., :1])
+    torch.sub(gx[..., :-1], gx[..., 1:], out=out[..., 1:])
+    out[..., :1, :] += gy[..., -1:, :] - gy[..., :1, :]
+    out[..., 1:, :] += gy[..., :-1, :] - gy[..., 1:, :]
+    return out
+
+
+def _shrink_into(value: torch.Tensor, out: torch.Tensor, threshold: float, alpha: float) -> torch.Tensor:
+    """:func:`_shrink` written into ``out`` (no gradient)."""
+    torch.abs(value, out=out).clamp_(min=1e-12).pow_(alpha - 2).mul_(-(threshold ** (2 - alpha)))
+    return out.add_(1).clamp_(min=0).mul_(value)
 
 
 def _difference_otfs(size: tuple[int, int], like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -256,30 +288,72 @@ def hl_deconv(
     if boundary != "masked":
         raise ValueError(f"boundary must be masked or taper, got {boundary!r}")
     otf = psf_to_otf(kernel, size)
-    otf_conj, otf_power = otf.conj(), otf.abs().pow(2)
-    mask = F.pad(torch.ones_like(blurred[:1, :1]), pad)
-    observed = data * mask * F.pad(blurred, pad)
-    x = F.pad(blurred, pad, mode="replicate")
+    otf_power = otf.abs().pow(2)
     rho = data  # the penalty of u = k * x, in the units of the data term: a well-balanced split
+    mask = F.pad(torch.ones_like(blurred[:1, :1]), pad)
+    inverse = 1 / (data * mask + rho)  # the pixelwise u-step: u = (data M y + rho (k * x + du)) / (data M + rho)
+    observed, rho_inverse = data * mask * F.pad(blurred, pad) * inverse, rho * inverse
+    x = F.pad(blurred, pad, mode="replicate")
+    if torch.is_grad_enabled() and any(t.requires_grad for t in (blurred, kernel, data)):
+        admm = _masked_admm
+    else:
+        admm = _masked_admm_inplace  # the same steps, about 25% faster where no gradient is recorded
+    spectra = (otf, rho * otf.conj(), rho * otf_power, gradient_power)
+    x = admm(x, observed, rho_inverse, spectra, size, iterations, beta_start, rate, alpha)
+    return _crop(x, pad, blurred)
+
+
+def _masked_admm(x, observed, rho_inverse, spectra, size, iterations, beta, rate, alpha) -> torch.Tensor:
+    """The ADMM iterations of :func:`hl_deconv`'s masked data term, differentiable (see there)."""
+    otf, rho_otf_conj, rho_otf_power, gradient_power = spectra
     blurred_x = torch.fft.irfft2(torch.fft.rfft2(x) * otf, s=size)
     gx, gy = _gradients(x)
     du, dgx, dgy = torch.zeros_like(x), torch.zeros_like(x), torch.zeros_like(x)  # scaled dual variables
-    beta = beta_start
     for _ in range(iterations):
-        u = (observed + rho * (blurred_x + du)) / (data * mask + rho)
+        u = observed + rho_inverse * (blurred_x + du)
         vx, vy = _shrink(gx + dgx, 1 / beta, alpha), _shrink(gy + dgy, 1 / beta, alpha)
-        numerator = rho * otf_conj * torch.fft.rfft2(u - du) + beta * torch.fft.rfft2(
+        numerator = rho_otf_conj * torch.fft.rfft2(u - du) + beta * torch.fft.rfft2(
             _adjoint_gradients(vx - dgx, vy - dgy)
         )
-        spectrum = numerator / (rho * otf_power + beta * gradient_power)
+        spectrum = numerator / (rho_otf_power + beta * gradient_power)
         x = torch.fft.irfft2(spectrum, s=size)
         blurred_x = torch.fft.irfft2(spectrum * otf, s=size)
         gx, gy = _gradients(x)
-        du = du + blurred_x - u
+        du = du + (blurred_x - u)
         # the gradient penalty grows; its scaled dual shrinks in proportion, so the unscaled dual is unchanged
         dgx, dgy = (dgx + gx - vx) / rate, (dgy + gy - vy) / rate
         beta *= rate
-    return _crop(x, pad, blurred)
+    return x
+
+
+def _masked_admm_inplace(x, observed, rho_inverse, spectra, size, iterations, beta, rate, alpha) -> torch.Tensor:
+    """:func:`_masked_admm` with in-place updates of preallocated buffers: no gradient, fewer allocations (each
+    fresh image-sized buffer costs page faults comparable to the arithmetic on it)."""
+    otf, rho_otf_conj, rho_otf_power, gradient_power = spectra
+    blurred_x = torch.fft.irfft2(torch.fft.rfft2(x) * otf, s=size)
+    gx, gy = torch.empty_like(x), torch.empty_like(x)
+    _gradients_into(x, gx, gy)
+    du, dgx, dgy = torch.zeros_like(x), torch.zeros_like(x), torch.zeros_like(x)
+    u, tx, ty, vx, vy = (torch.empty_like(x) for _ in range(5))
+    for _ in range(iterations):
+        torch.add(blurred_x, du, out=u).mul_(rho_inverse).add_(observed)
+        torch.add(gx, dgx, out=tx)
+        torch.add(gy, dgy, out=ty)
+        _shrink_into(tx, vx, 1 / beta, alpha)
+        _shrink_into(ty, vy, 1 / beta, alpha)
+        numerator = torch.fft.rfft2(torch.sub(u, du, out=tx)).mul_(rho_otf_conj)
+        _adjoint_gradients_into(vx.sub_(dgx), vy.sub_(dgy), out=ty)
+        numerator.add_(torch.fft.rfft2(ty).mul_(beta)).div_(rho_otf_power + beta * gradient_power)
+        x = torch.fft.irfft2(numerator, s=size)
+        blurred_x = torch.fft.irfft2(numerator.mul_(otf), s=size)
+        vx.add_(dgx)
+        vy.add_(dgy)
+        _gradients_into(x, gx, gy)
+        du.add_(blurred_x).sub_(u)
+        dgx.add_(gx).sub_(vx).div_(rate)
+        dgy.add_(gy).sub_(vy).div_(rate)
+        beta *= rate
+    return x
 
 
 def richardson_lucy(

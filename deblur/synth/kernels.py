@@ -23,7 +23,7 @@ import kornia
 import torch
 import torchvision
 
-from deblur.ops.conv import check_kernel_size
+from deblur.ops.conv import blur, check_kernel_size
 
 KernelSampler = Callable[..., torch.Tensor]
 
@@ -329,6 +329,58 @@ SAMPLERS: dict[str, KernelSampler] = {
 """Built-in kernel kinds, each ``sampler(batch, size, generator, device, **ranges) -> (B, k, k)``."""
 
 
+def perturb_kernels(
+    kernels: torch.Tensor, strength: float | torch.Tensor, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Kernels as an estimator would get them wrong: the errors a model must tolerate when its kernel is estimated.
+
+    Per sample, at ``strength`` ``s`` in [0, 1] (0 leaves a kernel as it is, 1 is the strongest):
+
+    * extent scaled by a factor drawn from ``1 +- 0.15 s`` (bilinear resampling about the middle pixel);
+    * smoothed by a Gaussian of standard deviation up to ``s`` pixels;
+    * a spurious faint trail: a line through the middle, up to half the canvas long, holding up to ``10 s`` % of
+      the mass;
+    * shifted by up to ``round(2 s)`` whole pixels along each axis.
+
+    All draws come from ``generator`` (on the CPU), so a seed gives the same errors on every device.
+
+    Args:
+        kernels: ``(B, k, k)``, odd ``k``.
+        strength: a number or ``(B,)``.
+
+    Returns:
+        ``(B, k, k)`` kernels, non-negative and summing to 1 (no longer exactly centred, by design).
+
+    Example:
+        >>> k = line_kernels(torch.tensor([8.0]), torch.tensor([30.0]), 15)
+        >>> bool(torch.equal(perturb_kernels(k, 0.0, torch.Generator().manual_seed(0)), k))
+        True
+        >>> round(float(perturb_kernels(k, 1.0, torch.Generator().manual_seed(0)).sum()), 4)
+        1.0
+    """
+    batch, size = kernels.shape[0], kernels.shape[-1]
+    device = kernels.device
+    s = torch.as_tensor(strength, dtype=torch.float32).flatten().expand(batch).clamp(0, 1)
+    draws = torch.rand(batch, 7, generator=generator)  # scale, sigma, trail mass, length, angle, shift y, shift x
+    scale = 1 + 0.15 * s * (2 * draws[:, 0] - 1)
+    theta = torch.zeros(batch, 2, 3)
+    theta[:, 0, 0] = theta[:, 1, 1] = 1 / scale  # output pixel p samples the input at p / scale about the middle
+    grid = torch.nn.functional.affine_grid(theta, [batch, 1, size, size], align_corners=True).to(device)
+    out = torch.nn.functional.grid_sample(kernels[:, None].float(), grid, align_corners=True)[:, 0].clamp_min(0)
+    out = normalize_kernels(out + 1e-12)
+    sigma = (s * draws[:, 1]).clamp(min=1e-3)
+    smoothing = kornia.filters.get_gaussian_kernel2d(5, torch.stack([sigma, sigma], dim=-1)).to(device)
+    out = blur(out[:, None], smoothing, border="constant", method="direct")[:, 0]
+    trail = line_kernels(draws[:, 3] * (size - 1) / 2, draws[:, 4] * 180, size).to(device)
+    mass = (0.1 * s * draws[:, 2]).to(device)[:, None, None]
+    out = (1 - mass) * out + mass * trail
+    reach = torch.round(2 * s)
+    shifts = torch.round((2 * draws[:, 5:] - 1) * reach[:, None]).long().tolist()
+    out = torch.stack([torch.roll(kernel, shift, dims=(0, 1)) for kernel, shift in zip(out, shifts, strict=True)])
+    exact = (s == 0).to(device)[:, None, None]
+    return torch.where(exact, kernels, normalize_kernels(out.clamp_min(0)))
+
+
 def kernel_grid(kernels: torch.Tensor, nrow: int | None = None, zoom: int = 4) -> torch.Tensor:
     """A picture of a kernel batch: each kernel scaled to its own maximum, tiled, enlarged ``zoom`` times.
 
@@ -354,6 +406,7 @@ __all__ = [
     "gaussian_kernels",
     "kernel_grid",
     "line_kernels",
+    "perturb_kernels",
     "random_anisotropic_kernels",
     "random_defocus_kernels",
     "random_gaussian_kernels",

@@ -150,6 +150,29 @@ def build_objective(loss: LossConfig, device: torch.device) -> DeblurObjective:
     )
 
 
+def start_from(gen: nn.Module, path: Path) -> None:
+    """Load a model file's weights into a freshly built generator (fine-tuning), checked tensor by tensor.
+
+    Raises:
+        ConfigError: the file is unreadable or its tensors do not fit the generator.
+    """
+    from deblur.weights import ModelFileError, load_model
+
+    try:
+        source, _ = load_model(path)
+    except ModelFileError as exc:
+        raise ConfigError(f"init: {exc}") from exc
+    tensors, expected = source.state_dict(), gen.state_dict()
+    wrong = sorted(set(tensors) ^ set(expected)) or [k for k in expected if tensors[k].shape != expected[k].shape]
+    if wrong:
+        raise ConfigError(
+            f"init: {path} does not fit the generator (first mismatch: {wrong[0]}); give a model of the same network"
+        )
+    with torch.no_grad():
+        for name, tensor in gen.state_dict().items():
+            tensor.copy_(tensors[name])
+
+
 def _setup_distributed(device: torch.device) -> tuple[int, int, torch.device]:
     """Join the process group when started by ``torchrun`` (NCCL on CUDA, gloo on the CPU)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -200,6 +223,8 @@ def _train(config: TrainConfig, resume: bool, progress: bool, rank: int, world: 
     )
     stream: Any = crops if config.pairs is not None else SynthPairs(crops, config.synth, config.seed)
     gen, disc = build_networks(config.gen, config.disc, device)
+    if config.init is not None and not resume:
+        start_from(gen, config.init)
     if getattr(gen, "takes_kernel", False) and config.pairs is not None:
         raise ConfigError(f"{config.gen['name']} needs each sample's kernel: train it on --data (synthesised pairs)")
     multiple = int(getattr(gen, "multiple", 1))

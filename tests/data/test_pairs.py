@@ -19,3 +19,20 @@ def test_values_pairs_carry_the_kernel_that_blurred_them(photo_folder: Path) -> 
     torch.testing.assert_close(batch["kernel"].sum((1, 2)), torch.ones(3))
     # without noise or JPEG, the blurred crop is the sharp one convolved with its own kernel
     torch.testing.assert_close(batch["blurred"], blur(batch["sharp"], batch["kernel"]).clamp(0, 1))
+
+
+def test_values_kernel_error_hands_the_model_a_perturbed_kernel_but_blurs_with_the_true_one(
+    photo_folder: Path,
+) -> None:
+    exact, perturbed = (
+        SynthConfig(kernels=("motion",), size=9, noise=(0.0, 0.0), kernel_error=error)
+        for error in ((0.0, 0.0), (1.0, 1.0))
+    )
+    batches = [
+        next(SynthPairs(CropBatches(KeyedCrops(sorted(photo_folder.rglob("*.png")), 32, seed=0), 3), synth, seed=0))
+        for synth in (exact, perturbed)
+    ]
+    # the same images and blur (the errors come from their own generator), a different kernel handed over
+    torch.testing.assert_close(batches[0]["blurred"], batches[1]["blurred"])
+    assert not torch.allclose(batches[0]["kernel"], batches[1]["kernel"])
+    torch.testing.assert_close(batches[1]["kernel"].sum((1, 2)), torch.ones(3))

@@ -160,13 +160,36 @@ def test_lapgan_coarse_width() -> None:
 def test_values_kernel_aware_starts_as_its_deconvolution_and_learns_the_weight() -> None:
     from deblur.ops.deconv import hl_deconv
 
-    net = create_net("kernel_aware", **SMALL["kernel_aware"])
+    net = create_net("kernel_aware", **SMALL["kernel_aware"], learn_weight=True)
     x = torch.rand(2, 3, 24, 24) * 0.5 + 0.25
     kernel = torch.ones(2, 3, 3) / 9
     expected = hl_deconv(x, kernel, 7e-4, iterations=3).clamp(-0.5, 1.5)
     torch.testing.assert_close(net(x, kernel), expected)  # a zero residual at the start
     assert "log_weight" in dict(net.named_parameters())
-    fixed = create_net("kernel_aware", **SMALL["kernel_aware"], learn_weight=False)
+    fixed = create_net("kernel_aware", **SMALL["kernel_aware"])  # fixed by default
     assert "log_weight" not in dict(fixed.named_parameters()) and "log_weight" in dict(fixed.named_buffers())
     with pytest.raises(ValueError, match="conditioning channels"):
         net.refiner(x)  # the refiner sees the blurred image beside the deconvolution
+
+
+def test_values_kernel_aware_bf16_refiner_at_cpu_inference_only() -> None:
+    from deblur.nets import kernel_aware
+
+    torch.manual_seed(0)
+    net = create_net("kernel_aware", **SMALL["kernel_aware"], beta_max=32.0)
+    torch.nn.init.normal_(net.refiner.tail.weight, std=0.05)  # a non-zero residual
+    blurred, kernel = torch.rand(2, 3, 32, 32), torch.full((2, 5, 5), 1 / 25)
+    net.eval()
+    with torch.no_grad():
+        net.cpu_bf16 = False
+        full = net(blurred, kernel)
+        net.cpu_bf16 = True
+        fast = net(blurred, kernel)
+    assert fast.dtype == torch.float32
+    if kernel_aware._native_bf16():
+        assert not torch.equal(fast, full)  # the refiner ran in bf16 ...
+    torch.testing.assert_close(fast, full, atol=2e-2, rtol=0)  # ... and agrees within bf16's precision
+    net.train()
+    torch.testing.assert_close(net(blurred, kernel), full, atol=1e-5, rtol=0)  # training stays fp32
+    with pytest.raises(ValueError, match="beta_max"):
+        create_net("kernel_aware", **SMALL["kernel_aware"], beta_max=0.5)

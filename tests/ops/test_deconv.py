@@ -143,3 +143,16 @@ def test_exception_shapes() -> None:
         wiener_deconv(torch.rand(1, 3, 8, 8), torch.ones(1, 4, 4) / 16)
     with pytest.raises(ValueError, match="2 kernels for a batch of 3"):
         richardson_lucy(torch.rand(3, 1, 8, 8), torch.ones(2, 3, 3) / 9)
+
+
+def test_values_hl_deconv_in_place_path_matches_the_differentiable_one() -> None:
+    """Without gradients hl_deconv runs the same ADMM steps in place: the same result as the recorded path."""
+    generator = torch.Generator().manual_seed(5)
+    image = torch.rand(2, 3, 40, 52, generator=generator)
+    kernel = torch.rand(2, 9, 9, generator=generator)
+    kernel = kernel / kernel.sum((1, 2), keepdim=True)
+    with torch.no_grad():
+        fast = hl_deconv(image, kernel, 7e-4, iterations=6, beta_max=32.0)
+    recorded = hl_deconv(image.requires_grad_(), kernel, 7e-4, iterations=6, beta_max=32.0)
+    assert recorded.requires_grad and not fast.requires_grad
+    torch.testing.assert_close(fast, recorded.detach(), atol=1e-5, rtol=1e-5)

@@ -16,6 +16,7 @@ from deblur.synth.kernels import (
     gaussian_kernels,
     kernel_grid,
     line_kernels,
+    perturb_kernels,
     rasterize_path,
     shake_paths,
 )
@@ -164,3 +165,29 @@ def test_kernel_grid_shape() -> None:
     assert grid.shape[0] == 3
     assert grid.shape[1] == 2 * (2 * 5 + 2) + 2 and grid.shape[2] == 3 * (2 * 5 + 2) + 2
     assert grid.min() >= 0 and grid.max() <= 1
+
+
+def test_values_perturb_kernels_errors_grow_with_strength_and_stay_kernels() -> None:
+    kernels = SAMPLERS["trajectory"](8, 25, torch.Generator().manual_seed(3))
+    errors = []
+    for strength in (0.0, 0.25, 0.5, 1.0):
+        out = perturb_kernels(kernels, strength, torch.Generator().manual_seed(4))
+        assert out.shape == kernels.shape and (out >= 0).all()
+        torch.testing.assert_close(out.sum(dim=(-2, -1)), torch.ones(8))
+        errors.append(float((out - kernels).abs().sum(dim=(-2, -1)).mean()))
+    assert errors[0] == 0.0  # strength 0: the true kernel, unchanged
+    assert errors[1] < errors[2] < errors[3]
+    # the same seed gives the same errors; a per-sample strength leaves the strength-0 samples alone
+    again = perturb_kernels(kernels, 1.0, torch.Generator().manual_seed(4))
+    assert torch.equal(again, perturb_kernels(kernels, 1.0, torch.Generator().manual_seed(4)))
+    mixed = perturb_kernels(kernels, torch.tensor([0.0, 1.0] * 4), torch.Generator().manual_seed(4))
+    assert torch.equal(mixed[0::2], kernels[0::2]) and not torch.equal(mixed[1::2], kernels[1::2])
+
+
+def test_values_perturb_kernels_shifts_at_most_two_pixels() -> None:
+    delta = torch.zeros(64, 15, 15)
+    delta[:, 7, 7] = 1.0
+    out = perturb_kernels(delta, 1.0, torch.Generator().manual_seed(0))
+    offsets = center_of_mass(out)
+    assert offsets.abs().max() <= 2.0 + 0.5  # whole-pixel shifts of at most 2, plus the faint trail's pull
+    assert (offsets.abs() > 0.5).any()  # some kernels do move

@@ -18,9 +18,9 @@ from deblur.cli import cli
 from deblur.config import LossConfig, OptimConfig, SynthConfig, TrainConfig, config_to_dict, load_train_config
 from deblur.errors import ConfigError, ImageError
 from deblur.train.checkpoint import load_checkpoint
-from deblur.train.deblurring import train
+from deblur.train.deblurring import start_from, train
 from deblur.train.log import read_metrics
-from deblur.train.run import export_generator
+from deblur.train.run import build_networks, export_generator
 from deblur.weights import METADATA_KEYS, load_model
 
 TINY = {
@@ -291,7 +291,7 @@ DDP_SCRIPT = """
 import sys, torch
 from pathlib import Path
 sys.path.insert(0, {tests!r})
-from deblur.train.deblurring import train
+from deblur.train.deblurring import start_from, train
 from train.test_trainer import tiny_config
 torch.set_num_threads(1)
 state = train(tiny_config(Path({data!r}), Path({out!r}), steps=3, val_every=0), progress=False)
@@ -322,6 +322,7 @@ def test_smoke_kernel_aware_generator_trains_exports_and_restores_with_its_kerne
     from deblur.cli import cli
 
     gen = {"name": "kernel_aware", "refiner": {"width": 4, "depth": 2, "blocks": 1}, "iterations": 3}
+    gen["learn_weight"] = True
     out = tmp_path / "run"
     state = train(tiny_config(photo_folder, out, steps=3, val_every=3, gen=gen), progress=False)
     assert state.step == 3 and [m["step"] for m in read_metrics(out) if "val_psnr" in m] == [3]
@@ -357,3 +358,24 @@ def test_smoke_kernel_aware_generator_trains_exports_and_restores_with_its_kerne
                 (pairs / side / name).write_bytes((photo_folder / "coffee.png").read_bytes())
         config = TrainConfig(pairs=pairs, out=tmp_path / "p", **{**TINY, "gen": gen, "steps": 1})
         train(config, progress=False)
+
+
+def test_values_init_starts_the_generator_from_a_model_file(photo_folder: Path, tmp_path: Path) -> None:
+    gen = {"name": "kernel_aware", "refiner": {"width": 4, "depth": 2, "blocks": 1}, "iterations": 3}
+    train(tiny_config(photo_folder, tmp_path / "a", steps=2, val_every=0, gen=gen), progress=False)
+    source = export_generator(tmp_path / "a", tmp_path / "a.safetensors", task="deblur")
+    # fine-tuning with another iteration count (no weights change): step 0 is the source model exactly
+    tuned = {**gen, "iterations": 2}
+    config = tiny_config(photo_folder, tmp_path / "b", steps=1, val_every=0, gen=tuned, init=source)
+    assert config.init == source
+    fresh, _ = build_networks(tuned, config.disc, torch.device("cpu"))
+    start_from(fresh, source)
+    expected, _ = load_model(source)
+    for name, tensor in expected.state_dict().items():
+        torch.testing.assert_close(fresh.state_dict()[name], tensor)
+    assert train(config, progress=False).step == 1
+    wider = {**gen, "refiner": {"width": 8, "depth": 2, "blocks": 1}}
+    with pytest.raises(ConfigError, match="does not fit the generator"):
+        train(tiny_config(photo_folder, tmp_path / "c", steps=1, val_every=0, gen=wider, init=source), progress=False)
+    with pytest.raises(ConfigError, match="init: "):
+        train(tiny_config(photo_folder, tmp_path / "d", steps=1, val_every=0, init=tmp_path / "nope.safetensors"))
