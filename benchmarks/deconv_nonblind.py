@@ -108,6 +108,7 @@ def main() -> None:
             kernels=kernels,
             noise=0.01,
             kernel_error=args.kernel_error,
+            overwrite=True,  # the results folder holds the latest run of each table
             models=(args.model,) if args.model else (),
             baselines=args.model is None or args.both,  # the same items (seed 0) as the baselines' table
             unsupervised=not args.no_unsupervised,

@@ -113,6 +113,9 @@ def tensor_to_array(image: torch.Tensor, bit_depth: int = 8) -> np.ndarray:
 def atomic_write_bytes(path: str | Path, data: bytes, overwrite: bool = True) -> Path:
     """Write ``data`` to ``path`` through a temporary file in the same folder and an atomic rename.
 
+    The file gets the mode a new file gets under the process's umask, or the mode of the file it replaces. The
+    temporary name is short (``.deblur-XXXXXXXX.tmp``), so any name the file system allows can be written.
+
     Raises:
         ImageError: the file exists and ``overwrite`` is false, or the write failed (the target is untouched).
     """
@@ -120,8 +123,10 @@ def atomic_write_bytes(path: str | Path, data: bytes, overwrite: bool = True) ->
     if path.exists() and not overwrite:
         raise ImageError(f"{path} already exists: pass --overwrite to replace it")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=".deblur-", suffix=".tmp", dir=path.parent)
     try:
+        if hasattr(os, "fchmod"):  # POSIX: mkstemp's 0600 would otherwise stay
+            os.fchmod(fd, _mode_for(path))
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -138,6 +143,16 @@ def atomic_write_bytes(path: str | Path, data: bytes, overwrite: bool = True) ->
             raise ImageError(f"cannot write {path}: {exc.strerror or exc} (nothing was written)") from exc
         raise
     return path
+
+
+def _mode_for(path: Path) -> int:
+    """The permission bits for a file written at ``path``: those of the file there, else ``0o666`` less the umask."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
 
 
 def _link_new(tmp: Path, path: Path) -> None:
@@ -207,9 +222,27 @@ def write_image(
 
 
 def relative_stems(paths: Iterable[Path], root: Path) -> list[str]:
-    """Names for outputs that mirror inputs: the path relative to ``root`` without its extension."""
+    """Names for outputs that mirror inputs: the path relative to ``root`` without its extension, unique: inputs
+    that share a stem (``x.png`` and ``x.jpg``; ``X.png`` and ``x.png``, one file on case-insensitive systems)
+    keep their extension in the name (``x_png``, ``x_jpg``), so that no output is written over another.
+
+    Example:
+        >>> relative_stems([Path("d/x.png"), Path("d/x.jpg"), Path("d/y.png")], Path("d/x.png"))
+        ['x_png', 'x_jpg', 'y']
+    """
     root = root if root.is_dir() else root.parent
-    return [p.relative_to(root).with_suffix("").as_posix() for p in paths]
+    paths = list(paths)
+    stems = [p.relative_to(root).with_suffix("").as_posix() for p in paths]
+    counts: dict[str, int] = {}
+    for stem in stems:
+        counts[stem.casefold()] = counts.get(stem.casefold(), 0) + 1
+    names = [
+        f"{stem}_{p.suffix.lstrip('.').lower()}" if counts[stem.casefold()] > 1 else stem
+        for stem, p in zip(stems, paths, strict=True)
+    ]
+    if len({n.casefold() for n in names}) != len(names):  # the same stem and extension, differing in case only
+        names = [f"{name}_{i}" for i, name in enumerate(names)]
+    return names
 
 
 PHOTO_FORMATS = {

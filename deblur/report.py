@@ -129,17 +129,23 @@ def write_results(
     """Write ``<name>.csv``, ``.md``, ``.tex`` and ``.json`` into ``out_dir``; returns the Markdown path.
 
     ``notes`` (Markdown: how to reproduce, caveats) follow the table in the ``.md`` file."""
+    from deblur.io import atomic_write_bytes
+
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    with open(out_dir / f"{name}.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(columns), extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-    (out_dir / f"{name}.md").write_text(
+    table = io.StringIO(newline="")
+    writer = csv.DictWriter(table, fieldnames=list(columns), extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    markdown = (
         f"{caption}\n\n" + markdown_table(rows, columns, bold) + (f"\n{notes.strip()}\n" if notes.strip() else "")
     )
-    (out_dir / f"{name}.tex").write_text(latex_table(rows, columns, caption, f"tab:{name}", bold))
-    (out_dir / f"{name}.json").write_text(
-        json.dumps({"meta": meta, "caption": caption, "rows": list(rows)}, indent=2) + "\n"
-    )
+    texts = {
+        "csv": table.getvalue(),
+        "md": markdown,
+        "tex": latex_table(rows, columns, caption, f"tab:{name}", bold),
+        "json": json.dumps({"meta": meta, "caption": caption, "rows": list(rows)}, indent=2) + "\n",
+    }
+    for suffix, text in texts.items():  # each file whole or not at all: a reader never sees half a table
+        atomic_write_bytes(out_dir / f"{name}.{suffix}", text.encode())
     return out_dir / f"{name}.md"

@@ -301,7 +301,7 @@ def restore(
     overlap = max(overlap, reach)
     if isinstance(image, np.ndarray):
         colour, info = _to_float_rgb(image)
-        return _from_float_rgb(restore_tensor(net, colour, tile, overlap, half), info)
+        return _from_float_rgb(_finite(restore_tensor(net, colour, tile, overlap, half)), info)
     if not isinstance(image, torch.Tensor):
         raise TypeError(f"restore takes a NumPy array or a torch tensor, got {type(image).__name__}")
     batched = image.ndim == 4
@@ -310,13 +310,19 @@ def restore(
     if channels not in (1, 3, 4):
         raise ConfigError(f"tensors must have 1, 3 or 4 channels, got {channels}")
     colour = x[:, :3] if channels >= 3 else x.expand(-1, 3, -1, -1)
-    restored = restore_tensor(net, colour.float(), tile, overlap, half)
+    restored = _finite(restore_tensor(net, colour.float(), tile, overlap, half))
     if channels == 1:
         restored = restored.mean(1, keepdim=True)
     elif channels == 4:
         restored = torch.cat([restored, x[:, 3:].float()], dim=1)
     restored = restored.to(image.dtype)
     return restored if batched else restored[0]
+
+
+def _finite(restored: torch.Tensor) -> torch.Tensor:
+    if not bool(torch.isfinite(restored).all()):
+        raise NonFiniteOutput("the model returned NaN or infinite values")
+    return restored
 
 
 BYTES_PER_PIXEL = 1200
@@ -349,17 +355,24 @@ def output_path(source: Path, root: Path | None, out_dir: Path | None, suffix: s
 
 
 def collect_inputs(
-    inputs: Sequence[str | Path], recursive: bool = False
+    inputs: Sequence[str | Path], recursive: bool = False, skip_suffix: str | None = None
 ) -> tuple[list[tuple[Path, Path | None]], list[str]]:
     """``(file, folder it came from)`` for every input file, folder (``recursive``: with sub-folders) or glob, and
-    one message for each input that names nothing. Files already named like outputs (``*_deblurred*``) are left out
-    of folders."""
+    one message for each input that names nothing (a missing path, a glob that matches no image, a folder with no
+    image). Files of a folder whose stem ends with ``skip_suffix`` (earlier outputs written beside their inputs)
+    are left out."""
     found: list[tuple[Path, Path | None]] = []
     errors: list[str] = []
     for raw in inputs:
         path = Path(raw)
         if path.is_dir():
-            found += [(p, path) for p in list_images(path, recursive=recursive) if "_deblurred" not in p.stem]
+            images = list_images(path, recursive=recursive)
+            kept = [p for p in images if not (skip_suffix and p.stem.endswith(skip_suffix))]
+            found += [(p, path) for p in kept]
+            if not kept:
+                what = "image" if not images else f"image that is not an earlier output (*{skip_suffix})"
+                hint = "" if recursive or images else " (pass -r to include its sub-folders)"
+                errors.append(f"{raw}: no {what} in this folder{hint}")
         elif path.is_file():
             found.append((path, None))
         elif any(c in str(raw) for c in "*?["):
@@ -371,6 +384,10 @@ def collect_inputs(
         else:
             errors.append(f"{raw}: no such file or folder")
     return found, errors
+
+
+class NonFiniteOutput(DeblurError):
+    """A model returned NaN or infinite values."""
 
 
 @dataclass
@@ -406,7 +423,8 @@ def restore_files(
     from deblur.io import Photo, atomic_write_bytes, encode_photo, read_photo
 
     config = config or RestoreConfig()
-    files, errors = collect_inputs(inputs, config.recursive)
+    beside = config.output is None and config.out_dir is None  # outputs written next to their inputs
+    files, errors = collect_inputs(inputs, config.recursive, skip_suffix=config.suffix if beside else None)
     if config.output is not None and len(files) != 1:
         raise ConfigError(f"-o takes one input image, got {len(files)}: use --out-dir for several")
     device = resolve_device(config.device)
@@ -414,11 +432,19 @@ def restore_files(
     overlap = max(config.overlap, reach)  # each tile sees the whole kernel's reach of context
     tile = auto_tile(device) if config.tile is None else config.tile
     report = RestoreReport(errors=errors, model=info, total=len(files))
+    claimed: dict[Path, Path] = {}  # output -> the input it is written for
+    model_name = str(config.model) if config.model is not None else "the default model"
     for source, root in tqdm(files, desc="restore", unit="image", disable=not progress or len(files) < 2):
         target = config.output or output_path(source, root, config.out_dir, config.suffix)
         try:
             if target.resolve() == source.resolve():
                 raise DeblurError(f"{target} is the input: choose another output name")
+            if target.resolve() in claimed:
+                raise DeblurError(
+                    f"{source}: its output {target} is also the output of {claimed[target.resolve()]}: "
+                    "restore them to different folders"
+                )
+            claimed[target.resolve()] = source
             if target.exists() and not config.overwrite:
                 raise DeblurError(f"{target} already exists: pass --overwrite to replace it")
             photo = read_photo(source, int(config.max_pixels))
@@ -429,8 +455,14 @@ def restore_files(
             target.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_bytes(target, data, overwrite=config.overwrite)
             report.written.append((source, target))
+        except NonFiniteOutput:
+            report.errors.append(f"{source}: {model_name} returned NaN or infinite values: the model is broken")
         except (DeblurError, OSError) as exc:
             message = str(exc) if isinstance(exc, DeblurError) else f"{source}: {exc.strerror or exc}"
             named = str(source) in message or str(target) in message
             report.errors.append(message if named else f"{source}: {message}")
+        except MemoryError:
+            report.errors.append(f"{source}: not enough memory to restore it: pass a smaller --tile")
+        except Exception as exc:  # one bad file must never cost the others
+            report.errors.append(f"{source}: {type(exc).__name__}: {exc} (unexpected: please report it)")
     return report

@@ -48,6 +48,8 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     from safetensors import safe_open
 
     path = Path(path)
+    if path.is_dir():
+        raise ModelFileError(f"{path} is a folder: give a model file (.safetensors; deblur export writes one)")
     if not path.is_file():
         raise ModelFileError(f"model file {path} does not exist")
     try:
@@ -59,7 +61,7 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
         raise ModelFileError(f"{path} has no deblur metadata: it was not written by deblur")
     try:
         info = json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise ModelFileError(f"{path} has corrupt deblur metadata: {exc}") from exc
     if not isinstance(info, dict):
         raise ModelFileError(f"{path} has corrupt deblur metadata: a table was expected")
@@ -98,26 +100,34 @@ def load_model(path: str | Path, device: torch.device | str = "cpu") -> tuple[nn
     Raises:
         ModelFileError: missing or unreadable file, unknown network, or tensors that do not fit it.
     """
+    from safetensors import safe_open
     from safetensors.torch import load_file
 
     info = read_metadata(path)
+    spec = info.get("net")
     try:
-        net = net_from_spec(info["net"])
-    except (KeyError, TypeError, ValueError) as exc:
+        with torch.device("meta"):  # the architecture's shapes, without allocating a single weight
+            skeleton = net_from_spec(spec)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ModelFileError(f"{path} describes a network this deblur cannot build: {exc}") from exc
+    expected = {name: tuple(t.shape) for name, t in skeleton.state_dict().items()}
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            shapes = {name: tuple(handle.get_slice(name).get_shape()) for name in handle.keys()}  # noqa: SIM118
+    except Exception as exc:
+        raise ModelFileError(f"{path} has unreadable tensors: {exc}") from exc
+    missing, unexpected = sorted(set(expected) - set(shapes)), sorted(set(shapes) - set(expected))
+    if missing or unexpected:
+        raise ModelFileError(f"{path} does not match its network: missing {missing[:3]}, unexpected {unexpected[:3]}")
+    wrong = [k for k in expected if expected[k] != shapes[k]]
+    if wrong:
+        raise ModelFileError(
+            f"{path}: tensor {wrong[0]} has shape {shapes[wrong[0]]}, the network expects {expected[wrong[0]]}"
+        )
+    net = net_from_spec(spec)  # now that the file's tensors are known to fit it
     try:
         tensors = load_file(str(path))
     except Exception as exc:
         raise ModelFileError(f"{path} has unreadable tensors: {exc}") from exc
-    expected = net.state_dict()
-    missing, unexpected = sorted(set(expected) - set(tensors)), sorted(set(tensors) - set(expected))
-    if missing or unexpected:
-        raise ModelFileError(f"{path} does not match its network: missing {missing[:3]}, unexpected {unexpected[:3]}")
-    wrong = [k for k in expected if expected[k].shape != tensors[k].shape]
-    if wrong:
-        raise ModelFileError(
-            f"{path}: tensor {wrong[0]} has shape {tuple(tensors[wrong[0]].shape)}, the network "
-            f"expects {tuple(expected[wrong[0]].shape)}"
-        )
     net.load_state_dict(tensors, strict=True)
     return net.to(device).eval(), info

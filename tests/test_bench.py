@@ -245,3 +245,16 @@ def test_values_kernel_error_gives_the_methods_a_perturbed_kernel(tmp_path: Path
     assert scores[1][name] < scores[0][name]  # a wrong kernel restores worse
     with pytest.raises(Exception, match="kernel-error"):
         BenchConfig(out=tmp_path, pairs=tmp_path, kernel_error=0.5)
+
+
+def test_exception_a_second_bench_run_does_not_replace_the_first_unasked(tmp_path: Path, photo_folder: Path) -> None:
+    testset = _synth_set(photo_folder, tmp_path / "set")
+    args = ["bench", "--pairs", str(testset), "--out", str(tmp_path / "r"), "--no-plots", "-q", "--no-unsupervised"]
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    before = {p.name: p.read_bytes() for p in (tmp_path / "r").iterdir()}
+    again = CliRunner().invoke(cli, args)
+    assert again.exit_code == 1 and "pass --overwrite" in again.output
+    assert {p.name: p.read_bytes() for p in (tmp_path / "r").iterdir()} == before
+    assert CliRunner().invoke(cli, [*args, "--overwrite"]).exit_code == 0
+    assert CliRunner().invoke(cli, [*args, "--name", "second"]).exit_code == 0
+    assert (tmp_path / "r" / "second.md").exists() and not list((tmp_path / "r").glob(".deblur-*"))

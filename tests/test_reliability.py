@@ -335,3 +335,259 @@ def test_exception_malicious_and_broken_model_files(tmp_path: Path) -> None:
         assert len(result.output.strip().splitlines()) == 1 and name in result.output and message in result.output
     assert not (tmp_path / "pwned").exists()  # the payload never ran
     assert not Path("out.png").exists()
+
+
+def _photo(path: Path, seed: int = 0) -> Path:
+    import numpy as np
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.random.default_rng(seed).integers(0, 255, (24, 32, 3), dtype=np.uint8)).save(path)
+    return path
+
+
+def test_exception_an_unexpected_error_on_one_file_costs_only_that_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import deblur.restoration
+
+    inputs = [_photo(tmp_path / "in" / f"{name}.png", i) for i, name in enumerate(("a", "bad", "c"))]
+    real = deblur.restoration.restore
+
+    def flaky(pixels, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
+        if pixels.shape[1] == 32 and int(pixels[0, 0, 0]) == int(_first_pixel(inputs[1])):
+            raise ValueError("a failure nobody foresaw")
+        return real(pixels, *args, **kwargs)
+
+    monkeypatch.setattr(deblur.restoration, "restore", flaky)
+    model = _tiny_model(tmp_path / "tiny.safetensors")
+    args = ["restore", *map(str, inputs), "--out-dir", str(tmp_path / "out"), "--model", str(model)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "c.png"]  # the batch went on
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "bad.png" in errors[0] and "ValueError: a failure nobody foresaw" in errors[0]
+    assert "Restored 2 of 3" in result.output
+
+
+def _first_pixel(path: Path) -> int:
+    import numpy as np
+    from PIL import Image
+
+    return int(np.asarray(Image.open(path))[0, 0, 0])
+
+
+def test_exception_two_inputs_with_one_output_name_are_not_both_written(tmp_path: Path) -> None:
+    first, second = _photo(tmp_path / "d1" / "x.png", 1), _photo(tmp_path / "d2" / "x.png", 2)
+    model = _tiny_model(tmp_path / "tiny.safetensors")
+    out = tmp_path / "out"
+    args = ["restore", str(first), str(second), "--out-dir", str(out), "--model", str(model), "--overwrite"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1 and "Restored 1 of 2" in result.output
+    assert "is also the output of" in result.output and str(second) in result.output
+    assert [p.name for p in out.iterdir()] == ["x.png"]
+
+
+def test_exception_a_model_that_returns_nan_is_an_error_naming_it(tmp_path: Path) -> None:
+    import torch
+
+    from deblur.nets import create_net
+    from deblur.weights import save_model
+
+    net = create_net("unet", width=4, depth=2, blocks=1).eval()
+    with torch.no_grad():
+        net.tail.bias.fill_(float("nan"))
+    model = save_model(tmp_path / "nan.safetensors", net, {"task": "deblur", "steps": 0})
+    photo = _photo(tmp_path / "p.png")
+    result = CliRunner().invoke(cli, ["restore", str(photo), "--model", str(model), "-o", str(tmp_path / "o.png")])
+    assert result.exit_code == 1 and "nan.safetensors returned NaN or infinite values" in result.output
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_exception_an_empty_folder_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    model = _tiny_model(tmp_path / "tiny.safetensors")
+    result = CliRunner().invoke(cli, ["restore", str(tmp_path / "empty"), "--model", str(model)])
+    assert result.exit_code == 1 and "no image in this folder" in result.output
+
+
+def test_values_earlier_outputs_are_skipped_only_when_writing_beside_the_inputs(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    _photo(folder / "cat_deblurred_final.png")  # an input whose name only contains the suffix
+    _photo(folder / "dog_deblurred.png", 1)  # an earlier output beside its input
+    model = _tiny_model(tmp_path / "tiny.safetensors")
+    result = CliRunner().invoke(
+        cli, ["restore", str(folder), "--out-dir", str(tmp_path / "out"), "--model", str(model)]
+    )
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["cat_deblurred_final.png", "dog_deblurred.png"]
+    result = CliRunner().invoke(cli, ["restore", str(folder), "--model", str(model)])
+    assert result.exit_code == 0, result.output
+    assert (folder / "cat_deblurred_final_deblurred.png").exists()
+    assert not (folder / "dog_deblurred_deblurred.png").exists()
+
+
+def test_values_outputs_follow_the_umask_and_keep_a_replaced_files_mode(tmp_path: Path) -> None:
+    import os
+
+    from deblur.io import atomic_write_bytes
+
+    old = os.umask(0o022)
+    try:
+        fresh = atomic_write_bytes(tmp_path / "fresh.bin", b"1")
+        assert fresh.stat().st_mode & 0o777 == 0o644
+        shared = tmp_path / "shared.bin"
+        shared.write_bytes(b"0")
+        shared.chmod(0o664)
+        atomic_write_bytes(shared, b"2", overwrite=True)
+        assert shared.stat().st_mode & 0o777 == 0o664 and shared.read_bytes() == b"2"
+    finally:
+        os.umask(old)
+
+
+def test_values_the_longest_legal_output_name_can_be_written(tmp_path: Path) -> None:
+    from deblur.io import atomic_write_bytes
+
+    name = "x" * 251 + ".png"  # 255 bytes: the usual limit of one name
+    assert atomic_write_bytes(tmp_path / name, b"data").read_bytes() == b"data"
+    assert [p.name for p in tmp_path.iterdir()] == [name]
+
+
+def test_exception_an_interrupted_write_leaves_no_temporary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from deblur.io import atomic_write_bytes
+
+    def interrupted(_fd: int) -> None:
+        raise SystemExit(143)  # what SIGTERM raises in deblur restore, mid-write
+
+    monkeypatch.setattr(os, "fsync", interrupted)
+    with pytest.raises(SystemExit):
+        atomic_write_bytes(tmp_path / "out.png", b"partial")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_exception_sigterm_during_restore_exits_like_an_interrupt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import signal
+
+    import deblur.restoration
+
+    def terminated(*_: object, **__: object) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+        raise AssertionError("SIGTERM should have ended the run")
+
+    monkeypatch.setattr(deblur.restoration, "restore_files", terminated)
+    before = signal.getsignal(signal.SIGTERM)
+    result = CliRunner().invoke(cli, ["restore", str(_photo(tmp_path / "p.png"))])
+    assert result.exit_code == 128 + signal.SIGTERM
+    assert signal.getsignal(signal.SIGTERM) is before  # the handler is put back
+
+
+def test_values_synth_keeps_inputs_that_share_a_stem_apart(tmp_path: Path) -> None:
+    import json
+
+    from PIL import Image
+
+    _photo(tmp_path / "in" / "x.png", 1)
+    Image.open(_photo(tmp_path / "tmp" / "x.png", 2)).save(tmp_path / "in" / "x.jpg")
+    _photo(tmp_path / "in" / "y.png", 3)
+    out = tmp_path / "set"
+    result = CliRunner().invoke(cli, ["synth", "--data", str(tmp_path / "in"), "--out", str(out), "--size", "5", "-q"])
+    assert result.exit_code == 0, result.output
+    items = json.loads((out / "manifest.json").read_text())["items"]
+    assert sorted(i["name"] for i in items) == ["x_jpg", "x_png", "y"]
+    assert len({i["blurred"] for i in items}) == 3 and all((out / i["blurred"]).is_file() for i in items)
+
+
+def _with_metadata(source: Path, target: Path, edit) -> Path:  # noqa: ANN001
+    """A copy of a model file whose deblur metadata is ``edit(metadata)`` (a dict or a raw string)."""
+    import json
+
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    with safe_open(str(source), framework="pt") as handle:
+        tensors = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118
+        meta = json.loads(handle.metadata()["deblur"])
+    edited = edit(meta)
+    save_file(tensors, str(target), metadata={"deblur": edited if isinstance(edited, str) else json.dumps(edited)})
+    return target
+
+
+def test_exception_model_metadata_that_lies_is_refused_before_anything_is_built(tmp_path: Path) -> None:
+    import time
+
+    good = _tiny_model(tmp_path / "tiny.safetensors")
+    photo = _photo(tmp_path / "p.png")
+
+    def huge(meta: dict) -> dict:
+        return {**meta, "net": {**meta["net"], "width": 2048}}  # a 40 GB network claimed by a small file
+
+    cases = {
+        _with_metadata(good, tmp_path / "huge.safetensors", huge): "has shape",
+        _with_metadata(good, tmp_path / "list.safetensors", lambda m: "[1, 2]"): "corrupt deblur metadata",
+        _with_metadata(good, tmp_path / "deep.safetensors", lambda m: "[" * 100_000 + "]" * 100_000): "corrupt",
+        _with_metadata(good, tmp_path / "spec.safetensors", lambda m: {**m, "net": [1]}): "cannot build",
+    }
+    (tmp_path / "folder.safetensors").mkdir()
+    cases[tmp_path / "folder.safetensors"] = "is a folder"
+    for path, message in cases.items():
+        start = time.perf_counter()
+        result = CliRunner().invoke(cli, ["restore", str(photo), "--model", str(path), "-o", str(tmp_path / "o.png")])
+        assert result.exit_code == 1 and "Traceback" not in result.output, (path.name, result.output)
+        assert message in result.output and path.name in result.output, (path.name, result.output)
+        assert time.perf_counter() - start < 10  # nothing of the claimed size was allocated
+    assert not (tmp_path / "o.png").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--overlap", "-1"], "overlap must be 0 or more"),
+        (["--tile", "1"], "tile must be 0 (whole images) or at least 64"),
+        (["--tile", "64", "--overlap", "32"], "less than half the tile"),
+        (["--max-pixels", "nan"], "max_pixels must be a positive number"),
+        (["--max-pixels", "inf"], "max_pixels must be a positive number"),
+        (["--max-pixels", "-1"], "max_pixels must be a positive number"),
+        (["--suffix", "a/b"], "suffix must be part of a file name"),
+    ],
+)
+def test_exception_restore_options_are_checked_before_any_work(tmp_path: Path, args: list[str], message: str) -> None:
+    photo = _photo(tmp_path / "p.png")
+    result = CliRunner().invoke(cli, ["restore", str(photo), "--model", str(tmp_path / "none.safetensors"), *args])
+    assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output, result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["bench", "--border", "-1"], "border must be 0 or more"),
+        (["bench", "--border", "100"], "leaves nothing of the smallest image"),
+        (["bench", "--limit", "0"], "0 is not in the range x>=1"),
+        (["bench", "--limit", "-1"], "-1 is not in the range x>=1"),
+        (["bench", "--seed", str(2**63)], "is not in the range"),
+        (["synth", "--limit", "-1"], "-1 is not in the range x>=1"),
+        (["synth", "--seed", str(2**64)], "is not in the range"),
+        (["kernels", "-n", "4096", "--zoom", "32"], "use fewer kernels"),
+    ],
+)
+def test_exception_out_of_range_options_are_one_line_errors(
+    tmp_path: Path, photo_folder: Path, args: list[str], message: str
+) -> None:
+    kernels = tmp_path / "k"
+    kernels.mkdir()
+    import numpy as np
+
+    np.save(kernels / "box.npy", np.full((3, 3), 1 / 9, np.float32))
+    where = {
+        "bench": ["--sharp", str(photo_folder), "--kernels", str(kernels), "--out", str(tmp_path / "r"), "-q"],
+        "synth": ["--data", str(photo_folder), "--out", str(tmp_path / "s"), "-q"],
+        "kernels": ["--out", str(tmp_path / "grid.png")],
+    }[args[0]]
+    result = CliRunner().invoke(cli, [*args, *where, "--no-plots"] if args[0] == "bench" else [*args, *where])
+    assert result.exit_code in (1, 2) and message in result.output and "Traceback" not in result.output, result.output
+    assert not (tmp_path / "grid.png").exists() and not (tmp_path / "r").exists()

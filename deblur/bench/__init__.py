@@ -39,7 +39,7 @@ from deblur.bench.methods import (
     unsupervised_wiener,
     wiener,
 )
-from deblur.bench.output import bench_meta, plot_crops, plot_psnr_vs_kernel_size, write_bench
+from deblur.bench.output import bench_meta, out_files, plot_crops, plot_psnr_vs_kernel_size, write_bench
 from deblur.bench.scoring import mean_ci, quantize, run_bench, score, summarize
 from deblur.bench.sets import BenchError, BenchItem, kernel_extent, load_test_set, nonblind_set
 from deblur.config import BenchConfig
@@ -61,6 +61,11 @@ def benchmark(config: BenchConfig, progress: bool = True) -> tuple[list[dict[str
     from deblur.restoration import default_model_path
 
     pairs, sharp, kernels, noise, seed = config.pairs, config.sharp, config.kernels, config.noise, config.seed
+    earlier = out_files(config.out, config.name)
+    if earlier and not config.overwrite:  # before any scoring: nothing is lost, no time is spent
+        raise ConfigError(
+            f"{earlier[0]} holds an earlier run's results: pass --overwrite to replace them, or another --name"
+        )
     if pairs is not None:
         items = load_test_set(pairs, limit=config.limit)
         description = f"Test set {pairs.name} ({len(items)} images)."
@@ -75,6 +80,9 @@ def benchmark(config: BenchConfig, progress: bool = True) -> tuple[list[dict[str
                 f" Methods are given kernels perturbed at strength {config.kernel_error:g} (extent, smoothing,"
                 " faint trails, shifts: deblur.synth.kernels.perturb_kernels), not the true ones."
             )
+    smallest = min((min(item.sharp.shape[-2:]) for item in items), default=0)
+    if config.border and 2 * config.border >= smallest:
+        raise ConfigError(f"--border {config.border} leaves nothing of the smallest image ({smallest} px): use less")
     models = config.models
     if models is None:
         try:

@@ -5,6 +5,7 @@ the per-image CSV, a PSNR-vs-kernel-size plot and a grid of crops across methods
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import torch
 from deblur.bench.methods import Method
 from deblur.bench.scoring import summarize
 from deblur.bench.sets import BenchError, BenchItem
+from deblur.io import atomic_write_bytes
 from deblur.report import environment, write_results
 
 
@@ -87,10 +89,6 @@ def plot_crops(
 
 
 def _save_figure(figure: Any, path: Path) -> None:
-    import io
-
-    from deblur.io import atomic_write_bytes
-
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", metadata={"Software": None})  # no timestamps: reproducible files
     atomic_write_bytes(path, buffer.getvalue())
@@ -141,10 +139,11 @@ def write_bench(
         bold=_best_cells(per_group, group_columns[1:]),
     )
     per_image = out / f"{name}_per_image.csv"
-    with open(per_image, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    table = io.StringIO(newline="")
+    writer = csv.DictWriter(table, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_bytes(per_image, table.getvalue().encode())
     written["per_image"] = per_image
     if plots:
         try:
@@ -158,6 +157,14 @@ def write_bench(
         if crops:
             written["crops"] = crops
     return written
+
+
+RESULT_SUFFIXES = (".md", ".csv", ".tex", ".json", "_groups.md", "_per_image.csv", "_crops.png")
+
+
+def out_files(out: str | Path, name: str) -> list[Path]:
+    """The files of an earlier ``deblur bench`` run named ``name`` in ``out``."""
+    return [Path(out) / f"{name}{suffix}" for suffix in RESULT_SUFFIXES if (Path(out) / f"{name}{suffix}").exists()]
 
 
 def bench_meta(seed: int, methods: Sequence[Method], extra: dict[str, Any] | None = None) -> dict[str, Any]:

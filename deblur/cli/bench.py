@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from deblur.cli.options import NamedPath
+from deblur.cli.options import SEED, NamedPath
 from deblur.config import BenchConfig
 
 
@@ -55,10 +55,11 @@ from deblur.config import BenchConfig
 @click.option(
     "--tile", type=int, help="Restore models' inputs in tiles of this side (0: whole images).  [default: 512]"
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the noise and of unsupervised Wiener.")
-@click.option("--limit", type=int, help="Use only the first N images.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the noise and of unsupervised Wiener.")
+@click.option("--limit", type=click.IntRange(min=1), help="Use only the first N images.")
 @click.option("--name", default="bench", show_default=True, help="Stem of the result files.")
 @click.option("--plots/--no-plots", default=True, help="PSNR-vs-kernel-size plot and crop grid (needs matplotlib).")
+@click.option("--overwrite", is_flag=True, help="Replace the result files of an earlier run with the same --name.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def bench_command(models: tuple[Path, ...], results: tuple[tuple[str, Path], ...], quiet: bool, **options: Any) -> None:
     """Score models against the blurred input and classical deconvolution: PSNR/SSIM tables for papers.

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from deblur.cli.options import DeblurGroup, config_file_option, optim_options, run_options
+from deblur.cli.options import SEED, DeblurGroup, config_file_option, optim_options, run_options
 from deblur.config import GAN_MODELS, GANConfig, load_config
 from deblur.device import resolve_device
 from deblur.losses import GAN_LOSSES
@@ -67,7 +67,7 @@ def gan_train(config_file: Path | None, resume: bool, quiet: bool, **options: An
 @click.option("-n", "count", type=click.IntRange(1, 100_000), default=64, show_default=True, help="Number of samples.")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Output grid image (PNG).")
 @click.option("--label", type=int, help="Class to generate (class-conditional models).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True)
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 def gan_sample(ckpt: Path, count: int, out: Path, label: int | None, seed: int, device: str, overwrite: bool) -> None:
@@ -90,7 +90,7 @@ def gan_sample(ckpt: Path, count: int, out: Path, label: int | None, seed: int, 
 )
 @click.option("--real", is_flag=True, help="Score real training images instead of samples: the estimator's reference.")
 @click.option("-n", "count", type=int, default=10_000, show_default=True, help="Samples in the Parzen window.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--holdout", type=int, default=10_000, show_default=True, help="Last training images used as validation.")
 @click.option("--device", default="auto", show_default=True)
 def gan_parzen(ckpt: Path | None, data: Path, real: bool, count: int, seed: int, holdout: int, device: str) -> None:

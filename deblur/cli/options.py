@@ -34,6 +34,10 @@ class DeblurGroup(click.Group):
             ) from exc
 
 
+SEED = click.IntRange(0, 2**63 - 1)
+"""Seeds as torch takes them: 0 to 2^63 - 1."""
+
+
 class RangeParam(click.ParamType):
     """``0.01`` (a fixed value) or ``0:0.02`` (a uniform range) -> ``(low, high)``."""
 
@@ -111,7 +115,7 @@ def run_options(command: Any) -> Any:
     """Flags every training command ends with: seed, device, checkpoint period, resume, quiet."""
     for flag in reversed(
         [
-            click.option("--seed", type=int, help="Seed of data order, noise and initialisation.  [default: 0]"),
+            click.option("--seed", type=SEED, help="Seed of data order, noise and initialisation.  [default: 0]"),
             click.option("--device", help="auto, cpu, cuda[:N] or mps.  [default: auto]"),
             click.option("--ckpt-every", type=int, help="Checkpoint every N steps.  [default: 1000]"),
             click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint."),

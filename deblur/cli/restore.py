@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
 import click
 
 from deblur.config import RestoreConfig
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 @click.command("restore")
@@ -47,7 +53,15 @@ def restore_command(inputs: tuple[str, ...], quiet: bool, **options: Any) -> Non
     from deblur.restoration import restore_files
 
     config = RestoreConfig(**options)  # every option but -q is a RestoreConfig field of the same name
-    report = restore_files(inputs, config, progress=not quiet)
+    # SIGTERM ends the run as Ctrl-C does: the file being written is removed (its temporary), the others stay
+    previous = (
+        signal.signal(signal.SIGTERM, _terminate) if threading.current_thread() is threading.main_thread() else None
+    )
+    try:
+        report = restore_files(inputs, config, progress=not quiet)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     if not quiet and report.total == 1 and report.written:
         click.echo(f"Wrote {report.written[0][1]}.")
     for message in report.errors:

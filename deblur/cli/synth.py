@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 from typing import Any
 
 import click
 
-from deblur.cli.options import KIND_HELP, RangeParam, config_file_option, kernel_kinds
+from deblur.cli.options import KIND_HELP, SEED, RangeParam, config_file_option, kernel_kinds
 from deblur.config import CONV_METHODS, SynthConfig, load_config
 from deblur.device import resolve_device
+from deblur.errors import ConfigError
 
 
 @click.command()
@@ -55,7 +57,7 @@ from deblur.device import resolve_device
 )
 @click.option(
     "--seed",
-    type=int,
+    type=SEED,
     default=0,
     show_default=True,
     help="Seed of every random draw; the same seed reproduces the same files.",
@@ -66,7 +68,7 @@ from deblur.device import resolve_device
 @click.option(
     "--bit-depth", type=click.Choice(["8", "16"]), default="8", show_default=True, help="Bits per channel of the PNGs."
 )
-@click.option("--limit", type=int, help="Use only the first N images (sorted by path).")
+@click.option("--limit", type=click.IntRange(min=1), help="Use only the first N images (sorted by path).")
 @click.option("--overwrite", is_flag=True, help="Replace the files of an earlier run in --out.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def synth(
@@ -113,6 +115,10 @@ def synth(
     )
 
 
+MAX_GRID_PIXELS = 64_000_000
+"""The largest kernel grid picture ``deblur kernels`` draws (about 0.8 GB as float RGB)."""
+
+
 @click.command()
 @click.option("--kind", default="trajectory", show_default=True, help=KIND_HELP + ".")
 @click.option("-n", "count", type=click.IntRange(1, 4096), default=16, show_default=True, help="Number of kernels.")
@@ -122,7 +128,7 @@ def synth(
 @click.option(
     "--config", "config_file", type=click.Path(path_type=Path), help="TOML/JSON SynthConfig for the kernel ranges."
 )
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option(
     "--zoom", type=click.IntRange(1, 32), default=4, show_default=True, help="Enlargement of each kernel pixel."
 )
@@ -152,6 +158,12 @@ def kernels(
     from deblur.synth.kernels import kernel_grid
 
     config = dataclasses.replace(load_config(SynthConfig, config_file, "synth", {"size": size}), kernels=(kind,))
+    side = math.ceil(math.sqrt(count)) * (config.size + 1) * zoom
+    if side * side > MAX_GRID_PIXELS:
+        raise ConfigError(
+            f"a grid of {count} kernels of {config.size} px at zoom {zoom} would be {side}x{side} px: "
+            "use fewer kernels (-n) or a smaller --zoom"
+        )
     sampled = kernel_sampler(kind, config)(count, config.size, torch.Generator().manual_seed(seed))
     write_image(out, kernel_grid(sampled, zoom=zoom), overwrite=overwrite)
     if npy is not None:

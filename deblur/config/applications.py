@@ -6,12 +6,17 @@ them from its options (``deblur restore``, ``deblur bench``) and hands them to o
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from deblur.errors import ConfigError
 
 __all__ = ["BenchConfig", "RestoreConfig"]
+
+
+MIN_TILE = 64
+"""The smallest tile side: smaller tiles spend nearly all their time on overlaps."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,16 @@ class RestoreConfig:
             raise ConfigError(f"kernel_weight must be positive, got {self.kernel_weight}")
         if not 1 <= self.quality <= 100:
             raise ConfigError(f"quality must be between 1 and 100, got {self.quality}")
+        if self.overlap < 0:
+            raise ConfigError(f"overlap must be 0 or more pixels, got {self.overlap}")
+        if self.tile is not None and self.tile != 0 and self.tile < MIN_TILE:
+            raise ConfigError(f"tile must be 0 (whole images) or at least {MIN_TILE} pixels, got {self.tile}")
+        if self.tile and self.overlap * 2 >= self.tile:
+            raise ConfigError(f"overlap ({self.overlap}) must be less than half the tile ({self.tile})")
+        if not (math.isfinite(self.max_pixels) and self.max_pixels >= 1):
+            raise ConfigError(f"max_pixels must be a positive number of pixels, got {self.max_pixels}")
+        if any(sep in self.suffix for sep in ("/", "\\", "\0")):
+            raise ConfigError(f"suffix must be part of a file name (no / or \\), got {self.suffix!r}")
 
 
 @dataclass(frozen=True)
@@ -89,6 +104,7 @@ class BenchConfig:
         limit: use only the first N images.
         plots: write the PSNR-vs-kernel-size plot and the crop grid (needs matplotlib).
         name: stem of the result files.
+        overwrite: replace the result files of an earlier run with the same ``name`` in ``out``.
     """
 
     out: Path = Path("bench")
@@ -112,6 +128,7 @@ class BenchConfig:
     limit: int | None = None
     plots: bool = True
     name: str = "bench"
+    overwrite: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "out", Path(self.out))
@@ -125,6 +142,12 @@ class BenchConfig:
             raise ConfigError("give a test set: --pairs DIR, or --sharp DIR with --kernels BANK")
         if self.sharp is not None and self.kernels is None:
             raise ConfigError("--sharp needs --kernels (a folder or file of kernels, e.g. Levin09.mat)")
+        if self.border < 0:
+            raise ConfigError(f"border must be 0 or more pixels, got {self.border}")
+        if self.limit is not None and self.limit < 1:
+            raise ConfigError(f"limit must be at least 1, got {self.limit}")
+        if not 0 <= self.seed < 2**63:
+            raise ConfigError(f"seed must be between 0 and 2^63 - 1, got {self.seed}")
         if not 0 <= self.kernel_error <= 1:
             raise ConfigError(f"kernel_error must be between 0 and 1, got {self.kernel_error}")
         if self.kernel_error and self.sharp is None:

@@ -4,8 +4,8 @@
 is inverted by non-blind deconvolution with a hyper-Laplacian prior and an unknown border
 (:func:`deblur.ops.deconv.hl_deconv`), and a U-Net refiner that sees the blurred image beside the deconvolution adds
 a residual to the deconvolution (its ringing, noise and the detail the prior removed), in the manner of deep Wiener
-deconvolution (Dong et al. 2020) and USRNet (Zhang et al. 2020). The prior weight is fixed by default (7e-4, chosen
-for the deconvolution alone); it can be learned in the log domain (``learn_weight``), but learning it measured worse.
+deconvolution (Dong et al. 2020) and USRNet (Zhang et al. 2020). The prior weight is a parameter (learned, in the
+log domain, by default), so training tunes the deconvolution to what the refiner can correct; it can also stay fixed.
 Starting from a zero residual, an untrained network returns the deconvolution itself.
 
 The spec nests the refiner's: ``{"name": "kernel_aware", "refiner": {"name": "unet", "width": 16}, ...}``.
@@ -29,9 +29,10 @@ class KernelAwareGenerator(nn.Module):
     Args:
         refiner: the spec of the refining U-Net (``unet`` fields; ``extra_channels`` is set to the image's).
         weight: the deconvolution's prior weight at initialisation.
-        learn_weight: learn the prior weight (else it stays fixed, the default). Measured on the validation crops
-            of photos/val20 (issue 17): a learned weight drifted from 7e-4 to 1.1e-3 over 5,000 steps of 128 px
-            crops and cost 0.16 dB there (22.46 dB; the same model with the weight put back to 7e-4: 22.62).
+        learn_weight: learn the prior weight (else it stays fixed). In kernel_aware_cpu it drifted from 7e-4 to
+            1.1e-3 over 5,000 steps; putting it back to 7e-4 in that model gained 0.16 dB on its validation crops
+            (photos/val20) but lost 0.4 dB on Kodak24 x Levin, so the refiner is tuned to the weight it was trained
+            with and neither choice is settled.
         iterations: ADMM iterations of the deconvolution.
         beta_max: the end of the deconvolution's penalty continuation (fewer iterations do best with a lower end).
         alpha: the prior's exponent.
@@ -49,7 +50,7 @@ class KernelAwareGenerator(nn.Module):
         self,
         refiner: dict[str, Any] | None = None,
         weight: float = 7e-4,
-        learn_weight: bool = False,
+        learn_weight: bool = True,
         iterations: int = 10,
         alpha: float = 2 / 3,
         beta_max: float = 256.0,

@@ -32,7 +32,7 @@ from torch import nn
 from tqdm import tqdm
 
 from deblur.config import OptimConfig, config_to_dict
-from deblur.errors import DeblurError
+from deblur.errors import ConfigError, DeblurError
 from deblur.io import atomic_write_json, write_image
 from deblur.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from deblur.train.ema import EMA
@@ -269,6 +269,10 @@ def train_loop(
         stream=stream,
     )
     checkpoint, best_checkpoint = out / "last.pt", out / "best.pt"
+    if not resume and checkpoint.exists():  # never replace a run's checkpoint unasked
+        raise ConfigError(
+            f"{out} already holds a run ({checkpoint.name}): pass --resume to continue it, or choose another --out"
+        )
     if resume and checkpoint.exists():
         state.load_state_dict(load_checkpoint(checkpoint, map_location=device)["state"])
     # under torchrun: gradients are averaged across processes by DDP; G's step reads D unwrapped (D is frozen then)

@@ -166,7 +166,7 @@ def test_values_kernel_aware_starts_as_its_deconvolution_and_learns_the_weight()
     expected = hl_deconv(x, kernel, 7e-4, iterations=3).clamp(-0.5, 1.5)
     torch.testing.assert_close(net(x, kernel), expected)  # a zero residual at the start
     assert "log_weight" in dict(net.named_parameters())
-    fixed = create_net("kernel_aware", **SMALL["kernel_aware"])  # fixed by default
+    fixed = create_net("kernel_aware", **SMALL["kernel_aware"], learn_weight=False)
     assert "log_weight" not in dict(fixed.named_parameters()) and "log_weight" in dict(fixed.named_buffers())
     with pytest.raises(ValueError, match="conditioning channels"):
         net.refiner(x)  # the refiner sees the blurred image beside the deconvolution

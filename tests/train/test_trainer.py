@@ -379,3 +379,13 @@ def test_values_init_starts_the_generator_from_a_model_file(photo_folder: Path, 
         train(tiny_config(photo_folder, tmp_path / "c", steps=1, val_every=0, gen=wider, init=source), progress=False)
     with pytest.raises(ConfigError, match="init: "):
         train(tiny_config(photo_folder, tmp_path / "d", steps=1, val_every=0, init=tmp_path / "nope.safetensors"))
+
+
+def test_exception_a_second_run_into_the_same_folder_needs_resume(photo_folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    train(tiny_config(photo_folder, out, steps=2, val_every=0), progress=False)
+    before = (out / "last.pt").read_bytes()
+    with pytest.raises(ConfigError, match="already holds a run .*--resume"):
+        train(tiny_config(photo_folder, out, steps=4, val_every=0), progress=False)
+    assert (out / "last.pt").read_bytes() == before  # the first run's checkpoint is untouched
+    assert train(tiny_config(photo_folder, out, steps=4, val_every=0), resume=True, progress=False).step == 4
