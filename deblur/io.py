@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import struct
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -309,16 +310,89 @@ def read_photo(path: str | Path, max_pixels: int | None = MAX_PIXELS) -> Photo:
                     f"{path} has {width}x{height} = {width * height / 1e6:.0f} MP, over the limit of "
                     f"{max_pixels / 1e6:.0f} MP: downscale it or raise --max-pixels"
                 )
-            exif = im.getexif()
-            icc = im.info.get("icc_profile")
             frames = getattr(im, "n_frames", 1)
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+            if frames > 1 and kind != "TIFF":
+                raise ImageError(f"{path} is animated ({frames} frames): deblur restores still images")
+            orientation, exif = _metadata(im)
+            icc = im.info.get("icc_profile")
+            mode = im.mode
+            # Pillow decodes 8-bit TIFFs in every layout (planar, CMYK, associated alpha, grey + alpha), which
+            # OpenCV's libtiff path gets wrong; 16-bit images go through OpenCV, which keeps their depth
+            bits = im.tag_v2.get(258, 8) if kind == "TIFF" else 8
+            pillow = kind == "TIFF" and mode in _PILLOW_TIFF_MODES and max(np.atleast_1d(bits)) <= 8
+            array = _pillow_pixels(im) if pillow else None
+            # Pillow 10+ turns TIFFs upright as it loads them (and drops the tag); older versions do not
+            upright = kind == "TIFF" and (not pillow or 0x0112 not in im.tag_v2)
+    except ImageError:
+        raise
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, TypeError, struct.error) as exc:
         raise ImageError(f"{path} is not a readable image ({exc.__class__.__name__}): check the file") from exc
-    if frames > 1 and kind != "TIFF":
-        raise ImageError(f"{path} is animated ({frames} frames): deblur restores still images")
+    if array is None:
+        if kind == "TIFF" and mode not in ("I;16", "I;16B", "I;16L", "RGB", "RGBA"):
+            raise ImageError(f"{path} is a {mode} TIFF: deblur reads 8-bit TIFFs and 16-bit grey or RGB(A) ones")
+        array = _opencv_pixels(path, (height, width))
+        if mode in ("LA", "La", "PA") and array.ndim == 3 and array.shape[2] == 4:
+            array = array[:, :, [0, 3]]  # grey + alpha, which OpenCV expands to four channels
+    if orientation in _ORIENT and not upright:
+        # OpenCV's TIFF decoder (libtiff) returns TIFFs upright already, whatever the flags; other formats as stored
+        array = _ORIENT[orientation](array)
+    return Photo(np.ascontiguousarray(array), kind, exif, icc)
+
+
+_PILLOW_TIFF_MODES = {"1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX", "CMYK", "YCbCr"}
+
+_EXIF_KEPT = (0x010E, 0x010F, 0x0110, 0x011A, 0x011B, 0x0128, 0x0131, 0x0132, 0x013B, 0x8298)
+"""The main-IFD tags kept in outputs: description, make, model, resolution, software, date, artist, copyright.
+(A TIFF's main IFD also holds its layout, StripOffsets, BitsPerSample and the like, which must not be copied.)"""
+
+
+def _metadata(im: Any) -> tuple[int, bytes | None]:
+    """The EXIF orientation and the metadata worth keeping, as EXIF bytes with orientation 1 (the pixels are
+    made upright): the descriptive tags of the main IFD and the Exif and GPS IFDs, read while the file is open.
+    Malformed metadata is dropped: the pixels matter more."""
+    from PIL import Image
+
+    try:
+        exif = im.getexif()
+        orientation = int(exif.get(0x0112, 1) or 1)
+    except Exception:  # a malformed EXIF block: no orientation, no metadata
+        return 1, None
+    try:
+        clean = Image.Exif()
+        for tag in _EXIF_KEPT:
+            if tag in exif:
+                clean[tag] = exif[tag]
+        for pointer in (0x8769, 0x8825):  # the Exif IFD (dates, exposure) and the GPS IFD
+            if pointer in exif:
+                entries = {k: v for k, v in exif.get_ifd(pointer).items() if k != 0xA005}  # no interop IFD
+                if entries:
+                    clean.get_ifd(pointer).update(entries)
+                    clean[pointer] = 0  # written as a sub-IFD
+        if orientation in _ORIENT or 0x0112 in exif:
+            clean[0x0112] = 1
+        data = clean.tobytes() if len(clean) else None
+    except Exception:
+        return orientation, None
+    return orientation, data
+
+
+def _pillow_pixels(im: Any) -> np.ndarray:
+    """8-bit pixels of an open Pillow image as stored: grey, grey + alpha, RGB or RGBA (straight alpha)."""
+    mode = im.mode
+    target = {"1": "L", "La": "LA", "PA": "RGBA", "RGBa": "RGBA", "RGBX": "RGB", "CMYK": "RGB", "YCbCr": "RGB"}
+    if mode == "P":
+        target["P"] = "RGBA" if "transparency" in im.info else "RGB"
+    converted = im.convert(target[mode]) if mode in target else im
+    return np.asarray(converted).copy()
+
+
+def _opencv_pixels(path: Path, shape: tuple[int, int]) -> np.ndarray:
     data = np.fromfile(path, dtype=np.uint8)
-    array = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
-    if array is None or array.shape[:2] != (height, width):
+    try:
+        array = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    except cv2.error as exc:
+        raise ImageError(f"{path} cannot be decoded ({str(exc).strip().splitlines()[-1]}): check the file") from exc
+    if array is None or array.shape[:2] != shape:
         raise ImageError(f"{path} is not a readable image (corrupt or truncated)")
     if array.dtype not in (np.uint8, np.uint16):
         raise ImageError(f"{path} has {array.dtype} pixels: deblur reads 8- and 16-bit images")
@@ -328,20 +402,17 @@ def read_photo(path: str | Path, max_pixels: int | None = MAX_PIXELS) -> Photo:
         array = array[:, :, [2, 1, 0, 3]]
     elif array.ndim == 3 and array.shape[2] == 1:
         array = array[:, :, 0]
-    orientation = int(exif.get(0x0112, 1) or 1)
-    if orientation in _ORIENT:
-        # OpenCV's TIFF decoder (libtiff) returns TIFFs upright already, whatever the flags; other formats as stored
-        if kind != "TIFF":
-            array = _ORIENT[orientation](array)
-        exif[0x0112] = 1
-    return Photo(np.ascontiguousarray(array), kind, exif.tobytes() if len(exif) else None, icc)
+    elif array.ndim == 3:
+        raise ImageError(f"{path} has {array.shape[2]} channels: deblur reads grey, RGB and RGBA images")
+    return array
 
 
 def encode_photo(photo: Photo, suffix: str, quality: int = 95) -> bytes:
     """Encode ``photo`` as the format of ``suffix``, with its EXIF and ICC profile where the format allows.
 
-    8-bit images go through Pillow (which writes the metadata); 16-bit ones through OpenCV as 16-bit PNG or TIFF
-    (the metadata is not kept then); a 16-bit image saved as JPEG, WebP or BMP is reduced to 8 bits.
+    8-bit images go through Pillow (which writes the metadata); 16-bit ones through OpenCV as 16-bit PNG (with the
+    ICC profile and EXIF added as PNG chunks) or TIFF (without them); a 16-bit image saved as JPEG, WebP or BMP is
+    reduced to 8 bits. EXIF that a format cannot hold is left out rather than failing the file.
     """
     from PIL import Image
 
@@ -350,24 +421,49 @@ def encode_photo(photo: Photo, suffix: str, quality: int = 95) -> bytes:
     if suffix not in kinds:
         raise ImageError(f"cannot write {suffix!r} files: use one of {', '.join(sorted(kinds))}")
     kind, pixels = kinds[suffix], photo.pixels
+    if pixels.ndim == 3 and pixels.shape[2] == 2 and (kind == "WEBP" or pixels.dtype == np.uint16):
+        pixels = pixels[:, :, [0, 0, 0, 1]]  # grey + alpha as RGBA where the encoder has no grey + alpha
     if pixels.dtype == np.uint16 and kind in ("PNG", "TIFF"):
         bgr = pixels if pixels.ndim == 2 else pixels[:, :, [2, 1, 0, 3][: pixels.shape[2]]]
         ok, buffer = cv2.imencode(suffix, np.ascontiguousarray(bgr))
         if not ok:
             raise ImageError(f"OpenCV could not encode a 16-bit {suffix} image")
-        return buffer.tobytes()
+        return _png_with_metadata(buffer.tobytes(), photo) if kind == "PNG" else buffer.tobytes()
     if pixels.dtype == np.uint16:
         pixels = (pixels.astype(np.float32) / 257.0).round().astype(np.uint8)
-    if kind in ("JPEG", "BMP") and pixels.ndim == 3 and pixels.shape[2] == 4:
-        pixels = pixels[:, :, :3]  # these formats have no alpha
-    image = Image.fromarray(pixels)
+    if kind in ("JPEG", "BMP") and pixels.ndim == 3 and pixels.shape[2] in (2, 4):
+        pixels = pixels[:, :, : pixels.shape[2] - 1] if pixels.shape[2] == 4 else pixels[:, :, 0]  # no alpha there
+    image = Image.fromarray(np.ascontiguousarray(pixels))
     options: dict[str, Any] = {}
     if kind in ("JPEG", "WEBP"):
         options["quality"] = quality
-    if photo.exif and kind in ("JPEG", "PNG", "TIFF", "WEBP"):
-        options["exif"] = photo.exif
     if photo.icc_profile and kind in ("JPEG", "PNG", "TIFF", "WEBP"):
         options["icc_profile"] = photo.icc_profile
+    if photo.exif and kind in ("JPEG", "PNG", "TIFF", "WEBP"):
+        try:
+            buffer = io.BytesIO()
+            image.save(buffer, format=kind, exif=photo.exif, **options)
+            return buffer.getvalue()
+        except (ValueError, OSError, struct.error):  # EXIF this format cannot hold (JPEG: 64 kB at most)
+            pass
     buffer = io.BytesIO()
     image.save(buffer, format=kind, **options)
     return buffer.getvalue()
+
+
+def _png_with_metadata(png: bytes, photo: Photo) -> bytes:
+    """A PNG (as OpenCV writes 16-bit ones, without metadata) with the photo's ICC profile (``iCCP``) and EXIF
+    (``eXIf``) chunks inserted after its header chunk."""
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    extra = b""
+    if photo.icc_profile:
+        extra += chunk(b"iCCP", b"ICC profile\0\0" + zlib.compress(photo.icc_profile))
+    if photo.exif:
+        exif = photo.exif[6:] if photo.exif.startswith(b"Exif\0\0") else photo.exif
+        extra += chunk(b"eXIf", exif)
+    header_end = 8 + 8 + 13 + 4  # signature, then IHDR: length, type, 13 bytes, CRC
+    return png[:header_end] + extra + png[header_end:]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
@@ -591,3 +592,155 @@ def test_exception_out_of_range_options_are_one_line_errors(
     result = CliRunner().invoke(cli, [*args, *where, "--no-plots"] if args[0] == "bench" else [*args, *where])
     assert result.exit_code in (1, 2) and message in result.output and "Traceback" not in result.output, result.output
     assert not (tmp_path / "grid.png").exists() and not (tmp_path / "r").exists()
+
+
+def _planar_tiff(path: Path, rgb: np.ndarray) -> Path:
+    """An uncompressed baseline RGB TIFF with separate planes (PlanarConfiguration 2), written byte by byte:
+    one strip per plane, as scanners and some editors write them."""
+    import struct
+
+    height, width, _ = rgb.shape
+    planes = [np.ascontiguousarray(rgb[..., c]).tobytes() for c in range(3)]
+    entries = 10
+    ifd_size = 2 + entries * 12 + 4
+    bits_at = 8 + ifd_size
+    offsets_at, counts_at = bits_at + 6, bits_at + 6 + 12
+    data_at = counts_at + 12
+    strip_offsets = [data_at + i * len(planes[0]) for i in range(3)]
+
+    def entry(tag: int, kind: int, count: int, value: int) -> bytes:
+        packed = struct.pack("<H", value) + b"\0\0" if kind == 3 and count == 1 else struct.pack("<I", value)
+        return struct.pack("<HHI", tag, kind, count) + packed
+
+    ifd = (
+        struct.pack("<H", entries)
+        + b"".join(
+            [
+                entry(256, 4, 1, width),
+                entry(257, 4, 1, height),
+                entry(258, 3, 3, bits_at),
+                entry(259, 3, 1, 1),
+                entry(262, 3, 1, 2),
+                entry(273, 4, 3, offsets_at),
+                entry(277, 3, 1, 3),
+                entry(278, 4, 1, height),
+                entry(279, 4, 3, counts_at),
+                entry(284, 3, 1, 2),
+            ]
+        )
+        + struct.pack("<I", 0)
+    )
+    extra = struct.pack("<3H", 8, 8, 8) + struct.pack("<3I", *strip_offsets) + struct.pack("<3I", *map(len, planes))
+    path.write_bytes(b"II*\0" + struct.pack("<I", 8) + ifd + extra + b"".join(planes))
+    return path
+
+
+def _tiff_corpus(root: Path) -> dict[str, np.ndarray]:
+    """TIFFs as cameras and editors write them, each with the pixels an identity model must give back."""
+    import numpy as np
+    from PIL import Image
+
+    root.mkdir(parents=True, exist_ok=True)
+    rows, cols = np.mgrid[0:24, 0:36]
+    rgb = np.stack([rows * 10, cols * 7, 255 - rows * 5 - cols * 3], axis=-1).clip(0, 255).astype(np.uint8)
+    expected: dict[str, np.ndarray] = {}
+    exif = Image.Exif()
+    exif[0x010F] = "Camera"
+    exif.get_ifd(0x8769)[0x9003] = "2024:05:06 07:08:09"  # DateTimeOriginal in the Exif IFD
+    exif[0x8769] = 0
+    Image.fromarray(rgb).save(root / "exif_ifd.tif", exif=exif)
+    expected["exif_ifd.tif"] = rgb
+    Image.fromarray(rgb).convert("CMYK").save(root / "cmyk.tif")
+    expected["cmyk.tif"] = np.asarray(Image.open(root / "cmyk.tif").convert("RGB"))
+    grey_alpha = np.stack([rgb[..., 0], np.full((24, 36), 200, np.uint8)], axis=-1)
+    Image.fromarray(grey_alpha, "LA").save(root / "grey_alpha.tif")
+    expected["grey_alpha.tif"] = grey_alpha
+    rgba = np.zeros((24, 36, 4), np.uint8)
+    rgba[...] = (200, 100, 50, 128)
+    Image.fromarray(rgba).save(root / "alpha128.tif")  # straight (unassociated) alpha
+    expected["alpha128.tif"] = rgba
+    _planar_tiff(root / "planar.tif", rgb)
+    Image.fromarray(rgb).save(root / "strips.tif", tiffinfo={278: 1})  # one row per strip: 24 StripOffsets
+    expected["planar.tif"] = rgb
+    expected["strips.tif"] = rgb
+    return expected
+
+
+@pytest.mark.parametrize("suffix", [".tif", ".png", ".jpg"])
+def test_values_tiffs_in_every_layout_restore_to_files_that_reopen_with_their_pixels(
+    tmp_path: Path, suffix: str
+) -> None:
+    import numpy as np
+    from PIL import Image
+
+    corpus = _tiff_corpus(tmp_path / "in")
+    model = _tiny_model(tmp_path / "tiny.safetensors")  # zero residual: the identity
+    out = tmp_path / "out"
+    inputs = [str(tmp_path / "in" / name) for name in corpus]
+    result = CliRunner().invoke(cli, ["restore", *inputs, "--out-dir", str(out), "--model", str(model)])
+    assert result.exit_code == 0, result.output
+    for name, pixels in corpus.items():
+        written = out / name
+        target = written.with_suffix(suffix)
+        if suffix != ".tif":  # the same photos written as another format
+            args = ["restore", str(tmp_path / "in" / name), "--model", str(model), "-o", str(target)]
+            assert CliRunner().invoke(cli, args).exit_code == 0, name
+        with Image.open(target) as im:
+            got = np.asarray(im)
+            assert im.size == (36, 24), name
+        if suffix == ".jpg":
+            want = pixels if pixels.ndim == 2 else pixels[..., : 1 if pixels.shape[2] == 2 else 3]
+            got = got if got.ndim == 3 or want.ndim == 2 else got[..., None]
+            assert np.abs(got.astype(int) - want.reshape(got.shape).astype(int)).mean() < 8, name
+        else:
+            assert np.array_equal(got, pixels), name  # no scrambled planes, no premultiplied alpha
+    with Image.open(out / "exif_ifd.tif") as im:
+        kept = im.getexif()
+        assert kept.get(0x010F) == "Camera" and kept.get_ifd(0x8769).get(0x9003) == "2024:05:06 07:08:09"
+        assert 273 in kept and kept[273] != 0  # its own strips, not the input's StripOffsets
+
+
+def test_values_malformed_exif_is_dropped_and_the_photo_restored(tmp_path: Path) -> None:
+    import numpy as np
+    from PIL import Image
+
+    photo = _photo(tmp_path / "ok.png")
+    jpeg = tmp_path / "bad_exif.jpg"
+    exif = Image.Exif()
+    exif[0x010F] = "Camera"
+    exif[0x0110] = "x" * 40
+    Image.open(photo).save(jpeg, exif=exif)
+    data = bytearray(jpeg.read_bytes())
+    at = data.index(b"Exif\0\0") + 6
+    data[at + 10 : at + 12] = b"\x7f\xff"  # the first entry's tag ...
+    data[at + 14 : at + 18] = b"\xff\xff\xff\x00"  # ... claims an absurd count
+    jpeg.write_bytes(bytes(data))
+    model = _tiny_model(tmp_path / "tiny.safetensors")
+    result = CliRunner().invoke(cli, ["restore", str(jpeg), "--model", str(model), "-o", str(tmp_path / "o.jpg")])
+    assert result.exit_code == 0, result.output
+    assert np.asarray(Image.open(tmp_path / "o.jpg")).shape == (24, 32, 3)
+
+
+def test_values_sixteen_bit_png_keeps_icc_and_exif_and_grey_alpha_stays_grey_alpha(tmp_path: Path) -> None:
+    import numpy as np
+    from PIL import Image, ImageCms
+
+    from deblur.io import Photo, encode_photo, read_photo
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    exif = Image.Exif()
+    exif[0x010F] = "Camera"
+    pixels = np.random.default_rng(0).integers(0, 65535, (12, 16, 3), dtype=np.uint16)
+    (tmp_path / "deep.png").write_bytes(encode_photo(Photo(pixels, "PNG", exif.tobytes(), icc), ".png"))
+    back = read_photo(tmp_path / "deep.png")
+    assert back.pixels.dtype == np.uint16 and np.array_equal(back.pixels, pixels)
+    assert back.icc_profile == icc and Image.Exif() is not None
+    with Image.open(tmp_path / "deep.png") as im:
+        assert im.getexif().get(0x010F) == "Camera"
+    grey_alpha = np.stack([pixels[..., 0] // 257, np.full((12, 16), 99)], axis=-1).astype(np.uint8)
+    Image.fromarray(grey_alpha, "LA").save(tmp_path / "la.png")
+    photo = read_photo(tmp_path / "la.png")
+    assert photo.pixels.shape == (12, 16, 2)
+    (tmp_path / "la_out.png").write_bytes(encode_photo(photo, ".png"))
+    with Image.open(tmp_path / "la_out.png") as im:
+        assert im.mode == "LA" and np.array_equal(np.asarray(im), grey_alpha)
