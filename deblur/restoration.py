@@ -50,15 +50,55 @@ def default_model_path() -> Path:
     )
 
 
+_LOADED: dict[tuple[str, int, int, str], tuple[nn.Module, dict]] = {}
+"""Model files loaded for inference, by (path, size, modification time, device): a script that calls
+:func:`restore` photo after photo reads the file once."""
+
+
 def load_restorer(model: str | Path | None = None, device: str | torch.device = "cpu") -> tuple[nn.Module, dict]:
-    """Load a deblurring model file (the default model when ``model`` is None) for inference on ``device``."""
+    """Load a deblurring model file (the default model when ``model`` is None) for inference on ``device``; a file
+    already loaded (and unchanged since) is not read again."""
     from deblur.weights import ModelFileError, load_model
 
     path = default_model_path() if model is None else Path(model)
-    net, info = load_model(path, resolve_device(device))
+    device = resolve_device(device)
+    try:
+        stat = path.stat()
+        key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, str(device))
+    except OSError:
+        key = None  # load_model says what is wrong with the path
+    if key in _LOADED:
+        return _LOADED[key]
+    net, info = load_model(path, device)
     if info.get("task") != "deblur":
         raise ModelFileError(f"{path} is not a deblurring model (it holds a {info['net']['name']})")
-    return net.to(memory_format=torch.channels_last).requires_grad_(False), info
+    _check_restores(net, path, info)
+    loaded = net.to(memory_format=torch.channels_last).requires_grad_(False), info
+    if key is not None:
+        _LOADED.clear()  # one model kept: the last one asked for
+        _LOADED[key] = loaded
+    return loaded
+
+
+def _check_restores(net: nn.Module, path: Path, info: dict) -> None:
+    """A model file may hold any network with task "deblur" in its metadata: check on a tiny input that this one
+    maps an image to an image of the same size (a discriminator, say, does not)."""
+    from deblur.weights import ModelFileError
+
+    side = 16 * int(getattr(net, "multiple", 1))
+    probe = torch.zeros(1, 3, side, side, device=_module_device(net))
+    args = (probe, torch.ones(1, 1, 1, device=probe.device)) if getattr(net, "takes_kernel", False) else (probe,)
+    try:
+        with torch.no_grad():
+            out = net(*args)
+    except Exception as exc:
+        raise ModelFileError(f"{path} holds a {info['net'].get('name')} that cannot restore images: {exc}") from exc
+    if not isinstance(out, torch.Tensor) or out.shape != probe.shape:
+        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise ModelFileError(
+            f"{path} holds a {info['net'].get('name')}, which maps a {tuple(probe.shape)} image to {shape}: "
+            "not a deblurring model"
+        )
 
 
 def load_kernel(path: str | Path) -> torch.Tensor:
@@ -271,7 +311,7 @@ def _from_float_rgb(restored: torch.Tensor, info: dict[str, Any]) -> np.ndarray:
 def restore(
     image: np.ndarray | torch.Tensor,
     model: nn.Module | str | Path | None = None,
-    tile: int | None = DEFAULT_TILE,
+    tile: int | str | None = "auto",
     overlap: int = DEFAULT_OVERLAP,
     device: str | torch.device = "auto",
     half: bool = False,
@@ -283,7 +323,8 @@ def restore(
         image: a NumPy array ``(H, W)`` or ``(H, W, C)`` (uint8, uint16, or float in [0, 1]; C = 1, 2, 3 or 4 with
             alpha last), or a float tensor ``(C, H, W)`` / ``(B, C, H, W)`` in [0, 1] with C = 1, 3 or 4.
         model: a loaded network, a model file, or None for the shipped default model.
-        tile, overlap: tiled inference (see :func:`restore_tensor`).
+        tile, overlap: tiled inference (see :func:`restore_tensor`); ``tile="auto"`` picks the tile from the free
+            memory of the device (:func:`auto_tile`), so that a photo that fits is restored in one piece.
         device: where the network runs (``auto``: CUDA, then MPS, then CPU).
         half: half precision on CUDA.
         kernel: the blur kernel when it is known (a ``(k, k)`` array or a kernel file): for a kernel-aware model,
@@ -299,6 +340,8 @@ def restore(
     where = _module_device(model) if isinstance(model, nn.Module) else device  # a loaded net stays where it is
     net, _, reach = prepare_restorer(model, kernel, where)
     overlap = max(overlap, reach)
+    if tile == "auto":
+        tile = auto_tile(_module_device(net))
     if isinstance(image, np.ndarray):
         colour, info = _to_float_rgb(image)
         return _from_float_rgb(_finite(restore_tensor(net, colour, tile, overlap, half)), info)

@@ -744,3 +744,39 @@ def test_values_sixteen_bit_png_keeps_icc_and_exif_and_grey_alpha_stays_grey_alp
     (tmp_path / "la_out.png").write_bytes(encode_photo(photo, ".png"))
     with Image.open(tmp_path / "la_out.png") as im:
         assert im.mode == "LA" and np.array_equal(np.asarray(im), grey_alpha)
+
+
+def test_exception_a_model_file_holding_a_discriminator_is_refused(tmp_path: Path) -> None:
+    from deblur.nets import create_net
+    from deblur.weights import save_model
+
+    disc = save_model(tmp_path / "disc.safetensors", create_net("patchgan", width=8).eval(), {"task": "deblur"})
+    photo = _photo(tmp_path / "p.png")
+    result = CliRunner().invoke(cli, ["restore", str(photo), "--model", str(disc), "-o", str(tmp_path / "o.png")])
+    assert result.exit_code == 1 and "disc.safetensors holds a patchgan" in result.output
+    assert "cannot restore images" in result.output or "not a deblurring model" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_values_restore_loads_a_model_file_once_and_picks_tiles_from_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import deblur.restoration
+    import deblur.weights
+    from deblur.restoration import restore
+
+    model = _tiny_model(tmp_path / "tiny.safetensors")
+    loads = []
+    real = deblur.weights.load_model
+    monkeypatch.setattr(deblur.weights, "load_model", lambda *a, **k: loads.append(a) or real(*a, **k))
+    image = np.zeros((40, 48, 3), np.uint8)
+    for _ in range(3):
+        assert restore(image, model).shape == image.shape
+    assert len(loads) == 1  # read once, then reused
+    model.write_bytes(model.read_bytes())  # the file changes: read again
+    restore(image, model)
+    assert len(loads) == 2
+    tiles = []
+    monkeypatch.setattr(deblur.restoration, "restore_tensor", lambda net, x, tile, *a: tiles.append(tile) or x)
+    restore(image, model)
+    assert tiles == [deblur.restoration.auto_tile(deblur.restoration.resolve_device("auto"))]
