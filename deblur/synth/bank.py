@@ -33,21 +33,24 @@ def validate_kernel(array: np.ndarray, source: str) -> np.ndarray:
     array = np.asarray(array)
     if array.dtype == object or not np.issubdtype(array.dtype, np.number):
         raise KernelBankError(f"{source}: a kernel must be a numeric array, got {array.dtype}")
-    array = np.squeeze(array.astype(np.float64))
+    array = array.astype(np.float64)
+    while array.ndim > 2 and 1 in array.shape:  # (1, k, k), (k, k, 1): one kernel; 1xN, Nx1 and 1x1 stay 2-D
+        array = np.squeeze(array, axis=array.shape.index(1))
     if array.ndim != 2 or min(array.shape) < 1:
         raise KernelBankError(f"{source}: a kernel must be a 2-D array, got shape {array.shape}")
+    if max(array.shape) > MAX_KERNEL_SIDE:
+        raise KernelBankError(
+            f"{source}: kernel is {array.shape[0]}x{array.shape[1]}, larger than {MAX_KERNEL_SIDE} px"
+        )
     if not np.all(np.isfinite(array)):
         raise KernelBankError(f"{source}: kernel contains NaN or infinite values")
     peak = np.abs(array).max()
     if array.min() < -1e-6 * max(peak, 1e-30):
         raise KernelBankError(f"{source}: kernel has negative values (min {array.min():.3g}); blur kernels are >= 0")
-    array = np.clip(array, 0.0, None)
-    total = array.sum()
-    if not total > 0:
+    if not peak > 0:
         raise KernelBankError(f"{source}: kernel sums to zero; it must have positive total weight")
-    if max(array.shape) > 255:
-        raise KernelBankError(f"{source}: kernel is {array.shape[0]}x{array.shape[1]}, larger than 255 px")
-    return array / total
+    array = np.clip(array / peak, 0.0, None)  # scaled by its peak first: huge values cannot overflow the sum
+    return array / array.sum()
 
 
 def center_kernel(kernel: np.ndarray) -> np.ndarray:
@@ -67,7 +70,21 @@ def center_kernel(kernel: np.ndarray) -> np.ndarray:
     return canvas
 
 
+MAX_KERNEL_SIDE = 255
+"""The largest kernel side deblur accepts, checked from file headers before anything is decoded."""
+
+MAX_KERNELS_PER_FILE = 100_000
+
+
 def _read_image_kernel(path: Path) -> list[np.ndarray]:
+    from deblur.io import image_size
+
+    try:
+        height, width = image_size(path)
+    except Exception:
+        width = height = 0  # unreadable header: the decoder below says so
+    if max(width, height) > MAX_KERNEL_SIDE:
+        raise KernelBankError(f"{path}: kernel is {height}x{width}, larger than {MAX_KERNEL_SIDE} px")
     data = np.fromfile(path, dtype=np.uint8)
     array = cv2.imdecode(data, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_GRAYSCALE) if data.size else None
     if array is None:
@@ -75,7 +92,27 @@ def _read_image_kernel(path: Path) -> list[np.ndarray]:
     return [array]
 
 
+def _npy_shape(path: Path) -> tuple[int, ...]:
+    """The shape an ``.npy`` header declares, read without loading the array."""
+    with open(path, "rb") as handle:
+        version = np.lib.format.read_magic(handle)
+        reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, _ = reader(handle)
+    return tuple(int(n) for n in shape)
+
+
 def _read_npy(path: Path) -> list[np.ndarray]:
+    try:
+        shape = _npy_shape(path)
+    except (ValueError, OSError, EOFError) as exc:
+        raise KernelBankError(f"{path}: not a readable NumPy array ({exc})") from exc
+    sides = [n for n in shape if n != 1][-2:]
+    count = int(np.prod(shape[:-2])) if len(shape) > 2 else 1
+    if any(n > MAX_KERNEL_SIDE for n in sides) or count > MAX_KERNELS_PER_FILE:
+        raise KernelBankError(
+            f"{path}: holds an array of shape {shape}: kernels are at most {MAX_KERNEL_SIDE} px, "
+            f"at most {MAX_KERNELS_PER_FILE} per file"
+        )
     try:
         array = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:

@@ -11,7 +11,7 @@ import scipy.io
 import torch
 
 from deblur.errors import KernelBankError
-from deblur.synth.bank import KernelBank, center_kernel, read_kernel_bank, validate_kernel
+from deblur.synth.bank import KernelBank, center_kernel, read_kernel_bank, read_kernel_file, validate_kernel
 from deblur.synth.kernels import center_of_mass
 
 
@@ -189,3 +189,35 @@ def test_values_kernel_label(name: str, label: str) -> None:
     from deblur.synth.bank import kernel_label
 
     assert kernel_label(name) == label
+
+
+@pytest.mark.parametrize("shape", [(1, 7), (7, 1), (1, 1), (1, 5, 5)])
+def test_values_thin_and_single_pixel_kernels_are_kernels(tmp_path: Path, shape: tuple[int, ...]) -> None:
+    np.save(tmp_path / "k.npy", np.ones(shape))
+    ((_, kernel),) = read_kernel_file(tmp_path / "k.npy")
+    assert kernel.ndim == 2 and kernel.shape[0] % 2 == 1 and kernel.shape[0] == kernel.shape[1]
+    assert kernel.sum() == pytest.approx(1.0)
+
+
+def test_exception_huge_kernels_are_refused_from_their_headers(tmp_path: Path) -> None:
+    import struct
+    import time
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", 10_000, 10_000, 8, 0, 0, 0, 0)  # a 100 MP grey PNG of a few bytes
+    idat = zlib.compress(b"\0" * 10_001 * 64)
+    (tmp_path / "big.png").write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat))
+    npy_header = "{'descr': '<f8', 'fortran_order': False, 'shape': (31622776, 31622776), }"
+    npy_header += " " * (118 - len(npy_header)) + "\n"
+    (tmp_path / "big.npy").write_bytes(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(npy_header)) + npy_header.encode())
+    for name in ("big.png", "big.npy"):
+        start = time.perf_counter()
+        with pytest.raises(KernelBankError, match="larger than 255 px|at most 255 px"):
+            read_kernel_file(tmp_path / name)
+        assert time.perf_counter() - start < 2  # refused from the header, nothing decoded
+    np.save(tmp_path / "huge_values.npy", np.full((3, 3), 1e308))
+    ((_, kernel),) = read_kernel_file(tmp_path / "huge_values.npy")
+    assert np.isfinite(kernel).all() and kernel.sum() == pytest.approx(1.0)
