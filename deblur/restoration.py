@@ -466,8 +466,13 @@ def restore_files(
     from deblur.io import Photo, atomic_write_bytes, encode_photo, read_photo
 
     config = config or RestoreConfig()
+    if config.out_dir is not None and config.out_dir.exists() and not config.out_dir.is_dir():
+        raise ConfigError(f"--out-dir {config.out_dir} is a file: give a folder for the outputs")
     beside = config.output is None and config.out_dir is None  # outputs written next to their inputs
     files, errors = collect_inputs(inputs, config.recursive, skip_suffix=config.suffix if beside else None)
+    if config.out_dir is not None:  # an output folder inside an input folder: its files are outputs, not inputs
+        outputs = config.out_dir.resolve()
+        files = [(f, root) for f, root in files if root is None or not f.resolve().is_relative_to(outputs)]
     if config.output is not None and len(files) != 1:
         raise ConfigError(f"-o takes one input image, got {len(files)}: use --out-dir for several")
     device = resolve_device(config.device)
@@ -501,7 +506,12 @@ def restore_files(
         except NonFiniteOutput:
             report.errors.append(f"{source}: {model_name} returned NaN or infinite values: the model is broken")
         except (DeblurError, OSError) as exc:
-            message = str(exc) if isinstance(exc, DeblurError) else f"{source}: {exc.strerror or exc}"
+            if isinstance(exc, DeblurError):
+                message = str(exc)
+            elif exc.filename and Path(exc.filename) != source:  # the output's name or folder is at fault
+                message = f"{source}: cannot write {exc.filename}: {exc.strerror or exc}"
+            else:
+                message = f"{source}: {exc.strerror or exc}"
             named = str(source) in message or str(target) in message
             report.errors.append(message if named else f"{source}: {message}")
         except MemoryError:

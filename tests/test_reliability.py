@@ -780,3 +780,35 @@ def test_values_restore_loads_a_model_file_once_and_picks_tiles_from_memory(
     monkeypatch.setattr(deblur.restoration, "restore_tensor", lambda net, x, tile, *a: tiles.append(tile) or x)
     restore(image, model)
     assert tiles == [deblur.restoration.auto_tile(deblur.restoration.resolve_device("auto"))]
+
+
+def test_values_an_out_dir_inside_the_input_tree_is_not_restored_again(tmp_path: Path) -> None:
+    photos = tmp_path / "photos"
+    _photo(photos / "a.png")
+    _photo(photos / "trip" / "b.png", 1)
+    model = _tiny_model(tmp_path / "tiny.safetensors")
+    args = ["restore", str(photos), "-r", "--out-dir", str(photos / "sharp"), "--model", str(model), "--overwrite"]
+    for _ in range(2):
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 0, result.output
+    written = sorted(p.relative_to(photos).as_posix() for p in (photos / "sharp").rglob("*.png"))
+    assert written == ["sharp/a.png", "sharp/trip/b.png"]  # no sharp/sharp/... from the first run's outputs
+
+
+def test_exception_out_dir_naming_a_file_fails_before_any_work(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("keep me")
+    photo = _photo(tmp_path / "p.png")
+    model = _tiny_model(tmp_path / "tiny.safetensors")
+    result = CliRunner().invoke(
+        cli, ["restore", str(photo), "--out-dir", str(tmp_path / "afile"), "--model", str(model)]
+    )
+    assert result.exit_code == 1 and "afile is a file" in result.output and "p.png" not in result.output
+    assert (tmp_path / "afile").read_text() == "keep me"
+
+
+def test_exception_an_output_name_too_long_names_the_output(tmp_path: Path) -> None:
+    photo = _photo(tmp_path / "p.png")
+    model = _tiny_model(tmp_path / "tiny.safetensors")
+    target = tmp_path / ("x" * 300 + ".png")
+    result = CliRunner().invoke(cli, ["restore", str(photo), "--model", str(model), "-o", str(target)])
+    assert result.exit_code == 1 and "x" * 300 in result.output and "Traceback" not in result.output

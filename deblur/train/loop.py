@@ -248,6 +248,8 @@ def train_loop(
         TrainingInterrupted: SIGTERM or Ctrl-C; a checkpoint of the last complete step was written first.
     """
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file: give a folder for the run (its checkpoints and logs)")
     rank, world = _distributed()
     lead = rank == 0
     if lead:

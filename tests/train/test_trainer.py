@@ -389,3 +389,11 @@ def test_exception_a_second_run_into_the_same_folder_needs_resume(photo_folder: 
         train(tiny_config(photo_folder, out, steps=4, val_every=0), progress=False)
     assert (out / "last.pt").read_bytes() == before  # the first run's checkpoint is untouched
     assert train(tiny_config(photo_folder, out, steps=4, val_every=0), resume=True, progress=False).step == 4
+
+
+def test_exception_out_naming_a_file_is_a_one_line_error(photo_folder: Path, tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("keep me")
+    args = ["train", "--data", str(photo_folder), "--out", str(tmp_path / "afile"), "--steps", "1", "--crop", "32"]
+    result = CliRunner().invoke(cli, [*args, "-q"])
+    assert result.exit_code == 1 and "is a file: give a folder" in result.output
+    assert (tmp_path / "afile").read_text() == "keep me"
