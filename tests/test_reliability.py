@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import cv2
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -45,7 +47,7 @@ def _png_bomb(path: Path, side: int = 100_000) -> Path:
     return path
 
 
-def _bad_input_corpus(root: Path) -> dict[str, str]:
+def _bad_input_corpus(root: Path) -> dict[str, str]:  # noqa: PLR0915
     """Write the corpus; returns file name -> expected outcome ("ok" or a fragment of the one-line error)."""
     import io
 
@@ -94,7 +96,82 @@ def _bad_input_corpus(root: Path) -> dict[str, str]:
     rgb.save(root / "with space é.png")
     for name in ("grey.png", "alpha.png", "palette.png", "rotated.jpg", "with space é.png"):
         expected[name] = "ok"
+    _more_kinds(root, rgb, expected)
     return expected
+
+
+def _more_kinds(root: Path, rgb: Any, expected: dict[str, str]) -> None:
+    """The kinds found by the issue-16 probe and beyond: TIFF layouts, damaged metadata, odd shapes and formats."""
+    import io
+    import struct
+
+    from PIL import Image, ImageCms
+
+    pixels = np.asarray(rgb)
+    for name in _tiff_corpus(root / "tiffs"):  # exif_ifd, cmyk, grey_alpha, alpha128, planar, strips
+        (root / f"tiff_{name}").write_bytes((root / "tiffs" / name).read_bytes())
+        expected[f"tiff_{name}"] = "ok"
+    for path in (root / "tiffs").iterdir():
+        path.unlink()
+    (root / "tiffs").rmdir()
+    exif = Image.Exif()
+    exif[0x010F] = "Camera"
+    rgb.save(root / "bad_exif.jpg", exif=exif)
+    data = bytearray((root / "bad_exif.jpg").read_bytes())
+    at = data.index(b"Exif\0\0") + 6
+    data[at + 14 : at + 18] = b"\xff\xff\xff\x00"  # an entry claiming an absurd count
+    (root / "bad_exif.jpg").write_bytes(bytes(data))
+    expected["bad_exif.jpg"] = "ok"
+    deep = (pixels.astype(np.uint16) * 257)[:, :, ::-1]
+    cv2.imwrite(str(root / "deep_rgb.tif"), np.ascontiguousarray(deep))
+    cv2.imwrite(str(root / "deep_grey.tif"), np.ascontiguousarray(deep[:, :, 0]))
+    cv2.imwrite(str(root / "deep_rgba.png"), np.dstack([deep, np.full(deep.shape[:2], 40000, np.uint16)]))
+    rgb.save(root / "lossless.webp", lossless=True)
+    rgb.save(root / "lossy.webp", quality=80)
+    rgb.save(root / "plain.bmp")
+    rgb.convert("LA").save(root / "grey_alpha.png")
+    palette = rgb.convert("P")
+    palette.info["transparency"] = 0
+    palette.save(root / "palette_transparent.png", transparency=0)
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    rgb.save(root / "icc.jpg", icc_profile=icc)
+    rgb.save(root / "progressive.jpg", progressive=True)
+    for orientation in (3, 8):
+        tagged = Image.Exif()
+        tagged[0x0112] = orientation
+        rgb.save(root / f"orient{orientation}.jpg", exif=tagged)
+    Image.fromarray(pixels[:1]).save(root / "one_row.png")
+    rgb.save(root / "multipage.tif", save_all=True, append_images=[rgb.rotate(90)])
+    buffer = io.BytesIO()
+    rgb.save(buffer, "PNG")
+    (root / "png_named.jpg").write_bytes(buffer.getvalue())  # the content decides, not the extension
+    for name in ("deep_rgb.tif", "deep_grey.tif", "deep_rgba.png", "lossless.webp", "lossy.webp", "plain.bmp",
+                 "grey_alpha.png", "palette_transparent.png", "icc.jpg", "progressive.jpg", "orient3.jpg",
+                 "orient8.jpg", "one_row.png", "multipage.tif", "png_named.jpg"):  # fmt: skip
+        expected[name] = "ok"
+    (root / "empty.tif").write_bytes(b"")
+    expected["empty.tif"] = "not a readable image"
+    tif = (root / "tiff_planar.tif").read_bytes()
+    (root / "truncated.tif").write_bytes(tif[: len(tif) // 3])
+    expected["truncated.tif"] = "not a readable image"
+    (root / "damaged.tif").write_bytes(tif[:8] + b"\xff" * 40 + tif[48:])  # a wrecked first IFD
+    expected["damaged.tif"] = "not a readable image"
+    header = bytearray(tif)
+    width_at = 8 + 2 + 8  # the first IFD entries (ImageWidth, ImageLength, LONG): their values
+    header[width_at : width_at + 4] = struct.pack("<I", 200_000)
+    header[width_at + 12 : width_at + 16] = struct.pack("<I", 200_000)  # 40 gigapixels claimed
+    (root / "bomb.tif").write_bytes(bytes(header))
+    expected["bomb.tif"] = "over the limit"
+    (root / "still.gif").write_bytes(encoded_gif(rgb))
+    expected["still.gif"] = "GIF"
+
+
+def encoded_gif(image: Any) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    image.save(buffer, "GIF")
+    return buffer.getvalue()
 
 
 def _tiny_model(path: Path) -> Path:
@@ -122,6 +199,13 @@ def test_exception_bad_input_corpus_each_gets_its_outcome(tmp_path: Path) -> Non
         written = sorted((tmp_path / "out").glob(f"{stem}.*"))  # --out-dir keeps the names
         if outcome == "ok":
             assert len(written) == 1, name
+            from PIL import Image
+
+            from deblur.io import read_photo
+
+            with Image.open(written[0]) as output:  # every output re-opens, upright and of the input's size
+                height, width = read_photo(tmp_path / "in" / name).pixels.shape[:2]
+                assert output.size == (width, height), name
         else:
             assert not written, name
             assert sum(name in line and outcome in line for line in errors) == 1, (name, errors)
