@@ -8,12 +8,14 @@ full disk never leaves a half-written file and an existing file is only replaced
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
 import struct
 import tempfile
-from collections.abc import Iterable
+import warnings
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -281,6 +283,17 @@ class Photo:
         return 16 if self.pixels.dtype == np.uint16 else 8
 
 
+@contextlib.contextmanager
+def _open_quietly(path: Path) -> Iterator[Any]:
+    """``PIL.Image.open`` with Pillow's warnings about damaged metadata silenced: read_photo drops such metadata."""
+    from PIL import Image
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with Image.open(path) as im:
+            yield im
+
+
 def read_photo(path: str | Path, max_pixels: int | None = MAX_PIXELS) -> Photo:
     """Read a photo as stored, keeping its bit depth, channels (grey, alpha), EXIF and ICC profile: the one reader
     of image files (restoration uses it directly, :func:`read_image` for training, synthesis and benchmarks).
@@ -299,7 +312,7 @@ def read_photo(path: str | Path, max_pixels: int | None = MAX_PIXELS) -> Photo:
         raise ImageError(f"{path} does not exist or is not a file")
     Image.MAX_IMAGE_PIXELS = None  # our own limit applies below
     try:
-        with Image.open(path) as im:
+        with _open_quietly(path) as im:
             kind, (width, height) = im.format, im.size
             # the format and the size come from the header alone; check them before anything reads pixel data
             # (Pillow's PNG getexif() decodes the image to reach chunks after it)

@@ -285,14 +285,15 @@ def _to_float_rgb(array: np.ndarray) -> tuple[torch.Tensor, dict[str, Any]]:
     else:
         raise ConfigError(f"unsupported image dtype {array.dtype}: use uint8, uint16 or float in [0, 1]")
     info["scale"] = scale
-    values = torch.from_numpy(np.ascontiguousarray(array).astype(np.float32) / scale)
+    array = np.ascontiguousarray(array)
+    values = torch.from_numpy(array if array.flags.writeable else array.copy()).to(torch.float32).div_(scale)
     if values.ndim == 2:
         values = values[..., None]
     if values.shape[2] not in (1, 2, 3, 4):
         raise ConfigError(f"images must have 1 to 4 channels, got {values.shape[2]}")
     colour = values[..., :3] if values.shape[2] >= 3 else values[..., :1].expand(-1, -1, 3)
     info["alpha"] = values[..., -1:] if values.shape[2] in (2, 4) else None
-    return colour.permute(2, 0, 1)[None].contiguous(), info
+    return colour.permute(2, 0, 1)[None], info  # channels_last already: the layout the network runs in
 
 
 def _from_float_rgb(restored: torch.Tensor, info: dict[str, Any]) -> np.ndarray:
@@ -300,12 +301,14 @@ def _from_float_rgb(restored: torch.Tensor, info: dict[str, Any]) -> np.ndarray:
     colour = rgb.mean(dim=2, keepdim=True) if info["channels"] in (1, 2) else rgb
     if info["alpha"] is not None:
         colour = torch.cat([colour, info["alpha"]], dim=2)
-    values = colour.numpy()
     if info["ndim"] == 2:
-        values = values[..., 0]
+        colour = colour[..., 0]
     if info["scale"] == 1.0:
-        return values.astype(info["dtype"])
-    return np.clip(np.round(values * info["scale"]), 0, info["scale"]).astype(info["dtype"])
+        return np.ascontiguousarray(colour.numpy()).astype(info["dtype"])
+    scaled = colour.mul(info["scale"]).round_().clamp_(0, info["scale"])  # in torch: threaded, in place
+    if info["dtype"] == np.uint8:
+        return scaled.to(torch.uint8).contiguous().numpy()
+    return scaled.to(torch.int32).contiguous().numpy().astype(info["dtype"])
 
 
 def restore(
