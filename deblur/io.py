@@ -332,7 +332,9 @@ def read_photo(path: str | Path, max_pixels: int | None = MAX_PIXELS) -> Photo:
             # Pillow decodes 8-bit TIFFs in every layout (planar, CMYK, associated alpha, grey + alpha), which
             # OpenCV's libtiff path gets wrong; 16-bit images go through OpenCV, which keeps their depth
             bits = im.tag_v2.get(258, 8) if kind == "TIFF" else 8
-            pillow = kind == "TIFF" and mode in _PILLOW_TIFF_MODES and max(np.atleast_1d(bits)) <= 8
+            eight_bit = mode in _PILLOW_TIFF_MODES and max(np.atleast_1d(bits)) <= 8
+            # OpenCV refuses sides over 2^20 px (valid files, e.g. panoramas' strips): Pillow decodes those
+            pillow = eight_bit and (kind == "TIFF" or max(width, height) > OPENCV_MAX_SIDE)
             array = _pillow_pixels(im) if pillow else None
             # Pillow 10+ turns TIFFs upright as it loads them (and drops the tag); older versions do not
             upright = kind == "TIFF" and (not pillow or 0x0112 not in im.tag_v2)
@@ -351,6 +353,9 @@ def read_photo(path: str | Path, max_pixels: int | None = MAX_PIXELS) -> Photo:
         array = _ORIENT[orientation](array)
     return Photo(np.ascontiguousarray(array), kind, exif, icc)
 
+
+OPENCV_MAX_SIDE = 1 << 20
+"""OpenCV's decoders refuse images wider or taller than this (``CV_IO_MAX_IMAGE_WIDTH``)."""
 
 _PILLOW_TIFF_MODES = {"1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX", "CMYK", "YCbCr"}
 

@@ -149,6 +149,8 @@ def _more_kinds(root: Path, rgb: Any, expected: dict[str, str]) -> None:
                  "grey_alpha.png", "palette_transparent.png", "icc.jpg", "progressive.jpg", "orient3.jpg",
                  "orient8.jpg", "one_row.png", "multipage.tif", "png_named.jpg"):  # fmt: skip
         expected[name] = "ok"
+    Image.fromarray(np.zeros((1, (1 << 20) + 100, 3), np.uint8)).save(root / "wider_than_opencv.png")
+    expected["wider_than_opencv.png"] = "ok"  # valid: OpenCV's 2^20 px limit is not the file's fault
     (root / "empty.tif").write_bytes(b"")
     expected["empty.tif"] = "not a readable image"
     tif = (root / "tiff_planar.tif").read_bytes()
