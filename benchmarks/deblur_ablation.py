@@ -48,6 +48,7 @@ def main() -> None:
     parser.add_argument("--l1", type=Path, default=ROOT / "runs" / "ablation_l1")
     parser.add_argument("--adv", type=Path, default=ROOT / "runs" / "ablation_adv")
     parser.add_argument("--step", type=int, default=1500)
+    parser.add_argument("--name", help="stem of the result files and the figure (default: deblur_ablation_<device>)")
     args = parser.parse_args()
     rows, configs = [], {}
     for label, run in (("L1 only", args.l1), ("L1 + adversarial", args.adv)):
@@ -74,20 +75,24 @@ def main() -> None:
     name = f"step_{args.step:07d}.png"
     l1, adv = strip_tiles(args.l1 / "samples" / name), strip_tiles(args.adv / "samples" / name)
     tiles = [t for a, b in zip(l1, adv, strict=True) for t in (a[0], a[1], b[1], a[2])]
-    figure = ROOT / "docs" / "deblur" / f"ablation_step{args.step}.png"
+    figure = ROOT / "docs" / "deblur" / (f"{args.name}.png" if args.name else f"ablation_step{args.step}.png")
     write_image(figure, torchvision.utils.make_grid(torch.stack(tiles), nrow=4, padding=2, pad_value=1), overwrite=True)
     config = l1_run
     info = environment({"train": config.seed})
     info.update({"runs": [str(args.l1), str(args.adv)], "step": args.step, "train_config": config_to_dict(config)})
     caption = (
-        f"Ablation at {args.step} steps (batch {config.batch}, {config.crop} px crops, U-Net width "
-        f"{config.gen.get('width', 32)}, PatchGAN width {config.disc.get('width', 64)}), identical runs but for the "
+        f"Ablation at {args.step} steps (batch {config.batch}, {config.crop} px crops, {config.gen['name']} with "
+        f"U-Net width {config.gen.get('refiner', config.gen).get('width', 32)}"
+        + (f", started from {config.init}" if config.init else "")
+        + f", PatchGAN width {config.disc.get('width', 64)}), identical runs but for the "
         f"adversarial weight (0 against 1, with 100 x L1): PSNR (dB) / SSIM on the fixed validation set, 16 centre "
         f"crops of {config.val_crop} px from held-out photos, RGB in [0, 1]. Figure: {figure.relative_to(ROOT)}."
     )
     device = "cuda" if "cuda" in config.device else "cpu"
     best = {(max(range(len(rows)), key=lambda i, c=c: rows[i][c]), c) for c in ("val_psnr", "val_ssim")}
-    write_results(f"deblur_ablation_{device}", rows, ["method", "val_psnr", "val_ssim"], caption, info, bold=best)
+    write_results(
+        args.name or f"deblur_ablation_{device}", rows, ["method", "val_psnr", "val_ssim"], caption, info, bold=best
+    )
     print(caption)
     for row in rows:
         print(row)

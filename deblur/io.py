@@ -341,6 +341,11 @@ def read_photo(path: str | Path, max_pixels: int | None = MAX_PIXELS) -> Photo:
     except ImageError:
         raise
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, TypeError, struct.error) as exc:
+        samples = _tiff_samples_per_pixel(path)
+        if samples is not None and samples not in (1, 2, 3, 4):  # a valid TIFF of a kind deblur does not restore
+            raise ImageError(
+                f"{path} is a TIFF with {samples} channels per pixel: deblur reads grey, grey + alpha, RGB and RGBA"
+            ) from exc
         raise ImageError(f"{path} is not a readable image ({exc.__class__.__name__}): check the file") from exc
     if array is None:
         if kind == "TIFF" and mode not in ("I;16", "I;16B", "I;16L", "RGB", "RGBA"):
@@ -352,6 +357,25 @@ def read_photo(path: str | Path, max_pixels: int | None = MAX_PIXELS) -> Photo:
         # OpenCV's TIFF decoder (libtiff) returns TIFFs upright already, whatever the flags; other formats as stored
         array = _ORIENT[orientation](array)
     return Photo(np.ascontiguousarray(array), kind, exif, icc)
+
+
+def _tiff_samples_per_pixel(path: Path) -> int | None:
+    """SamplesPerPixel (tag 277) of a TIFF's first image, read from its header; None if it is not a readable TIFF."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+            order = {b"II": "<", b"MM": ">"}.get(head[:2])
+            if order is None or struct.unpack(order + "H", head[2:4])[0] != 42:
+                return None
+            handle.seek(struct.unpack(order + "I", head[4:8])[0])
+            (count,) = struct.unpack(order + "H", handle.read(2))
+            for _ in range(min(count, 1000)):
+                tag, kind, _, value = struct.unpack(order + "HHI4s", handle.read(12))
+                if tag == 277:
+                    return struct.unpack(order + ("H" if kind == 3 else "I"), value[: 2 if kind == 3 else 4])[0]
+    except (OSError, struct.error):
+        return None
+    return 1  # the default when the tag is absent
 
 
 OPENCV_MAX_SIDE = 1 << 20
@@ -429,7 +453,8 @@ def encode_photo(photo: Photo, suffix: str, quality: int = 95) -> bytes:
     """Encode ``photo`` as the format of ``suffix``, with its EXIF and ICC profile where the format allows.
 
     8-bit images go through Pillow (which writes the metadata); 16-bit ones through OpenCV as 16-bit PNG (with the
-    ICC profile and EXIF added as PNG chunks) or TIFF (without them); a 16-bit image saved as JPEG, WebP or BMP is
+    ICC profile and EXIF added as PNG chunks) or TIFF (with the ICC profile, without EXIF); a 16-bit image saved as
+    JPEG, WebP or BMP is
     reduced to 8 bits. EXIF that a format cannot hold is left out rather than failing the file.
     """
     from PIL import Image
@@ -446,7 +471,9 @@ def encode_photo(photo: Photo, suffix: str, quality: int = 95) -> bytes:
         ok, buffer = cv2.imencode(suffix, np.ascontiguousarray(bgr))
         if not ok:
             raise ImageError(f"OpenCV could not encode a 16-bit {suffix} image")
-        return _png_with_metadata(buffer.tobytes(), photo) if kind == "PNG" else buffer.tobytes()
+        if kind == "PNG":
+            return _png_with_metadata(buffer.tobytes(), photo)
+        return _tiff_with_icc(buffer.tobytes(), photo.icc_profile) if photo.icc_profile else buffer.tobytes()
     if pixels.dtype == np.uint16:
         pixels = (pixels.astype(np.float32) / 257.0).round().astype(np.uint8)
     if kind in ("JPEG", "BMP") and pixels.ndim == 3 and pixels.shape[2] in (2, 4):
@@ -467,6 +494,25 @@ def encode_photo(photo: Photo, suffix: str, quality: int = 95) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format=kind, **options)
     return buffer.getvalue()
+
+
+def _tiff_with_icc(tiff: bytes, icc: bytes) -> bytes:
+    """A TIFF (as OpenCV writes 16-bit ones, without metadata) with an ICC profile tag (34675) added: the profile and
+    a copy of the first IFD with the new entry are appended, and the header pointed at the new IFD."""
+    order = {b"II": "<", b"MM": ">"}[tiff[:2]]
+    (offset,) = struct.unpack(order + "I", tiff[4:8])
+    (count,) = struct.unpack(order + "H", tiff[offset : offset + 2])
+    entries = [tiff[offset + 2 + 12 * i : offset + 14 + 12 * i] for i in range(count)]
+    (following,) = struct.unpack(order + "I", tiff[offset + 2 + 12 * count : offset + 6 + 12 * count])
+    body = tiff + b"\0" * (len(tiff) % 2)
+    icc_at = len(body)
+    body += icc + b"\0" * (len(icc) % 2)
+    entries = [e for e in entries if struct.unpack(order + "H", e[:2])[0] != 34675]
+    entries.append(struct.pack(order + "HHII", 34675, 7, len(icc), icc_at))
+    entries.sort(key=lambda e: struct.unpack(order + "H", e[:2])[0])
+    ifd_at = len(body)
+    body += struct.pack(order + "H", len(entries)) + b"".join(entries) + struct.pack(order + "I", following)
+    return body[:4] + struct.pack(order + "I", ifd_at) + body[8:]
 
 
 def _png_with_metadata(png: bytes, photo: Photo) -> bytes:

@@ -151,6 +151,8 @@ def _more_kinds(root: Path, rgb: Any, expected: dict[str, str]) -> None:
         expected[name] = "ok"
     Image.fromarray(np.zeros((1, (1 << 20) + 100, 3), np.uint8)).save(root / "wider_than_opencv.png")
     expected["wider_than_opencv.png"] = "ok"  # valid: OpenCV's 2^20 px limit is not the file's fault
+    _five_channel_tiff(root / "five_channels.tif")
+    expected["five_channels.tif"] = "5 channels per pixel"  # valid, not "corrupt"
     (root / "empty.tif").write_bytes(b"")
     expected["empty.tif"] = "not a readable image"
     tif = (root / "tiff_planar.tif").read_bytes()
@@ -721,6 +723,30 @@ def _planar_tiff(path: Path, rgb: np.ndarray) -> Path:
     return path
 
 
+def _five_channel_tiff(path: Path) -> Path:
+    """A valid uncompressed 8-bit TIFF with 5 samples per pixel (RGB and two extra channels, as some scientific and
+    prepress tools write)."""
+    import struct
+
+    height, width, samples = 8, 10, 5
+    data = np.arange(height * width * samples, dtype=np.uint8).tobytes()
+    entries = 11
+    bits_at = 8 + 2 + entries * 12 + 4
+    data_at = bits_at + 2 * samples
+
+    def entry(tag: int, kind: int, count: int, value: int) -> bytes:
+        packed = struct.pack("<H", value) + b"\0\0" if kind == 3 and count == 1 else struct.pack("<I", value)
+        return struct.pack("<HHI", tag, kind, count) + packed
+
+    tags = [(256, 4, 1, width), (257, 4, 1, height), (258, 3, samples, bits_at), (259, 3, 1, 1), (262, 3, 1, 2)]
+    tags += [(273, 4, 1, data_at), (277, 3, 1, samples), (278, 4, 1, height), (279, 4, 1, len(data))]
+    tags += [(284, 3, 1, 1), (338, 3, 1, 0)]
+    ifd = struct.pack("<H", entries) + b"".join(entry(*t) for t in tags) + struct.pack("<I", 0)
+    bits = struct.pack(f"<{samples}H", *([8] * samples))
+    path.write_bytes(b"II*\0" + struct.pack("<I", 8) + ifd + bits + data)
+    return path
+
+
 def _tiff_corpus(root: Path) -> dict[str, np.ndarray]:
     """TIFFs as cameras and editors write them, each with the pixels an identity model must give back."""
     import numpy as np
@@ -898,3 +924,16 @@ def test_exception_an_output_name_too_long_names_the_output(tmp_path: Path) -> N
     target = tmp_path / ("x" * 300 + ".png")
     result = CliRunner().invoke(cli, ["restore", str(photo), "--model", str(model), "-o", str(target)])
     assert result.exit_code == 1 and "x" * 300 in result.output and "Traceback" not in result.output
+
+
+def test_values_sixteen_bit_tiff_keeps_its_icc_profile(tmp_path: Path) -> None:
+    from PIL import ImageCms
+
+    from deblur.io import Photo, encode_photo, read_photo
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    pixels = np.random.default_rng(1).integers(0, 65535, (12, 16, 3), dtype=np.uint16)
+    (tmp_path / "deep.tif").write_bytes(encode_photo(Photo(pixels, "TIFF", None, icc), ".tif"))
+    back = read_photo(tmp_path / "deep.tif")
+    assert back.pixels.dtype == np.uint16 and np.array_equal(back.pixels, pixels) and back.icc_profile == icc
+    assert cv2.imread(str(tmp_path / "deep.tif"), cv2.IMREAD_UNCHANGED).shape == (12, 16, 3)  # still a valid TIFF
