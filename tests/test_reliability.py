@@ -379,6 +379,8 @@ def test_values_two_restore_processes_share_an_output_folder(tmp_path: Path, ove
         ('[train]\noptim = {lr = "fast"}\n', "lr must be a number"),
         ("[train]\nloss = {colour = 1}\n", "unknown LossConfig key(s) colour"),
         ("train = 3\n", "[train] in config file"),
+        ("[train]\nlr = nan\n", "learning rates must be positive"),
+        ("[train]\noptim = {lr = inf}\n", "learning rates must be"),
     ],
 )
 def test_exception_bad_config_file_names_file_and_field(tmp_path: Path, text: str, field: str) -> None:
@@ -387,6 +389,13 @@ def test_exception_bad_config_file_names_file_and_field(tmp_path: Path, text: st
     result = CliRunner().invoke(cli, ["train", "--config", str(config), "--data", str(tmp_path), "--out", "x"])
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert field in result.output and "bad.toml" in result.output
+
+
+def test_exception_gan_sample_on_a_deblurring_model_is_one_line(tmp_path: Path) -> None:
+    model = _tiny_model(tmp_path / "tiny.safetensors")
+    result = CliRunner().invoke(cli, ["gan", "sample", "--ckpt", str(model), "--out", str(tmp_path / "g.png")])
+    assert result.exit_code == 1 and "holds a deblurring model, not a GAN one" in result.output
+    assert len(result.output.strip().splitlines()) == 1 and not (tmp_path / "g.png").exists()
 
 
 def test_exception_malicious_and_broken_model_files(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ line means ``(x, x)``. Networks are specs for ``create_net`` (``{"name": "unet",
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -166,8 +167,8 @@ class OptimConfig:
     def __post_init__(self) -> None:
         if self.optimizer not in ("adam", "sgd"):
             raise ConfigError(f"optimizer must be adam or sgd, got {self.optimizer!r}")
-        if not self.lr > 0 or (self.lr_d is not None and not self.lr_d > 0):
-            raise ConfigError("learning rates must be positive")
+        if not 0 < self.lr < math.inf or (self.lr_d is not None and not 0 < self.lr_d < math.inf):
+            raise ConfigError("learning rates must be positive and finite")
         if self.lr_decay_from is not None and not 0.0 <= self.lr_decay_from <= 1.0:
             raise ConfigError(f"lr_decay_from must be in [0, 1], got {self.lr_decay_from}")
 
