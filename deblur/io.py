@@ -453,8 +453,8 @@ def encode_photo(photo: Photo, suffix: str, quality: int = 95) -> bytes:
     """Encode ``photo`` as the format of ``suffix``, with its EXIF and ICC profile where the format allows.
 
     8-bit images go through Pillow (which writes the metadata); 16-bit ones through OpenCV as 16-bit PNG (with the
-    ICC profile and EXIF added as PNG chunks) or TIFF (with the ICC profile, without EXIF); a 16-bit image saved as
-    JPEG, WebP or BMP is
+    ICC profile and EXIF added as PNG chunks) or TIFF (with them added as tags); a 16-bit image saved as JPEG, WebP or
+    BMP is
     reduced to 8 bits. EXIF that a format cannot hold is left out rather than failing the file.
     """
     from PIL import Image
@@ -473,7 +473,7 @@ def encode_photo(photo: Photo, suffix: str, quality: int = 95) -> bytes:
             raise ImageError(f"OpenCV could not encode a 16-bit {suffix} image")
         if kind == "PNG":
             return _png_with_metadata(buffer.tobytes(), photo)
-        return _tiff_with_icc(buffer.tobytes(), photo.icc_profile) if photo.icc_profile else buffer.tobytes()
+        return _tiff_with_metadata(buffer.tobytes(), photo) if photo.icc_profile or photo.exif else buffer.tobytes()
     if pixels.dtype == np.uint16:
         pixels = (pixels.astype(np.float32) / 257.0).round().astype(np.uint8)
     if kind in ("JPEG", "BMP") and pixels.ndim == 3 and pixels.shape[2] in (2, 4):
@@ -496,23 +496,61 @@ def encode_photo(photo: Photo, suffix: str, quality: int = 95) -> bytes:
     return buffer.getvalue()
 
 
-def _tiff_with_icc(tiff: bytes, icc: bytes) -> bytes:
-    """A TIFF (as OpenCV writes 16-bit ones, without metadata) with an ICC profile tag (34675) added: the profile and
-    a copy of the first IFD with the new entry are appended, and the header pointed at the new IFD."""
+def _tiff_with_metadata(tiff: bytes, photo: Photo) -> bytes:
+    """A TIFF (as OpenCV writes 16-bit ones, without metadata) with the photo's ICC profile (tag 34675), its
+    descriptive EXIF tags and its Exif and GPS IFDs added: the data and a copy of the first IFD with the new entries
+    are appended, and the header is pointed at the new IFD. Metadata that cannot be re-encoded is left out."""
+    from PIL import Image, TiffImagePlugin
+
     order = {b"II": "<", b"MM": ">"}[tiff[:2]]
     (offset,) = struct.unpack(order + "I", tiff[4:8])
     (count,) = struct.unpack(order + "H", tiff[offset : offset + 2])
-    entries = [tiff[offset + 2 + 12 * i : offset + 14 + 12 * i] for i in range(count)]
+    entries = {
+        struct.unpack(order + "H", tiff[offset + 2 + 12 * i : offset + 4 + 12 * i])[0]: tiff[
+            offset + 2 + 12 * i : offset + 14 + 12 * i
+        ]
+        for i in range(count)
+    }
     (following,) = struct.unpack(order + "I", tiff[offset + 2 + 12 * count : offset + 6 + 12 * count])
-    body = tiff + b"\0" * (len(tiff) % 2)
-    icc_at = len(body)
-    body += icc + b"\0" * (len(icc) % 2)
-    entries = [e for e in entries if struct.unpack(order + "H", e[:2])[0] != 34675]
-    entries.append(struct.pack(order + "HHII", 34675, 7, len(icc), icc_at))
-    entries.sort(key=lambda e: struct.unpack(order + "H", e[:2])[0])
+    body = bytearray(tiff + b"\0" * (len(tiff) % 2))
+
+    def append_ifd(tags: dict[int, Any]) -> tuple[int, bytes]:
+        directory = TiffImagePlugin.ImageFileDirectory_v2(prefix=tiff[:2])
+        for tag, value in tags.items():
+            directory[tag] = value
+        at = len(body)
+        data = directory.tobytes(at)  # offsets inside are absolute, for this position
+        body.extend(data + b"\0" * (len(data) % 2))
+        return at, data
+
+    if photo.icc_profile:
+        entries[34675] = struct.pack(order + "HHII", 34675, 7, len(photo.icc_profile), len(body))
+        body.extend(photo.icc_profile + b"\0" * (len(photo.icc_profile) % 2))
+    if photo.exif:
+        try:
+            source = Image.Exif()
+            source.load(photo.exif[6:] if photo.exif.startswith(b"Exif\0\0") else photo.exif)
+            main = {tag: source[tag] for tag in _EXIF_KEPT if tag in source}
+            if main:
+                _, data = append_ifd(main)
+                (n,) = struct.unpack(order + "H", data[:2])
+                entries.update(
+                    {
+                        struct.unpack(order + "H", data[2 + 12 * i : 4 + 12 * i])[0]: data[2 + 12 * i : 14 + 12 * i]
+                        for i in range(n)
+                    }
+                )
+            for pointer in (0x8769, 0x8825):
+                sub = dict(source.get_ifd(pointer)) if pointer in source else {}
+                if sub:
+                    at, _ = append_ifd(sub)
+                    entries[pointer] = struct.pack(order + "HHII", pointer, 4, 1, at)
+        except Exception:  # the profile is kept; descriptive tags are not worth failing the file
+            pass
     ifd_at = len(body)
-    body += struct.pack(order + "H", len(entries)) + b"".join(entries) + struct.pack(order + "I", following)
-    return body[:4] + struct.pack(order + "I", ifd_at) + body[8:]
+    ordered = [entries[tag] for tag in sorted(entries)]
+    body.extend(struct.pack(order + "H", len(ordered)) + b"".join(ordered) + struct.pack(order + "I", following))
+    return bytes(body[:4]) + struct.pack(order + "I", ifd_at) + bytes(body[8:])
 
 
 def _png_with_metadata(png: bytes, photo: Photo) -> bytes:

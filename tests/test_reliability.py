@@ -935,14 +935,21 @@ def test_exception_an_output_name_too_long_names_the_output(tmp_path: Path) -> N
     assert result.exit_code == 1 and "x" * 300 in result.output and "Traceback" not in result.output
 
 
-def test_values_sixteen_bit_tiff_keeps_its_icc_profile(tmp_path: Path) -> None:
-    from PIL import ImageCms
+def test_values_sixteen_bit_tiff_keeps_its_icc_profile_and_exif(tmp_path: Path) -> None:
+    from PIL import Image, ImageCms
 
     from deblur.io import Photo, encode_photo, read_photo
 
     icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    exif = Image.Exif()
+    exif[0x010F] = "Camera"
+    exif.get_ifd(0x8769)[0x9003] = "2024:05:06 07:08:09"
+    exif[0x8769] = 0
     pixels = np.random.default_rng(1).integers(0, 65535, (12, 16, 3), dtype=np.uint16)
-    (tmp_path / "deep.tif").write_bytes(encode_photo(Photo(pixels, "TIFF", None, icc), ".tif"))
+    (tmp_path / "deep.tif").write_bytes(encode_photo(Photo(pixels, "TIFF", exif.tobytes(), icc), ".tif"))
     back = read_photo(tmp_path / "deep.tif")
     assert back.pixels.dtype == np.uint16 and np.array_equal(back.pixels, pixels) and back.icc_profile == icc
+    with Image.open(tmp_path / "deep.tif") as im:
+        kept = im.getexif()
+        assert kept.get(0x010F) == "Camera" and kept.get_ifd(0x8769).get(0x9003) == "2024:05:06 07:08:09"
     assert cv2.imread(str(tmp_path / "deep.tif"), cv2.IMREAD_UNCHANGED).shape == (12, 16, 3)  # still a valid TIFF
