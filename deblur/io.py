@@ -454,8 +454,7 @@ def encode_photo(photo: Photo, suffix: str, quality: int = 95) -> bytes:
 
     8-bit images go through Pillow (which writes the metadata); 16-bit ones through OpenCV as 16-bit PNG (with the
     ICC profile and EXIF added as PNG chunks) or TIFF (with them added as tags); a 16-bit image saved as JPEG, WebP or
-    BMP is
-    reduced to 8 bits. EXIF that a format cannot hold is left out rather than failing the file.
+    BMP is reduced to 8 bits. EXIF that a format cannot hold is left out rather than failing the file.
     """
     from PIL import Image
 
@@ -496,6 +495,26 @@ def encode_photo(photo: Photo, suffix: str, quality: int = 95) -> bytes:
     return buffer.getvalue()
 
 
+def _ifd_entries(data: bytes, offset: int, order: str) -> tuple[dict[int, bytes], int]:
+    """The 12-byte entries of the TIFF IFD at ``offset`` of ``data``, by tag, and the offset of the next IFD."""
+    (count,) = struct.unpack(order + "H", data[offset : offset + 2])
+    start = offset + 2
+    entries = {
+        struct.unpack(order + "H", data[start + 12 * i : start + 2 + 12 * i])[0]: data[
+            start + 12 * i : start + 12 * (i + 1)
+        ]
+        for i in range(count)
+    }
+    (following,) = struct.unpack(order + "I", data[start + 12 * count : start + 12 * count + 4])
+    return entries, following
+
+
+def _tiff_exif(exif: bytes) -> bytes:
+    """EXIF bytes as a TIFF structure, without the ``Exif\\0\\0`` marker Pillow puts before it (PNG's eXIf and
+    TIFF tags want the structure alone)."""
+    return exif[6:] if exif.startswith(b"Exif\0\0") else exif
+
+
 def _tiff_with_metadata(tiff: bytes, photo: Photo) -> bytes:
     """A TIFF (as OpenCV writes 16-bit ones, without metadata) with the photo's ICC profile (tag 34675), its
     descriptive EXIF tags and its Exif and GPS IFDs added: the data and a copy of the first IFD with the new entries
@@ -504,14 +523,7 @@ def _tiff_with_metadata(tiff: bytes, photo: Photo) -> bytes:
 
     order = {b"II": "<", b"MM": ">"}[tiff[:2]]
     (offset,) = struct.unpack(order + "I", tiff[4:8])
-    (count,) = struct.unpack(order + "H", tiff[offset : offset + 2])
-    entries = {
-        struct.unpack(order + "H", tiff[offset + 2 + 12 * i : offset + 4 + 12 * i])[0]: tiff[
-            offset + 2 + 12 * i : offset + 14 + 12 * i
-        ]
-        for i in range(count)
-    }
-    (following,) = struct.unpack(order + "I", tiff[offset + 2 + 12 * count : offset + 6 + 12 * count])
+    entries, following = _ifd_entries(tiff, offset, order)
     body = bytearray(tiff + b"\0" * (len(tiff) % 2))
 
     def append_ifd(tags: dict[int, Any]) -> tuple[int, bytes]:
@@ -529,17 +541,11 @@ def _tiff_with_metadata(tiff: bytes, photo: Photo) -> bytes:
     if photo.exif:
         try:
             source = Image.Exif()
-            source.load(photo.exif[6:] if photo.exif.startswith(b"Exif\0\0") else photo.exif)
+            source.load(_tiff_exif(photo.exif))
             main = {tag: source[tag] for tag in _EXIF_KEPT if tag in source}
             if main:
                 _, data = append_ifd(main)
-                (n,) = struct.unpack(order + "H", data[:2])
-                entries.update(
-                    {
-                        struct.unpack(order + "H", data[2 + 12 * i : 4 + 12 * i])[0]: data[2 + 12 * i : 14 + 12 * i]
-                        for i in range(n)
-                    }
-                )
+                entries.update(_ifd_entries(data, 0, order)[0])  # their values sit in the appended data
             for pointer in (0x8769, 0x8825):
                 sub = dict(source.get_ifd(pointer)) if pointer in source else {}
                 if sub:
@@ -565,7 +571,6 @@ def _png_with_metadata(png: bytes, photo: Photo) -> bytes:
     if photo.icc_profile:
         extra += chunk(b"iCCP", b"ICC profile\0\0" + zlib.compress(photo.icc_profile))
     if photo.exif:
-        exif = photo.exif[6:] if photo.exif.startswith(b"Exif\0\0") else photo.exif
-        extra += chunk(b"eXIf", exif)
+        extra += chunk(b"eXIf", _tiff_exif(photo.exif))
     header_end = 8 + 8 + 13 + 4  # signature, then IHDR: length, type, 13 bytes, CRC
     return png[:header_end] + extra + png[header_end:]

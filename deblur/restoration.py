@@ -491,14 +491,15 @@ def restore_files(
     for source, root in tqdm(files, desc="restore", unit="image", disable=not progress or len(files) < 2):
         target = config.output or output_path(source, root, config.out_dir, config.suffix)
         try:
-            if target.resolve() == source.resolve():
+            resolved = target.resolve()
+            if resolved == source.resolve():
                 raise DeblurError(f"{target} is the input: choose another output name")
-            if target.resolve() in claimed:
+            if resolved in claimed:
                 raise DeblurError(
-                    f"{source}: its output {target} is also the output of {claimed[target.resolve()]}: "
+                    f"{source}: its output {target} is also the output of {claimed[resolved]}: "
                     "restore them to different folders"
                 )
-            claimed[target.resolve()] = source
+            claimed[resolved] = source
             if target.exists() and not config.overwrite:
                 raise DeblurError(f"{target} already exists: pass --overwrite to replace it")
             photo = read_photo(source, int(config.max_pixels))
