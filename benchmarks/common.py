@@ -51,6 +51,8 @@ def time_calls(
             "median_ms": statistics.median(values),
             "q1_ms": quartiles[0],
             "q3_ms": quartiles[2],
+            "min_ms": min(values),
+            "max_ms": max(values),
             "repeats": repeats,
         }
     return out

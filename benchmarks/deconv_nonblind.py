@@ -16,14 +16,12 @@ Writes ``results/deconv_levin_kodak24.*`` (deblur bench's tables and plots) and 
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import torch
 
-from benchmarks.common import RESULTS, environment, write_results
+from benchmarks.common import RESULTS, environment, time_calls, write_results
 from deblur import bench
 from deblur.config import BenchConfig
 from deblur.ops.deconv import hl_deconv, richardson_lucy, wiener_deconv
@@ -44,26 +42,16 @@ def speed(device: torch.device, repeats: int = 7) -> list[dict[str, object]]:
         "wiener_deconv (estimated NSR)": lambda: wiener_deconv(image, kernel),
         "richardson_lucy (20 iterations)": lambda: richardson_lucy(image, kernel, 20),
     }
-    rows = []
-    for name, run in methods.items():
-        run()  # warm-up
-        times = []
-        for _ in range(repeats):
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            start = time.perf_counter()
-            run()
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            times.append(time.perf_counter() - start)
-        rows.append(
-            {
-                "method": name,
-                "median_s": round(statistics.median(times), 4),
-                "min_s": round(min(times), 4),
-                "max_s": round(max(times), 4),
-            }
-        )
+    timings = time_calls(methods, device, repeats=repeats, warmup=1)
+    rows = [
+        {
+            "method": name,
+            "median_s": round(timing["median_ms"] / 1000, 4),
+            "min_s": round(timing["min_ms"] / 1000, 4),
+            "max_s": round(timing["max_ms"] / 1000, 4),
+        }
+        for name, timing in timings.items()
+    ]
     return rows
 
 
