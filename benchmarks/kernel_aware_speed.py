@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -40,7 +41,7 @@ def fft_flops(net: torch.nn.Module, image: torch.Tensor, kernel: torch.Tensor) -
     return transforms * 2.5 * points * math.log2(height * width)
 
 
-def fft_share(fn: callable) -> float:
+def fft_share(fn: Callable[[], object]) -> float:
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         fn()
     events = prof.key_averages()

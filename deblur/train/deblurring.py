@@ -168,9 +168,7 @@ def start_from(gen: nn.Module, path: Path) -> None:
         raise ConfigError(
             f"init: {path} does not fit the generator (first mismatch: {wrong[0]}); give a model of the same network"
         )
-    with torch.no_grad():
-        for name, tensor in gen.state_dict().items():
-            tensor.copy_(tensors[name])
+    gen.load_state_dict(tensors, strict=True)
 
 
 def _setup_distributed(device: torch.device) -> tuple[int, int, torch.device]:
