@@ -57,7 +57,8 @@ def speed(device: torch.device, repeats: int = 7) -> list[dict[str, object]]:
 
 def default_name(args: argparse.Namespace) -> str:
     name = "deconv_levin_kodak24" if args.model is None else f"{args.model.stem}_levin_kodak24"
-    return name + (f"_kernel_error_{args.kernel_error:g}" if args.kernel_error else "")
+    name += f"_kernel_error_{args.kernel_error:g}" if args.kernel_error else ""
+    return name + ("_recentred" if args.kernel_error and args.recenter else "")
 
 
 def main() -> None:
@@ -78,6 +79,11 @@ def main() -> None:
         default=0.0,
         help="give the methods kernels perturbed at this strength (0-1: shifts, extent, smoothing, trails)",
     )
+    parser.add_argument(
+        "--recenter",
+        action="store_true",
+        help="centre the perturbed kernels by their centre of mass first, as deblur restore --kernel does",
+    )
     parser.add_argument("--no-unsupervised", action="store_true", help="leave out unsupervised Wiener (slowest)")
     parser.add_argument("--both", action="store_true", help="the baselines and --model in one table")
     args = parser.parse_args()
@@ -96,6 +102,7 @@ def main() -> None:
             kernels=kernels,
             noise=0.01,
             kernel_error=args.kernel_error,
+            recenter=args.recenter,
             overwrite=True,  # the results folder holds the latest run of each table
             models=(args.model,) if args.model else (),
             baselines=args.model is None or args.both,  # the same items (seed 0) as the baselines' table

@@ -243,6 +243,15 @@ def test_values_kernel_error_gives_the_methods_a_perturbed_kernel(tmp_path: Path
     scores = [{r["method"]: r["PSNR"] for r in bench.summarize(table)[0]} for table in rows]
     name = "hyper-Laplacian (weight 0.0007)"
     assert scores[1][name] < scores[0][name]  # a wrong kernel restores worse
+    # recentred as restore --kernel centres kernel files: the same perturbed kernel, its centre of mass in the middle
+    centred = bench.nonblind_set(photo_folder, kernels, noise=0.01, seed=0, kernel_error=1.0, recenter=True)
+    for b, c in zip(wrong, centred, strict=True):
+        given = c.method_kernel
+        assert given.shape[0] % 2 == 1 and given.shape[0] == given.shape[1]
+        assert np.allclose(np.sort(given[given > 0]), np.sort(b.method_kernel[b.method_kernel > 0]))
+        ys, xs = np.indices(given.shape)
+        middle = given.shape[0] // 2
+        assert abs((ys * given).sum() - middle) <= 0.5 and abs((xs * given).sum() - middle) <= 0.5
     with pytest.raises(Exception, match="kernel-error"):
         BenchConfig(out=tmp_path, pairs=tmp_path, kernel_error=0.5)
 

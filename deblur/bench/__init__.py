@@ -70,7 +70,9 @@ def benchmark(config: BenchConfig, progress: bool = True) -> tuple[list[dict[str
         items = load_test_set(pairs, limit=config.limit)
         description = f"Test set {pairs.name} ({len(items)} images)."
     else:
-        items = nonblind_set(sharp, kernels, noise, seed, config.limit, kernel_error=config.kernel_error)
+        items = nonblind_set(
+            sharp, kernels, noise, seed, config.limit, kernel_error=config.kernel_error, recenter=config.recenter
+        )
         description = (
             f"Non-blind protocol: {sharp.name} x kernels {kernels.name} ({len(items)} images), valid "
             f"convolution, Gaussian noise sigma {noise:g}."
@@ -78,7 +80,12 @@ def benchmark(config: BenchConfig, progress: bool = True) -> tuple[list[dict[str
         if config.kernel_error:
             description += (
                 f" Methods are given kernels perturbed at strength {config.kernel_error:g} (extent, smoothing,"
-                " faint trails, shifts: deblur.synth.kernels.perturb_kernels), not the true ones."
+                " faint trails, shifts: deblur.synth.kernels.perturb_kernels), not the true ones"
+                + (
+                    ", then centred by their centre of mass as `deblur restore --kernel` centres kernel files."
+                    if config.recenter
+                    else "."
+                )
             )
     smallest = min((min(item.sharp.shape[-2:]) for item in items), default=0)
     if config.border and 2 * config.border >= smallest:
@@ -111,6 +118,7 @@ def benchmark(config: BenchConfig, progress: bool = True) -> tuple[list[dict[str
             "kernels": str(kernels or ""),
             "noise": noise,
             "kernel_error": config.kernel_error,
+            "recenter": config.recenter,
         },
     )
     return rows, write_bench(

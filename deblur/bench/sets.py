@@ -118,6 +118,7 @@ def nonblind_set(
     limit: int | None = None,
     max_pixels: int | None = None,
     kernel_error: float = 0.0,
+    recenter: bool = False,
 ) -> list[BenchItem]:
     """The non-blind protocol: every sharp image blurred by every kernel of a bank (valid convolution, so the
     sharp target is cropped to the blurred image), plus Gaussian noise of ``noise`` (on [0, 1]) drawn from
@@ -125,12 +126,14 @@ def nonblind_set(
 
     With ``kernel_error`` > 0 the methods are given the true kernel perturbed at that strength
     (:func:`deblur.synth.kernels.perturb_kernels`, drawn from ``seed`` and the item's index): the table of an
-    imperfectly estimated kernel. The blur itself always uses the true kernel.
+    imperfectly estimated kernel. The blur itself always uses the true kernel. With ``recenter`` each perturbed
+    kernel is then centred by its centre of mass, as ``deblur restore --kernel`` centres every kernel file, so
+    that its whole-pixel shift (which only translates every method's output) is undone.
 
     Item names are ``<image>_<kernel>``; groups are the kernel names.
     """
     from deblur.data.pairs import key_generator
-    from deblur.synth.bank import kernel_label, read_kernel_bank
+    from deblur.synth.bank import center_kernel, kernel_label, read_kernel_bank
     from deblur.synth.kernels import perturb_kernels
 
     if noise < 0:
@@ -160,6 +163,8 @@ def nonblind_set(
                 true = torch.from_numpy(np.ascontiguousarray(kernel, dtype=np.float32))[None]
                 error_generator = key_generator(seed + 104729, len(items))
                 given = perturb_kernels(true, kernel_error, error_generator)[0].double().numpy()
+                if recenter:
+                    given = center_kernel(given)
             item = BenchItem(f"{stem}_{label}", blurred, target.contiguous(), label, kernel, depth, given)
             items.append(item)
     return items

@@ -30,6 +30,12 @@ from deblur.config import BenchConfig
     help="Non-blind protocol: give the methods kernels perturbed at this strength (estimation errors).",
 )
 @click.option(
+    "--recenter/--no-recenter",
+    default=False,
+    show_default=True,
+    help="Centre the perturbed kernels by their centre of mass, as `restore --kernel` centres kernel files.",
+)
+@click.option(
     "--out", required=True, type=click.Path(path_type=Path), help="Folder for tables, plots and per-image CSV."
 )
 @click.option(

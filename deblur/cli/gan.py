@@ -50,6 +50,12 @@ def gan() -> None:
     "--holdout", type=int, help="MNIST-format data: last N training images held out for validation.  [default: 10000]"
 )
 @click.option("--r1", type=float, help="R1 penalty weight.  [default: 0]")
+@click.option(
+    "--conditioning",
+    type=click.Choice(["projection", "concat"]),
+    help="How cgan's discriminator sees the label: projection (Miyato & Koyama 2018) or one-hot planes.  "
+    "[default: projection]",
+)
 @click.option("--sample-every", type=int, help="Save a sample grid every N steps.  [default: 1000]")
 @optim_options(decay_default="1, constant")
 @run_options

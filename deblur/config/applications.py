@@ -91,6 +91,8 @@ class BenchConfig:
             bank (valid convolution) with Gaussian noise of this sigma.
         kernel_error: in the non-blind protocol, give the methods kernels perturbed at this strength (0 to 1,
             :func:`deblur.synth.kernels.perturb_kernels`) instead of the true ones: estimated kernels' errors.
+        recenter: centre those perturbed kernels by their centre of mass before the methods see them, as
+            ``deblur restore --kernel`` centres kernel files (their whole-pixel shifts then cancel).
         models: model files to score (None: the shipped default model when one is installed).
         results: other methods' saved outputs, ``{name: folder}``.
         baselines, unsupervised: Wiener, unsupervised Wiener, Richardson-Lucy and deblur's hyper-Laplacian
@@ -113,6 +115,7 @@ class BenchConfig:
     kernels: Path | None = None
     noise: float = 0.01
     kernel_error: float = 0.0
+    recenter: bool = False
     models: tuple[Path, ...] | None = None
     results: dict[str, Path] = field(default_factory=dict)
     baselines: bool = True

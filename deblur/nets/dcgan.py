@@ -4,8 +4,10 @@ The generator is a stack of transposed convolutions: ``z`` (a 1x1 map) is projec
 each stride-2 layer doubles the size and halves the channels; batch norm and ReLU everywhere except the output,
 which is ``tanh`` (returned as ``(tanh + 1) / 2`` in [0, 1]). The discriminator mirrors it with stride-2
 convolutions, LeakyReLU(0.2) and batch norm except at the input, and a final convolution to one logit: no fully
-connected hidden layers. With ``n_classes > 0`` the label enters G as a one-hot vector beside ``z`` and D as
-one-hot planes beside the image's channels.
+connected hidden layers. With ``n_classes > 0`` the label enters G as a one-hot vector beside ``z``, and D either
+as one-hot planes beside the image's channels (Mirza & Osindero 2014) or, with ``projection``, as the inner product
+of a learned class embedding with D's pooled last features added to its logit (the projection discriminator of
+Miyato & Koyama 2018), which judges how well an image fits its label far more sharply.
 """
 
 from __future__ import annotations
@@ -78,16 +80,21 @@ class DCGANDiscriminator(nn.Module):
         image_size: 28, 32 or 64.
         channels: input channels.
         n_classes: 0 for an unconditional discriminator.
+        projection: condition by projection (``logit = psi(phi(x)) + <embed(label), sum phi(x)>``, Miyato &
+            Koyama 2018) instead of one-hot input planes.
 
     Shape:
         ``(B, channels, image_size, image_size) -> (B,)`` logits.
     """
 
-    def __init__(self, width: int = 64, image_size: int = 28, channels: int = 1, n_classes: int = 0) -> None:
+    def __init__(
+        self, width: int = 64, image_size: int = 28, channels: int = 1, n_classes: int = 0, projection: bool = False
+    ) -> None:
         super().__init__()
         base, downs = _check_size(image_size)
-        self.n_classes = n_classes
-        layers: list[nn.Module] = [nn.Conv2d(channels + n_classes, width, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
+        self.n_classes, self.projection = n_classes, bool(projection and n_classes)
+        planes = 0 if self.projection else n_classes
+        layers: list[nn.Module] = [nn.Conv2d(channels + planes, width, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
         mult = 1
         for _ in range(downs - 1):
             layers += [
@@ -96,15 +103,24 @@ class DCGANDiscriminator(nn.Module):
                 nn.LeakyReLU(0.2, inplace=True),
             ]
             mult *= 2
-        layers.append(nn.Conv2d(width * mult, 1, base, 1, 0))  # (B, 1, 1, 1)
-        self.body = nn.Sequential(*layers)
+        self.body = nn.Sequential(*layers)  # (B, w * mult, base, base): the features phi(x)
+        self.head = nn.Conv2d(width * mult, 1, base, 1, 0)  # (B, 1, 1, 1)
+        if self.projection:
+            self.embed = nn.Embedding(n_classes, width * mult)
         self.apply(init_dcgan_weights)
+        if self.projection:
+            nn.init.normal_(self.embed.weight, std=0.02)
 
     def forward(self, x: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
         x = x * 2 - 1  # the [-1, 1] range of the generator's tanh
         if self.n_classes:
             if label is None:
                 raise ValueError("this discriminator is class-conditional: pass a label")
-            planes = nn.functional.one_hot(label, self.n_classes).to(x.dtype)[:, :, None, None]
-            x = torch.cat([x, planes.expand(-1, -1, x.shape[2], x.shape[3])], dim=1)
-        return self.body(x).flatten()
+            if not self.projection:
+                planes = nn.functional.one_hot(label, self.n_classes).to(x.dtype)[:, :, None, None]
+                x = torch.cat([x, planes.expand(-1, -1, x.shape[2], x.shape[3])], dim=1)
+        features = self.body(x)
+        logits = self.head(features).flatten()
+        if self.projection:
+            logits = logits + (self.embed(label).to(features.dtype) * features.sum(dim=(2, 3))).sum(dim=1)
+        return logits

@@ -116,7 +116,10 @@ def network_specs(config: GANConfig, info: dict[str, Any]) -> tuple[dict[str, An
     if config.model in ("dcgan", "cgan"):
         shared = {"width": width, "image_size": size, "channels": channels}
         shared["n_classes"] = info["n_classes"] if config.model == "cgan" else 0
-        return {"name": "dcgan_generator", "z_dim": config.z_dim, **shared}, {"name": "dcgan_discriminator", **shared}
+        disc = {"name": "dcgan_discriminator", **shared}
+        if config.model == "cgan" and config.conditioning == "projection":
+            disc["projection"] = True
+        return {"name": "dcgan_generator", "z_dim": config.z_dim, **shared}, disc
     if config.model == "lapgan":
         levels = int(math.log2(size // 8))
         if size % 8 or levels < 1:

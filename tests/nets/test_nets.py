@@ -136,6 +136,23 @@ def test_conditional_nets_use_labels() -> None:
     assert disc(torch.rand(2, 1, 28, 28), torch.tensor([0, 9])).shape == (2,)
 
 
+def test_values_projection_discriminator_adds_the_label_embedding_times_pooled_features() -> None:
+    torch.manual_seed(0)
+    disc = create_net("dcgan_discriminator", width=4, image_size=32, n_classes=10, projection=True).eval()
+    assert disc.body[0].in_channels == 1  # no one-hot planes at the input
+    x, labels = torch.rand(3, 1, 32, 32), torch.tensor([0, 4, 9])
+    features = disc.body(x * 2 - 1)
+    expected = disc.head(features).flatten() + (disc.embed(labels) * features.sum(dim=(2, 3))).sum(1)
+    torch.testing.assert_close(disc(x, labels), expected)
+    same = x[:1].expand(2, -1, -1, -1)
+    logits = disc(same, torch.tensor([2, 5]))
+    assert logits[0] != logits[1]  # one image, two labels, two verdicts
+    with pytest.raises(ValueError, match="class-conditional"):
+        disc(x)
+    planes = create_net("dcgan_discriminator", width=4, image_size=32, n_classes=10)
+    assert planes.body[0].in_channels == 11 and not hasattr(planes, "embed")
+
+
 def test_spec_round_trip() -> None:
     net = create_net("mlp_generator", **SMALL["mlp_generator"])
     rebuilt = net_from_spec(net_spec(net))
