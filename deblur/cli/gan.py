@@ -56,6 +56,11 @@ def gan() -> None:
     help="How cgan's discriminator sees the label: projection (Miyato & Koyama 2018) or one-hot planes.  "
     "[default: projection]",
 )
+@click.option(
+    "--lapgan-coarse",
+    type=click.Choice(["conv", "mlp"]),
+    help="LAPGAN's coarsest level: a small convolutional GAN or the paper's fully connected one.  [default: conv]",
+)
 @click.option("--sample-every", type=int, help="Save a sample grid every N steps.  [default: 1000]")
 @optim_options(decay_default="1, constant")
 @run_options

@@ -213,6 +213,8 @@ class GANConfig:
         conditioning: how ``cgan``'s discriminator sees the label: ``projection`` (Miyato & Koyama 2018: a class
             embedding's inner product with its features, added to its logit) or ``concat`` (one-hot planes beside
             the image, Mirza & Osindero 2014; label accuracy 0.885 at 6,000 steps on Fashion-MNIST).
+        lapgan_coarse: LAPGAN's coarsest level: ``conv`` (a small convolutional GAN) or ``mlp`` (the paper's fully
+            connected one, which held a 4,000-step Fashion-MNIST model at 114 nats: ``benchmarks/lapgan_levels.py``).
         gamma, lambda_k: BEGAN's diversity ratio and k learning rate.
         seed: seeds data order, noise and initialisation.
         device: ``auto``, ``cpu``, ``cuda[:N]`` or ``mps``.
@@ -239,6 +241,7 @@ class GANConfig:
     r1: float = 0.0
     gp: float = 10.0
     conditioning: str = "projection"
+    lapgan_coarse: str = "conv"
     gamma: float = 0.5
     lambda_k: float = 0.001
     seed: int = 0
@@ -256,6 +259,8 @@ class GANConfig:
             raise ConfigError(f"folder_mode must be resize or patch, got {self.folder_mode!r}")
         if self.conditioning not in ("projection", "concat"):
             raise ConfigError(f"conditioning must be projection or concat, got {self.conditioning!r}")
+        if self.lapgan_coarse not in ("conv", "mlp"):
+            raise ConfigError(f"lapgan_coarse must be conv or mlp, got {self.lapgan_coarse!r}")
         _check_at_least_one(self, ("steps", "batch", "z_dim"))
         object.__setattr__(self, "optim", self.optim.with_decay(1.0))  # GANs: a constant learning rate
         if self.channels not in (1, 3):

@@ -33,9 +33,10 @@ from deblur.train.objectives import BEGANObjective, GANObjective, LAPGANObjectiv
 from deblur.train.run import build_networks, check_adversarial_loss, load_generator, loop_config, run_meta
 
 DEFAULT_WIDTH = {"mlp": 1200, "dcgan": 64, "cgan": 64, "lapgan": 64, "began": 32}
-LAPGAN_COARSE_WIDTH = 600
-"""Hidden units of LAPGAN's fully connected coarsest level (G and D). With ``4 * width`` (128 units at width 32) a
-2,000-step Fashion-MNIST run drew a few blurred shapes only."""
+LAPGAN_COARSE_WIDTH = {"mlp": 600, "conv": 256}
+"""Width of LAPGAN's coarsest level (G and D): hidden units of the fully connected one (with ``4 * width``, 128 units
+at width 32, a 2,000-step Fashion-MNIST run drew a few blurred shapes only), channels at 4x4 of the convolutional
+one."""
 
 
 def _square_resize(image: torch.Tensor, size: int) -> torch.Tensor:
@@ -125,7 +126,8 @@ def network_specs(config: GANConfig, info: dict[str, Any]) -> tuple[dict[str, An
         if size % 8 or levels < 1:
             raise ConfigError(f"lapgan needs an image size of 8 * 2^k (k >= 1), got {size}")
         shared = {"width": width, "image_size": size, "levels": levels, "channels": channels}
-        shared["coarse_width"] = LAPGAN_COARSE_WIDTH
+        shared["coarse_width"] = LAPGAN_COARSE_WIDTH[config.lapgan_coarse]
+        shared["coarse"] = config.lapgan_coarse
         return {"name": "lapgan_generator", "z_dim": config.z_dim, **shared}, {"name": "lapgan_discriminator", **shared}
     shared = {"width": width, "image_size": size, "channels": channels}
     return {"name": "began_generator", "z_dim": config.z_dim, **shared}, {

@@ -124,6 +124,29 @@ def test_lapgan_levels() -> None:
     assert disc.level(2, torch.rand(2, 1, 32, 32), torch.rand(2, 1, 32, 32)).shape == (2,)
 
 
+@pytest.mark.parametrize("image_size", [32, 64])
+def test_shape_lapgan_conv_coarse_level(image_size: int) -> None:
+    gen = create_net(
+        "lapgan_generator", z_dim=8, width=4, image_size=image_size, levels=2, coarse="conv", coarse_width=16
+    )
+    disc = create_net("lapgan_discriminator", width=4, image_size=image_size, levels=2, coarse="conv", coarse_width=16)
+    side = image_size // 4
+    assert isinstance(gen.coarse.body[0], torch.nn.ConvTranspose2d)  # convolutional, not fully connected
+    coarse = gen.coarse(torch.randn(3, 8))
+    assert (
+        coarse.shape == (3, 1, side, side) and float(coarse.detach().min()) >= 0 and float(coarse.detach().max()) <= 1
+    )
+    assert disc.level(0, coarse).shape == (3,)
+    images = gen(torch.randn(3, gen.latent_dim))
+    assert images.shape == (3, 1, image_size, image_size)
+    rebuilt = net_from_spec(net_spec(gen))
+    assert [t.shape for t in rebuilt.state_dict().values()] == [t.shape for t in gen.state_dict().values()]
+    old = create_net("lapgan_generator", **SMALL["lapgan_generator"])  # specs without the field: the paper's MLP
+    assert isinstance(old.coarse.body[0], torch.nn.Linear)
+    with pytest.raises(ValueError, match="coarse must be mlp or conv"):
+        create_net("lapgan_generator", **SMALL["lapgan_generator"], coarse="dense")
+
+
 def test_conditional_nets_use_labels() -> None:
     torch.manual_seed(0)
     gen = create_net("dcgan_generator", z_dim=4, width=4, image_size=28, n_classes=10).eval()
