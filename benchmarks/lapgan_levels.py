@@ -55,17 +55,11 @@ def level_rows(model: Path, data: Path, samples: int) -> list[dict[str, object]]
             image = pyramid_up(image)
         return image
 
-    def with_bands(image: torch.Tensor) -> torch.Tensor:
-        for level, noise in enumerate(planes):
-            up = pyramid_up(image)
-            image = (up + gen.band(level, noise, up)).clamp(0, 1)
-        return image
-
     finest = (conditions[-1] + gen.band(gen.levels - 1, planes[-1], conditions[-1])).clamp(0, 1)
     generated_coarse = gen.coarse(gen.split_latent(torch.randn(samples, gen.latent_dim))[0])
     candidates = {
         "model samples (every level generated)": sample_images(gen, meta, samples, seed=SEED),
-        "real coarse + generated bands": crop(with_bands(coarse)),
+        "real coarse + generated bands": crop(gen.refine(coarse, planes)),
         "real image one level down + generated finest band": crop(finest),
         "real coarse, upsampled, no bands": crop(upsampled(coarse)),
         "generated coarse, upsampled, no bands": crop(upsampled(generated_coarse)),

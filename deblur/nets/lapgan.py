@@ -67,27 +67,6 @@ class _ConvCoarseGenerator(nn.Module):
         return self.body(z[:, :, None, None])
 
 
-def _conv_coarse_discriminator(width: int, side: int, channels: int) -> nn.Sequential:
-    """The mirror of :class:`_ConvCoarseGenerator` with half its channels: a 3x3 convolution and LeakyReLU, stride-2
-    convolutions with batch norm down to 4x4, a 4x4 convolution to one logit."""
-    channels_at = {4: width // 2}
-    size = 4
-    while size < side:
-        channels_at[size * 2] = channels_at[size] // 2
-        size *= 2
-    layers: list[nn.Module] = [nn.Conv2d(channels, channels_at[side], 3, 1, 1), nn.LeakyReLU(0.2, inplace=True)]
-    size = side
-    while size > 4:
-        layers += [
-            nn.Conv2d(channels_at[size], channels_at[size // 2], 4, 2, 1, bias=False),  # (B, 2c, s/2, s/2)
-            nn.BatchNorm2d(channels_at[size // 2]),
-            nn.LeakyReLU(0.2, inplace=True),
-        ]
-        size //= 2
-    layers += [nn.Conv2d(channels_at[4], 1, 4, 1, 0), nn.Flatten()]
-    return nn.Sequential(*layers)
-
-
 def _check_coarse(coarse: str, side: int) -> None:
     if coarse not in ("mlp", "conv"):
         raise ValueError(f"coarse must be mlp or conv, got {coarse!r}")
@@ -170,7 +149,11 @@ class LAPGANGenerator(nn.Module):
 
     def forward(self, z: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
         coarse_noise, planes = self.split_latent(z)
-        image = self.coarse(coarse_noise)
+        return self.refine(self.coarse(coarse_noise), planes)
+
+    def refine(self, image: torch.Tensor, planes: list[torch.Tensor]) -> torch.Tensor:
+        """The finer levels on top of a coarse image (generated, or real to isolate the bands): each upsampled and
+        given its generated band, coarse to fine, clamped to [0, 1]."""
         for level, noise in enumerate(planes):
             up = pyramid_up(image)
             image = (up + self.band(level, noise, up)).clamp(0, 1)
@@ -219,7 +202,8 @@ class LAPGANDiscriminator(nn.Module):
         _check_coarse(coarse, sides[0])
         self.coarse_kind = coarse
         self.coarse = (
-            _conv_coarse_discriminator(hidden, sides[0], channels)
+            # the band levels' convolutional discriminator, with half the generator's channels at every scale
+            _LevelDiscriminator(channels, hidden // 2 // (sides[0] // 4), sides[0])
             if coarse == "conv"
             else nn.Sequential(
                 nn.Flatten(),
