@@ -57,6 +57,12 @@ def gan() -> None:
     "[default: projection]",
 )
 @click.option(
+    "--aux-classes",
+    type=float,
+    help="Weight of cgan's AC-GAN auxiliary classification loss (Odena et al. 2017): D also names the class of "
+    "real images and G learns to make images D names as their label (0: off).  [default: 0]",
+)
+@click.option(
     "--lapgan-coarse",
     type=click.Choice(["conv", "mlp"]),
     help="LAPGAN's coarsest level: a small convolutional GAN or the paper's fully connected one.  [default: conv]",

@@ -213,6 +213,9 @@ class GANConfig:
         conditioning: how ``cgan``'s discriminator sees the label: ``projection`` (Miyato & Koyama 2018: a class
             embedding's inner product with its features, added to its logit) or ``concat`` (one-hot planes beside
             the image, Mirza & Osindero 2014; label accuracy 0.885 at 6,000 steps on Fashion-MNIST).
+        aux_classes: weight of ``cgan``'s AC-GAN auxiliary classification loss (Odena et al. 2017): D gets a
+            class head that learns the class of real images, and G is also trained to make images it classifies
+            as their requested label (0: off).
         lapgan_coarse: LAPGAN's coarsest level: ``conv`` (a small convolutional GAN) or ``mlp`` (the paper's fully
             connected one, which held a 4,000-step Fashion-MNIST model at 114 nats: ``benchmarks/lapgan_levels.py``).
         gamma, lambda_k: BEGAN's diversity ratio and k learning rate.
@@ -241,6 +244,7 @@ class GANConfig:
     r1: float = 0.0
     gp: float = 10.0
     conditioning: str = "projection"
+    aux_classes: float = 0.0
     lapgan_coarse: str = "conv"
     gamma: float = 0.5
     lambda_k: float = 0.001
@@ -259,6 +263,10 @@ class GANConfig:
             raise ConfigError(f"folder_mode must be resize or patch, got {self.folder_mode!r}")
         if self.conditioning not in ("projection", "concat"):
             raise ConfigError(f"conditioning must be projection or concat, got {self.conditioning!r}")
+        if self.aux_classes < 0:
+            raise ConfigError(f"aux_classes must be at least 0, got {self.aux_classes}")
+        if self.aux_classes and self.model != "cgan":
+            raise ConfigError(f"aux_classes is for cgan, not {self.model}")
         if self.lapgan_coarse not in ("conv", "mlp"):
             raise ConfigError(f"lapgan_coarse must be conv or mlp, got {self.lapgan_coarse!r}")
         _check_at_least_one(self, ("steps", "batch", "z_dim"))

@@ -7,7 +7,9 @@ convolutions, LeakyReLU(0.2) and batch norm except at the input, and a final con
 connected hidden layers. With ``n_classes > 0`` the label enters G as a one-hot vector beside ``z``, and D either
 as one-hot planes beside the image's channels (Mirza & Osindero 2014) or, with ``projection``, as the inner product
 of a learned class embedding with D's pooled last features added to its logit (the projection discriminator of
-Miyato & Koyama 2018), which judges how well an image fits its label far more sharply.
+Miyato & Koyama 2018), which judges how well an image fits its label far more sharply. With ``aux_classes`` D
+also has a class head on the same features (the auxiliary classifier of AC-GAN, Odena et al. 2017): ``forward(x,
+label, classes=True)`` returns the logit and the class logits.
 """
 
 from __future__ import annotations
@@ -82,16 +84,25 @@ class DCGANDiscriminator(nn.Module):
         n_classes: 0 for an unconditional discriminator.
         projection: condition by projection (``logit = psi(phi(x)) + <embed(label), sum phi(x)>``, Miyato &
             Koyama 2018) instead of one-hot input planes.
+        aux_classes: add AC-GAN's class head (``n_classes`` logits from the features ``phi(x)``).
 
     Shape:
-        ``(B, channels, image_size, image_size) -> (B,)`` logits.
+        ``(B, channels, image_size, image_size) -> (B,)`` logits; with ``classes=True`` also ``(B, n_classes)``.
     """
 
     def __init__(
-        self, width: int = 64, image_size: int = 28, channels: int = 1, n_classes: int = 0, projection: bool = False
+        self,
+        width: int = 64,
+        image_size: int = 28,
+        channels: int = 1,
+        n_classes: int = 0,
+        projection: bool = False,
+        aux_classes: bool = False,
     ) -> None:
         super().__init__()
         base, downs = _check_size(image_size)
+        if aux_classes and not n_classes:
+            raise ValueError("aux_classes needs n_classes > 0")
         self.n_classes, self.projection = n_classes, bool(projection and n_classes)
         planes = 0 if self.projection else n_classes
         layers: list[nn.Module] = [nn.Conv2d(channels + planes, width, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
@@ -107,11 +118,14 @@ class DCGANDiscriminator(nn.Module):
         self.head = nn.Conv2d(width * mult, 1, base, 1, 0)  # (B, 1, 1, 1)
         if self.projection:
             self.embed = nn.Embedding(n_classes, width * mult)
+        self.classes = nn.Conv2d(width * mult, n_classes, base, 1, 0) if aux_classes else None
         self.apply(init_dcgan_weights)
         if self.projection:
             nn.init.normal_(self.embed.weight, std=0.02)
 
-    def forward(self, x: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, label: torch.Tensor | None = None, classes: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         x = x * 2 - 1  # the [-1, 1] range of the generator's tanh
         if self.n_classes:
             if label is None:
@@ -123,4 +137,8 @@ class DCGANDiscriminator(nn.Module):
         logits = self.head(features).flatten()
         if self.projection:
             logits = logits + (self.embed(label).to(features.dtype) * features.sum(dim=(2, 3))).sum(dim=1)
+        if classes:
+            if self.classes is None:
+                raise ValueError("this discriminator has no class head (aux_classes=False)")
+            return logits, self.classes(features).flatten(1)
         return logits

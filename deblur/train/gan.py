@@ -120,6 +120,8 @@ def network_specs(config: GANConfig, info: dict[str, Any]) -> tuple[dict[str, An
         disc = {"name": "dcgan_discriminator", **shared}
         if config.model == "cgan" and config.conditioning == "projection":
             disc["projection"] = True
+        if config.aux_classes:
+            disc["aux_classes"] = True
         return {"name": "dcgan_generator", "z_dim": config.z_dim, **shared}, disc
     if config.model == "lapgan":
         levels = int(math.log2(size // 8))
@@ -150,6 +152,7 @@ def build_objective(config: GANConfig, gen: nn.Module, device: torch.device) -> 
         conditional=config.model == "cgan",
         gp=config.gp,
         r1=config.r1,
+        classes=config.aux_classes,
         seed=config.seed + 1,
     )
 

@@ -72,6 +72,10 @@ class GANObjective(_NoiseMixin):
         conditional: use ``batch["label"]`` for both networks; G is conditioned on the batch's labels.
         gp: weight of the WGAN-GP gradient penalty (used with ``loss="wgan"``).
         r1: weight of the R1 penalty on real samples (0: off).
+        classes: weight of AC-GAN's auxiliary classification loss (Odena et al. 2017; 0: off; needs a
+            conditional objective and a discriminator with a class head): D also learns to name the class of
+            real images, G to make images D names as their requested class. Unlike the paper, D's classifier
+            learns on real images only, so it never learns that generated images are one class or another.
         seed: seed of the noise generator.
     """
 
@@ -83,10 +87,25 @@ class GANObjective(_NoiseMixin):
         conditional: bool = False,
         gp: float = 10.0,
         r1: float = 0.0,
+        classes: float = 0.0,
         seed: int = 0,
     ) -> None:
+        if classes and not conditional:
+            raise ValueError("an auxiliary classification loss needs a conditional objective")
         self._init_noise(latent_dim, device, seed)
         self.loss, self.conditional, self.gp, self.r1 = GANLoss(loss), conditional, gp, r1
+        self.classes = classes
+
+    def _judge(
+        self, disc: nn.Module, images: torch.Tensor, label: torch.Tensor | None, logs: Logs, name: str
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """D's logits on ``images`` and the weighted classification loss (0 without one), logged as ``name``."""
+        if not self.classes:
+            return disc(images, label), torch.zeros((), device=images.device)
+        logits, class_logits = disc(images, label, classes=True)
+        loss = nn.functional.cross_entropy(class_logits.float(), label)
+        logs[name] = float(loss.detach())
+        return logits, self.classes * loss
 
     def _label(self, batch: Batch) -> torch.Tensor | None:
         if not self.conditional:
@@ -102,8 +121,10 @@ class GANObjective(_NoiseMixin):
             fake = gen(self.draw_noise(real.shape[0]), label)
         if self.r1 > 0:
             real = real.detach().requires_grad_(True)
-        real_logits, fake_logits = disc(real, label), disc(fake, label)
-        loss = self.loss.d(real_logits, fake_logits)
+        logs: Logs = {}
+        real_logits, class_loss = self._judge(disc, real, label, logs, "class_d")
+        fake_logits = disc(fake, label)
+        loss = self.loss.d(real_logits, fake_logits) + class_loss
         if self.loss.kind == "wgan" and self.gp > 0:
             loss = loss + self.gp * gradient_penalty(lambda x: disc(x, label), real, fake)
         if self.r1 > 0:
@@ -112,14 +133,16 @@ class GANObjective(_NoiseMixin):
             "loss_d": float(loss.detach()),
             "d_real": _probability(real_logits),
             "d_fake": _probability(fake_logits),
+            **logs,
         }
 
     def g_loss(self, gen: nn.Module, disc: nn.Module, batch: Batch) -> tuple[torch.Tensor, Logs]:
-        label = self._label(batch)
-        fake_logits = disc(gen(self.draw_noise(batch["image"].shape[0]), label), label)
+        label, logs = self._label(batch), {}
+        fake = gen(self.draw_noise(batch["image"].shape[0]), label)
+        fake_logits, class_loss = self._judge(disc, fake, label, logs, "class_g")
         real_logits = disc(batch["image"], label) if self.loss.kind == "relativistic" else None
-        loss = self.loss.g(fake_logits, real_logits)
-        return loss, {"loss_g": float(loss.detach()), "d_fake_g": _probability(fake_logits)}
+        loss = self.loss.g(fake_logits, real_logits) + class_loss
+        return loss, {"loss_g": float(loss.detach()), "d_fake_g": _probability(fake_logits), **logs}
 
 
 class LAPGANObjective(_NoiseMixin):

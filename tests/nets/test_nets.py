@@ -176,6 +176,21 @@ def test_values_projection_discriminator_adds_the_label_embedding_times_pooled_f
     assert planes.body[0].in_channels == 11 and not hasattr(planes, "embed")
 
 
+def test_values_auxiliary_class_head_reads_the_discriminators_features() -> None:
+    torch.manual_seed(0)
+    disc = create_net("dcgan_discriminator", width=4, image_size=32, n_classes=10, projection=True, aux_classes=True)
+    disc.eval()
+    x, labels = torch.rand(3, 1, 32, 32), torch.tensor([0, 4, 9])
+    logits, class_logits = disc(x, labels, classes=True)
+    torch.testing.assert_close(logits, disc(x, labels))  # the head changes nothing about the verdict
+    torch.testing.assert_close(class_logits, disc.classes(disc.body(x * 2 - 1)).flatten(1))
+    assert class_logits.shape == (3, 10)
+    with pytest.raises(ValueError, match="no class head"):
+        create_net("dcgan_discriminator", width=4, image_size=32, n_classes=10)(x, labels, classes=True)
+    with pytest.raises(ValueError, match="n_classes"):
+        create_net("dcgan_discriminator", width=4, image_size=32, aux_classes=True)
+
+
 def test_spec_round_trip() -> None:
     net = create_net("mlp_generator", **SMALL["mlp_generator"])
     rebuilt = net_from_spec(net_spec(net))

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from deblur.config import GANConfig, OptimConfig, load_config
+from deblur.errors import ConfigError
 from deblur.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from deblur.train.gan import sample_images, train_gan
 from deblur.train.log import read_metrics
@@ -222,6 +223,46 @@ def test_values_r1_adds_its_closed_form() -> None:
     objective = GANObjective(3, r1=2.0, seed=0)
     loss_d, _ = objective.d_loss(_Constant(), _mean_disc, {"image": torch.ones(5, 1, 4, 4)})
     assert float(loss_d.detach()) == pytest.approx(_D["nonsaturating"] + 2.0 * 0.125, abs=1e-6)
+
+
+def _classifying_disc(x: torch.Tensor, label: torch.Tensor | None = None, classes: bool = False):
+    """``_mean_disc`` plus a class head that is sure of class 0 (logit 2 against 0 for the other three)."""
+    class_logits = torch.zeros(x.shape[0], 4)
+    class_logits[:, 0] = 2 * x.flatten(1).mean(1) / x.flatten(1).mean(1).detach()
+    return (_mean_disc(x), class_logits) if classes else _mean_disc(x)
+
+
+def test_values_auxiliary_classes_add_the_weighted_cross_entropy_of_real_and_generated_images() -> None:
+    # the class head puts softmax(2, 0, 0, 0) on every image: cross-entropy -log p(0) for label 0, -log p(1) else
+    p0 = float(torch.tensor([2.0, 0, 0, 0]).softmax(0)[0])
+    p1 = (1 - p0) / 3
+    labels = torch.tensor([0, 0, 1, 2, 3])
+    ce = float(-(2 * torch.log(torch.tensor(p0)) + 3 * torch.log(torch.tensor(p1))) / 5)
+    objective = GANObjective(3, conditional=True, classes=0.5, seed=0)
+    batch = {"image": torch.ones(5, 1, 4, 4), "label": labels}
+    loss_d, logs_d = objective.d_loss(_Constant(), _classifying_disc, batch)
+    loss_g, logs_g = objective.g_loss(_Constant(), _classifying_disc, batch)
+    assert float(loss_d.detach()) == pytest.approx(_D["nonsaturating"] + 0.5 * ce, abs=1e-6)
+    assert float(loss_g.detach()) == pytest.approx(_G["nonsaturating"] + 0.5 * ce, abs=1e-6)
+    assert logs_d["class_d"] == pytest.approx(ce, abs=1e-6) and logs_g["class_g"] == pytest.approx(ce, abs=1e-6)
+    grads = []
+    for weight in (0.0, 0.5):
+        generator = _Constant()
+        GANObjective(3, conditional=True, classes=weight, seed=0).g_loss(generator, _classifying_disc, batch)[
+            0
+        ].backward()
+        grads.append(float(generator.bias.grad))
+    assert grads[0] != pytest.approx(grads[1])  # G learns from the class head too
+    with pytest.raises(ValueError, match="conditional"):
+        GANObjective(3, classes=1.0)
+
+
+def test_auxiliary_classes_train_cgan_and_are_checked(tiny_mnist: Path, tmp_path: Path) -> None:
+    state = train_gan(_config(tiny_mnist, tmp_path / "run", "cgan", 2, aux_classes=1.0), progress=False)
+    assert state.disc.classes.out_channels == 10
+    assert {"class_d", "class_g"} <= set(read_metrics(tmp_path / "run")[-1])
+    with pytest.raises(ConfigError, match="aux_classes is for cgan"):
+        _config(tiny_mnist, tmp_path / "other", "dcgan", 2, aux_classes=1.0)
 
 
 def test_values_optimiser_options_reach_the_loop(tiny_mnist: Path, tmp_path: Path) -> None:
