@@ -50,7 +50,8 @@ MODELS: dict[str, dict[str, Any]] = {
         "lr_decay_from": 0.5,
         "precision": "bf16",  # bf16 autocast: 1.6x faster on CPUs with AVX512-BF16, as on a GPU
     },
-    # conditioning = projection (the GANConfig default since issue 19; one-hot planes gave label accuracy 0.885)
+    # conditioning = projection (the GANConfig default since issue 19; one-hot planes gave label accuracy 0.885);
+    # aux_classes = AC-GAN class loss (label accuracy 0.961 with it, 0.900 without)
     "cgan": {"model": "cgan", "steps": 8_000, "batch": 64, "image_size": 32, "lr_decay_from": 0.5, "aux_classes": 1.0},
     "lapgan": {"model": "lapgan", "steps": 6_000, "batch": 32, "width": 32, "lr_decay_from": 0.5},
     "began": {"model": "began", "steps": 6_000, "batch": 32, "width": 16, "lr": 1e-4, "lr_decay_from": 0.5},
