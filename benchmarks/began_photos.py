@@ -7,7 +7,8 @@ Trains (or reuses) ``deblur gan train --model began --folder-mode patch --image-
     python -m benchmarks.began_photos [--data ../shared/data/photos] [--runs runs/began_photos] [--steps 3000]
         [--export]   # also write models/gan_photos_began.safetensors
 
-Writes ``results/began_photos.{md,csv,tex,json}`` and ``docs/gan/began_photos.png`` (64 samples).
+Writes ``results/began_photos.{png,md,csv,tex,json}`` (the convergence curve and table) and
+``docs/gan/began_photos.png`` (64 samples).
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ import json
 import time
 from pathlib import Path
 
-from benchmarks.common import environment, write_results
+from benchmarks.began_convergence import write_convergence
+from benchmarks.common import environment
 from benchmarks.parzen_fashion_mnist import same_training
 from deblur.config import GANConfig, load_config
 from deblur.train.checkpoint import load_checkpoint
 from deblur.train.gan import sample_images, train_gan
-from deblur.train.log import read_metrics
 from deblur.train.loop import save_grid
 from deblur.train.run import export_generator, load_generator
 
@@ -66,45 +67,23 @@ def main() -> None:
         timing_file.write_text(json.dumps({"train_seconds": time.perf_counter() - start}))
     seconds = json.loads(timing_file.read_text())["train_seconds"]
 
-    metrics = read_metrics(args.runs)
-    rows = []
-    for end in range(args.window, config.steps + 1, args.window):
-        window = [m for m in metrics if end - args.window < m["step"] <= end]
-        if window:
-            mean = {k: sum(m[k] for m in window) / len(window) for k in ("convergence", "k", "l_real", "loss_g")}
-            rows.append(
-                {
-                    "steps": end,
-                    "convergence_M": mean["convergence"],
-                    "k": mean["k"],
-                    "L_real": mean["l_real"],
-                    "L_fake": mean["loss_g"],
-                }
-            )
     gen, meta = load_generator(args.runs / "last.pt", task="gan")
     save_grid(ROOT / "docs" / "gan" / "began_photos.png", sample_images(gen, meta, 64, seed=1), nrow=8)
     info = environment({"torch": 0})
-    info.update({"settings": SETTINGS, "steps": config.steps, "train_seconds": seconds, "data": str(args.data)})
-    caption = (
-        f"BEGAN on random 64x64 patches of the {meta['data']['train_images']} development photos: convergence "
-        f"measure M (lower is better), k and the reconstruction losses L(x), L(G(z)), mean over {args.window}-step "
-        f"windows; {config.steps} steps of batch {config.batch} in {seconds / 60:.0f} min on "
-        f"{info['gpu'] or info['cpu']}."
+    run_info = {"settings": SETTINGS, "steps": config.steps, "train_seconds": seconds, "data": str(args.data)}
+    title = (
+        f"BEGAN on random 64x64 patches of the {meta['data']['train_images']} development photos, {config.steps} "
+        f"steps of batch {config.batch} in {seconds / 60:.0f} min on {info['gpu'] or info['cpu']}"
     )
-    notes = (
-        f"Made with `{info['command']}` ({info['date']}, {args.device} on {info['gpu'] or info['cpu']}, "
-        f"{info['torch_threads']} threads); settings: "
-        + ", ".join(f"{k}={v}" for k, v in SETTINGS.items())
-        + f", steps={config.steps}."
-    )
+    notes = "Settings: " + ", ".join(f"{k}={v}" for k, v in SETTINGS.items()) + f", steps={config.steps}."
     if args.export:
         extra = {"trained_on": f"random 64x64 patches of {args.data.name}/ (the project's development photos)"}
         model_file = ROOT / "models" / "gan_photos_began.safetensors"
         path = export_generator(args.runs / "last.pt", model_file, overwrite=True, extra=extra, task="gan")
         notes += f" Generator: `{path.relative_to(ROOT)}`."
-    write_results("began_photos", rows, ["steps", "convergence_M", "k", "L_real", "L_fake"], caption, info, notes=notes)
-    print(caption)
-    for row in rows:
+    result = write_convergence(args.runs, "began_photos", args.window, title, extra_notes=notes, meta=run_info)
+    print(result["caption"])
+    for row in result["rows"]:
         print(row)
 
 
