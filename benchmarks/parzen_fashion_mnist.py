@@ -10,6 +10,7 @@ number of classes it sees among them, and for ``cgan`` how often it agrees with 
     python -m benchmarks.parzen_fashion_mnist --data ../shared/data/fashion-mnist --runs runs/parzen \
         [--models mlp,dcgan]   # only these; the other rows are kept from the last results
         [--export]   # also write models/gan_fashion_mnist_<model>.safetensors and docs/gan/<model>.png
+        [--shipped]  # score the shipped models/gan_fashion_mnist_<model>.safetensors; nothing is trained
 
 Writes ``results/parzen_fashion_mnist.{md,csv,tex,json}``; the Markdown file ends with how each row was made (the
 command, settings, seed, steps, training time, device and date).
@@ -36,6 +37,7 @@ from deblur.train.checkpoint import load_checkpoint
 from deblur.train.gan import parzen_score, sample_images, train_gan
 from deblur.train.loop import save_grid
 from deblur.train.run import export_generator, load_generator
+from deblur.weights import read_metadata
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = 0
@@ -52,9 +54,29 @@ MODELS: dict[str, dict[str, Any]] = {
     },
     # conditioning = projection (the GANConfig default since issue 19; one-hot planes gave label accuracy 0.885);
     # aux_classes = AC-GAN class loss (label accuracy 0.961 with it, 0.900 without)
-    "cgan": {"model": "cgan", "steps": 8_000, "batch": 64, "image_size": 32, "lr_decay_from": 0.5, "aux_classes": 1.0},
-    "lapgan": {"model": "lapgan", "steps": 6_000, "batch": 32, "width": 32, "lr_decay_from": 0.5},
-    "began": {"model": "began", "steps": 6_000, "batch": 32, "width": 16, "lr": 1e-4, "lr_decay_from": 0.5},
+    "cgan": {
+        "model": "cgan",
+        "steps": 24_000,
+        "batch": 64,
+        "image_size": 32,
+        "lr_decay_from": 0.5,
+        "aux_classes": 1.0,
+        "precision": "bf16",
+    },
+    "lapgan": {"model": "lapgan", "steps": 30_000, "batch": 32, "width": 32, "lr_decay_from": 0.5, "precision": "bf16"},
+    # BEGAN: the paper's lambda_k = 0.001 and lr 1e-4 are tuned for 10^5+ steps; at 2,000 steps they leave k near 0
+    # and G drawing black images (the autoencoder reconstructs them best); 10x lambda_k and 4x lr let garments
+    # appear within 1,500 steps (model card)
+    "began": {
+        "model": "began",
+        "steps": 8_000,
+        "batch": 32,
+        "width": 16,
+        "lr": 4e-4,
+        "lambda_k": 0.01,
+        "lr_decay_from": 0.5,
+        "precision": "bf16",
+    },
 }
 COLUMNS = ("model", "parzen", "stderr", "sigma", "confidence", "steps", "train_min", "device")
 PAPER_MNIST = [  # Goodfellow et al. 2014, Table 1 (MNIST, not Fashion-MNIST): for context only
@@ -146,6 +168,20 @@ def sample_quality(probabilities: torch.Tensor, labels: torch.Tensor | None = No
     return out
 
 
+def shipped_model(name: str) -> Path:
+    """The exported model of ``name``, checked to have been trained with the steps of :data:`MODELS`."""
+    path = ROOT / "models" / f"gan_fashion_mnist_{name}.safetensors"
+    if not path.exists():
+        raise SystemExit(f"error: {path} does not exist; run without --shipped to train {name}")
+    steps = read_metadata(path).get("steps")
+    if steps != MODELS[name]["steps"]:
+        raise SystemExit(
+            f"error: {path} was trained for {steps} steps, not the {MODELS[name]['steps']} of MODELS['{name}']; "
+            "run without --shipped to retrain it"
+        )
+    return path
+
+
 def load_previous(path: Path, data: Path) -> dict[str, Any]:
     """Model entries of an earlier run of this script on the same data (kept for the models not run now)."""
     if not path.exists():
@@ -211,7 +247,9 @@ def reproduce_notes(results: dict[str, Any], names: list[str]) -> str:
         minutes = f"{r['train_seconds'] / 60:.0f} min" if r.get("train_seconds") else ""
         lines.append(
             f"| {name} | {settings} | {r.get('seed', SEED)} | {r['steps']} | {minutes} | {r.get('device', '')} | "
-            f"`{r.get('command', '')}` ({r.get('date', '')}) |"
+            f"`{r.get('command', '')}` ({r.get('date', '')}"
+            + (f"; the shipped file, trained {r['trained']}" if r.get("shipped") else "")
+            + ") |"
         )
     lines += [
         "",
@@ -233,6 +271,12 @@ def main() -> None:
         help="comma-separated subset of " + ",".join(MODELS) + "; the other rows are kept from the last results",
     )
     parser.add_argument("--device", default="auto")
+    parser.add_argument(
+        "--shipped",
+        action="store_true",
+        help="score the shipped models/gan_fashion_mnist_NAME.safetensors instead of training (or reusing a run); "
+        "their training time is kept from the previous results",
+    )
     parser.add_argument("--export", action="store_true", help="write models/*.safetensors and docs/gan/*.png")
     args = parser.parse_args()
     device = resolve_device(args.device)
@@ -255,8 +299,14 @@ def main() -> None:
 
     for name in names:
         config = gan_config(name, args.data, args.runs, args.device)
-        timing = train_or_reuse(config)
-        gen, meta = load_generator(config.out / "last.pt", device, task="gan")
+        if args.shipped:
+            source = shipped_model(name)
+            before = results.get(name, {})
+            trained = before.get("trained", before.get("date"))
+            timing = {"train_seconds": before.get("train_seconds"), "trained": trained}
+        else:
+            timing, source = train_or_reuse(config), config.out / "last.pt"
+        gen, meta = load_generator(source, device, task="gan")
         n_classes = int(getattr(gen, "n_classes", 0) or 0)
         samples = sample_images(gen, meta, 10_000, seed=SEED)
         start = time.perf_counter()
@@ -271,13 +321,14 @@ def main() -> None:
             "parzen_seconds": time.perf_counter() - start,
             "config": MODELS[name],
             "seed": SEED,
-            "run": str(config.out),
+            "run": str(source.relative_to(ROOT) if args.shipped else config.out),
             "device": f"{device} ({env['gpu'] or env['cpu']})",
             "command": env["command"],
             "date": env["date"],
+            **({"trained": timing["trained"], "shipped": True} if args.shipped else {}),
         }
         print(f"{name}: {parzen.mean:.1f} +- {parzen.stderr:.1f} (sigma {parzen.sigma:.4f}), {quality}", flush=True)
-        if args.export:
+        if args.export and not args.shipped:
             extra = {
                 "parzen_fashion_mnist": parzen.as_dict(),
                 "sample_quality": quality,
@@ -286,6 +337,7 @@ def main() -> None:
             model_file = ROOT / "models" / f"gan_fashion_mnist_{name}.safetensors"
             path = export_generator(config.out / "last.pt", model_file, overwrite=True, extra=extra, task="gan")
             results[name]["model_file"] = str(path.relative_to(ROOT))
+        if args.export:
             # a conditional generator cycles through the classes: ten columns, one class each
             columns = n_classes or 8
             grid = sample_images(gen, meta, 8 * columns, seed=SEED + 1)

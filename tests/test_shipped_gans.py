@@ -41,3 +41,16 @@ def test_shipped_photo_began() -> None:
     gen, meta = load_generator(ROOT / "models" / "gan_photos_began.safetensors")
     images = sample_images(gen, meta, 4, seed=0)
     assert images.shape == (4, 3, 64, 64) and images.min() >= 0 and images.max() <= 1
+
+
+def test_benchmark_settings_match_the_shipped_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`parzen_fashion_mnist --shipped` re-scores a file only when it was trained with the script's settings."""
+    from benchmarks import parzen_fashion_mnist as bench
+
+    for name in bench.MODELS:
+        path = bench.shipped_model(name)
+        assert path.name == f"gan_fashion_mnist_{name}.safetensors"
+        assert load_generator(path)[1]["config"]["model"] == bench.MODELS[name]["model"]
+    monkeypatch.setitem(bench.MODELS, "mlp", {**bench.MODELS["mlp"], "steps": 7})
+    with pytest.raises(SystemExit, match="not the 7 of"):
+        bench.shipped_model("mlp")
