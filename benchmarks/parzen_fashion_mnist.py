@@ -168,9 +168,14 @@ def sample_quality(probabilities: torch.Tensor, labels: torch.Tensor | None = No
     return out
 
 
+def model_file(name: str) -> Path:
+    """Where ``--export`` writes the generator of ``name``, and ``--shipped`` reads it."""
+    return ROOT / "models" / f"gan_fashion_mnist_{name}.safetensors"
+
+
 def shipped_model(name: str) -> Path:
     """The exported model of ``name``, checked to have been trained with the steps of :data:`MODELS`."""
-    path = ROOT / "models" / f"gan_fashion_mnist_{name}.safetensors"
+    path = model_file(name)
     if not path.exists():
         raise SystemExit(f"error: {path} does not exist; run without --shipped to train {name}")
     steps = read_metadata(path).get("steps")
@@ -325,7 +330,11 @@ def main() -> None:
             "device": f"{device} ({env['gpu'] or env['cpu']})",
             "command": env["command"],
             "date": env["date"],
-            **({"trained": timing["trained"], "shipped": True} if args.shipped else {}),
+            **(
+                {"trained": timing["trained"], "shipped": True, "model_file": str(source.relative_to(ROOT))}
+                if args.shipped
+                else {}
+            ),
         }
         print(f"{name}: {parzen.mean:.1f} +- {parzen.stderr:.1f} (sigma {parzen.sigma:.4f}), {quality}", flush=True)
         if args.export and not args.shipped:
@@ -334,8 +343,7 @@ def main() -> None:
                 "sample_quality": quality,
                 "trained_on": "Fashion-MNIST training split, first 50,000 images (Xiao et al. 2017)",
             }
-            model_file = ROOT / "models" / f"gan_fashion_mnist_{name}.safetensors"
-            path = export_generator(config.out / "last.pt", model_file, overwrite=True, extra=extra, task="gan")
+            path = export_generator(config.out / "last.pt", model_file(name), overwrite=True, extra=extra, task="gan")
             results[name]["model_file"] = str(path.relative_to(ROOT))
         if args.export:
             # a conditional generator cycles through the classes: ten columns, one class each
