@@ -93,6 +93,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--no-baselines", action="store_true", help="only the input and the models (quick check)")
     parser.add_argument("--role", default="never trained or tuned on", help="what the photos were to the models")
+    parser.add_argument("--blind", action="store_true", help="models estimate each image's kernel (not given it)")
     args = parser.parse_args()
     models = args.model or [default_model_path()]
 
@@ -104,7 +105,7 @@ def main() -> None:
         methods += [bench.wiener(balance), bench.unsupervised_wiener(0), bench.richardson_lucy(iterations)]
     items = load_sets(args.photos, args.sets, args.size, args.noise, args.limit)
     device = resolve_device(args.device)
-    methods += [bench.model(path, device) for path in models]
+    methods += [bench.model(path, device, blind=args.blind) for path in models]
     torch.set_num_threads(torch.get_num_threads())
     rows, outputs = bench.run_bench(items, methods)
     description = (

@@ -147,20 +147,91 @@ class KernelDeconvolution(nn.Module):
         return hl_deconv(blurred, self.kernel, weight=self.weight)
 
 
+MIN_CONFIDENCE = 0.6
+"""Blind restoration leaves an image as it is when the self-check's confidence (the agreement of kernels estimated
+on its left and right parts, :func:`deblur.ops.estimate.estimate_with_check`) is below this: chosen on
+photos/val20 (480 px crops x camera-shake, motion, Gaussian and defocus kernels of 9-45 px), where it kept every
+kernel kind's gain and removed the failures it could see."""
+
+
+@dataclass
+class BlindEstimate:
+    """What blind restoration found for one image."""
+
+    kernel: torch.Tensor  # (k, k), the estimated kernel (a delta when no blur was found)
+    confidence: float  # the self-check's agreement, in [0, 1]
+    blur_free: bool  # no blur worth removing: the image is returned as it is
+    applied: float  # how much of the restoration was applied: 0 (the input returned) to the strength asked for
+
+
+class BlindRestorer:
+    """A kernel-aware model with a kernel estimator (its spec's ``estimator``): each image's kernel is estimated
+    once from the whole image, then the image is deconvolved and refined tile by tile with that kernel.
+
+    It never trusts an estimate blindly: an image found blur-free, or whose self-check confidence is below
+    ``min_confidence``, comes back unchanged, and ``strength`` blends the result toward the input
+    (``input + strength (restored - input)``).
+    """
+
+    def __init__(
+        self,
+        net: nn.Module,
+        kernel_size: int | None = None,
+        strength: float = 1.0,
+        min_confidence: float = MIN_CONFIDENCE,
+    ) -> None:
+        if kernel_size is not None and (kernel_size < 7 or kernel_size % 2 == 0):
+            raise ConfigError(f"kernel size must be odd and at least 7 pixels, got {kernel_size}")
+        if not 0 <= strength <= 1:
+            raise ConfigError(f"strength must be between 0 and 1, got {strength}")
+        self.net, self.kernel_size, self.strength, self.min_confidence = net, kernel_size, strength, min_confidence
+
+    def estimate(self, image: torch.Tensor) -> BlindEstimate:
+        """The kernel of one image ``(1, 3, H, W)`` and what to do with it."""
+        kernels, confidence = self.net.estimate(image.float().cpu(), self.kernel_size)
+        kernel, trust = kernels[0], float(confidence[0])
+        blur_free = bool(kernel.max() >= 1 - 1e-6)
+        applied = 0.0 if blur_free or trust < self.min_confidence else self.strength
+        return BlindEstimate(kernel, trust, blur_free, applied)
+
+    @torch.inference_mode()
+    def restore(
+        self, image: torch.Tensor, tile: int | None, overlap: int, half: bool = False
+    ) -> tuple[torch.Tensor, list[BlindEstimate]]:
+        """Restore ``(B, 3, H, W)`` images, each with its own estimated kernel; returns them and the estimates."""
+        results, estimates = [], []
+        device = _module_device(self.net)
+        for one in image.split(1):
+            estimate = self.estimate(one)
+            estimates.append(estimate)
+            if estimate.applied == 0:
+                results.append(one.float().clamp(0, 1))
+                continue
+            restorer = WithKernel(self.net, estimate.kernel).to(device)
+            restored = restore_tensor(restorer, one, tile, max(overlap, estimate.kernel.shape[-1]), half)
+            results.append(one.float().clamp(0, 1) + estimate.applied * (restored - one.float().clamp(0, 1)))
+        return torch.cat(results), estimates
+
+
 def prepare_restorer(
     model: nn.Module | str | Path | None = None,
     kernel: torch.Tensor | np.ndarray | str | Path | None = None,
     device: str | torch.device = "cpu",
     kernel_weight: float | None = None,
-) -> tuple[nn.Module, dict[str, Any], int]:
+    kernel_size: int | None = None,
+    strength: float = 1.0,
+) -> tuple[nn.Module | BlindRestorer, dict[str, Any], int]:
     """What a restoration runs: ``(module(blurred) -> restored, its description, the least tile overlap)``.
 
     A model (file, loaded network, or None for the shipped default) restores as it is; with a known ``kernel``
     (a ``(k, k)`` array or a kernel file) a kernel-aware model gets it, and without a model the kernel is
-    deconvolved (:class:`KernelDeconvolution`, prior weight ``kernel_weight`` or from the noise).
+    deconvolved (:class:`KernelDeconvolution`, prior weight ``kernel_weight`` or from the noise). A kernel-aware
+    model with an estimator and no kernel restores blind: a :class:`BlindRestorer` (``kernel_size`` bounds the
+    estimated kernel, ``strength`` blends toward the input).
 
     Raises:
-        ConfigError: a kernel-aware model without a kernel, or a kernel for a model that takes none.
+        ConfigError: a kernel-aware model without a kernel or an estimator, or a kernel for a model that takes
+            none.
     """
     device = resolve_device(device)
     if kernel is not None and not isinstance(kernel, torch.Tensor):
@@ -178,6 +249,8 @@ def prepare_restorer(
     takes_kernel = bool(getattr(net, "takes_kernel", False))
     name = model if isinstance(model, (str, Path)) else "the default model" if model is None else "this network"
     if takes_kernel and kernel is None:
+        if getattr(net, "estimator", None) is not None:
+            return BlindRestorer(net, kernel_size, strength), info, 0
         raise ConfigError(f"{name} is kernel-aware: pass the blur kernel with --kernel PSF")
     if kernel is not None and not takes_kernel:
         raise ConfigError(f"{name} takes no kernel: give --kernel without --model to deconvolve with it")
@@ -322,6 +395,9 @@ def restore(
     device: str | torch.device = "auto",
     half: bool = False,
     kernel: torch.Tensor | np.ndarray | str | Path | None = None,
+    kernel_size: int | None = None,
+    strength: float = 1.0,
+    estimates: list | None = None,
 ) -> np.ndarray | torch.Tensor:
     """Deblur one image (or a batch of tensors) and return the same kind, shape and dtype.
 
@@ -335,6 +411,9 @@ def restore(
         half: half precision on CUDA.
         kernel: the blur kernel when it is known (a ``(k, k)`` array or a kernel file): for a kernel-aware model,
             or, with ``model=None``, for non-blind deconvolution (see :func:`prepare_restorer`).
+        kernel_size, strength: for blind restoration (a model with a kernel estimator and no ``kernel``): the
+            estimated kernel's size bound (odd; None: the model's) and the blend toward the input (0 to 1).
+        estimates: a list that receives each image's :class:`BlindEstimate` (blind restoration only).
 
     Example:
         >>> import numpy as np
@@ -344,13 +423,25 @@ def restore(
         (8, 8, 3)
     """
     where = _module_device(model) if isinstance(model, nn.Module) else device  # a loaded net stays where it is
-    net, _, reach = prepare_restorer(model, kernel, where)
+    if isinstance(model, BlindRestorer):
+        net, reach = model, 0
+    else:
+        net, _, reach = prepare_restorer(model, kernel, where, kernel_size=kernel_size, strength=strength)
     overlap = max(overlap, reach)
     if tile == "auto":
-        tile = auto_tile(_module_device(net))
+        tile = auto_tile(_module_device(net.net if isinstance(net, BlindRestorer) else net))
+
+    def run(colour: torch.Tensor) -> torch.Tensor:
+        if isinstance(net, BlindRestorer):
+            restored, found = net.restore(colour, tile, overlap, half)
+            if estimates is not None:
+                estimates.extend(found)
+            return _finite(restored)
+        return _finite(restore_tensor(net, colour, tile, overlap, half))
+
     if isinstance(image, np.ndarray):
         colour, info = _to_float_rgb(image)
-        return _from_float_rgb(_finite(restore_tensor(net, colour, tile, overlap, half)), info)
+        return _from_float_rgb(run(colour), info)
     if not isinstance(image, torch.Tensor):
         raise TypeError(f"restore takes a NumPy array or a torch tensor, got {type(image).__name__}")
     batched = image.ndim == 4
@@ -359,7 +450,7 @@ def restore(
     if channels not in (1, 3, 4):
         raise ConfigError(f"tensors must have 1, 3 or 4 channels, got {channels}")
     colour = x[:, :3] if channels >= 3 else x.expand(-1, 3, -1, -1)
-    restored = _finite(restore_tensor(net, colour.float(), tile, overlap, half))
+    restored = run(colour.float())
     if channels == 1:
         restored = restored.mean(1, keepdim=True)
     elif channels == 4:
@@ -448,6 +539,27 @@ class RestoreReport:
     errors: list[str] = field(default_factory=list)
     model: dict[str, Any] = field(default_factory=dict)
     total: int = 0
+    estimates: list[tuple[Path, BlindEstimate]] = field(default_factory=list)  # blind restoration's, per input
+
+
+def save_kernel(kernel: torch.Tensor, path: Path, overwrite: bool = False) -> tuple[Path, Path]:
+    """Write a kernel as a picture (``path``, 16-bit PNG scaled to its peak) and as ``path`` with ``.npy`` (the
+    values, summing to 1), each atomically; returns both paths."""
+    from deblur.io import atomic_write_bytes, encode_npy, write_image
+
+    kernel = kernel.detach().float().cpu()
+    picture, values = path.with_suffix(".png"), path.with_suffix(".npy")
+    picture.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(values, encode_npy(kernel.numpy()), overwrite=overwrite)
+    write_image(picture, (kernel / kernel.max().clamp(min=1e-12))[None], bit_depth=16, overwrite=overwrite)
+    return picture, values
+
+
+def _kernel_path(option: Path, output: Path, count: int) -> Path:
+    """Where ``--save-kernel`` writes an output's kernel: the given file for one input, else inside the folder."""
+    if count == 1 and not option.is_dir():
+        return option
+    return option / f"{output.stem}_kernel.png"
 
 
 def restore_files(
@@ -482,7 +594,11 @@ def restore_files(
     if config.output is not None and len(files) != 1:
         raise ConfigError(f"-o takes one input image, got {len(files)}: use --out-dir for several")
     device = resolve_device(config.device)
-    net, info, reach = prepare_restorer(config.model, config.kernel, device, config.kernel_weight)
+    net, info, reach = prepare_restorer(
+        config.model, config.kernel, device, config.kernel_weight, config.kernel_size, config.strength
+    )
+    if config.save_kernel is not None and not isinstance(net, BlindRestorer):
+        raise ConfigError("--save-kernel needs blind restoration: a model with a kernel estimator and no --kernel")
     overlap = max(config.overlap, reach)  # each tile sees the whole kernel's reach of context
     tile = auto_tile(device) if config.tile is None else config.tile
     report = RestoreReport(errors=errors, model=info, total=len(files))
@@ -503,13 +619,17 @@ def restore_files(
             if target.exists() and not config.overwrite:
                 raise DeblurError(f"{target} already exists: pass --overwrite to replace it")
             photo = read_photo(source, int(config.max_pixels))
-            pixels = restore(photo.pixels, net, tile=tile, overlap=overlap, half=config.half)
+            found: list[BlindEstimate] = []
+            pixels = restore(photo.pixels, net, tile=tile, overlap=overlap, half=config.half, estimates=found)
             data = encode_photo(
                 Photo(pixels, photo.format, photo.exif, photo.icc_profile), target.suffix, config.quality
             )
             target.parent.mkdir(parents=True, exist_ok=True)
+            if config.save_kernel is not None and found:
+                save_kernel(found[0].kernel, _kernel_path(config.save_kernel, target, len(files)), config.overwrite)
             atomic_write_bytes(target, data, overwrite=config.overwrite)
             report.written.append((source, target))
+            report.estimates.extend((source, estimate) for estimate in found)
         except NonFiniteOutput:
             report.errors.append(f"{source}: {model_name} returned NaN or infinite values: the model is broken")
         except (DeblurError, OSError) as exc:

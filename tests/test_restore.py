@@ -288,3 +288,25 @@ def test_values_shipped_kernel_aware_model_loads_and_needs_its_kernel(name: str,
     with torch.no_grad():
         out = net(blurred, kernel)
     assert out.shape == blurred.shape and torch.isfinite(out).all()
+
+
+def test_kernel_aware_wiener_branch_is_seen_by_the_refiner_and_validated() -> None:
+    from deblur.nets import create_net as make
+    from deblur.ops.deconv import wiener_deconv
+
+    torch.manual_seed(0)
+    net = make("kernel_aware", refiner={"width": 4, "depth": 2, "blocks": 1}, wiener_nsr=1e-2).eval()
+    assert net.refiner.extra_channels == 6  # the blurred image and the Wiener deconvolution
+    blurred, kernel = torch.rand(2, 3, 24, 32), torch.full((2, 5, 5), 1 / 25)
+    condition = net.condition(blurred, kernel)
+    torch.testing.assert_close(condition[:, :3], blurred)
+    torch.testing.assert_close(condition[:, 3:], wiener_deconv(blurred, kernel, 1e-2).clamp(-0.5, 1.5))
+    with torch.no_grad():  # an untrained refiner adds a zero residual: the branch changes nothing until trained
+        torch.testing.assert_close(net(blurred, kernel), net.deconvolve(blurred, kernel).clamp(-0.5, 1.5))
+        for p in net.refiner.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+        changed = net(blurred, kernel)
+        net.wiener_nsr = 1.0  # a different branch image reaches the refiner's output
+        assert not torch.allclose(changed, net(blurred, kernel))
+    with pytest.raises(ValueError, match="wiener_nsr must be positive"):
+        make("kernel_aware", wiener_nsr=0.0)

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from deblur.bench.sets import BenchError, BenchItem, read_with_depth
+from deblur.errors import ConfigError
 from deblur.io import IMAGE_EXTENSIONS, list_images
 
 
@@ -25,6 +26,7 @@ class Method:
     fn: Callable[[BenchItem], torch.Tensor]
     needs_kernel: bool = False
     info: dict[str, Any] = field(default_factory=dict)
+    estimates: dict[str, Any] = field(default_factory=dict)  # blind methods: each item's kernel estimate, by name
 
     def applies(self, item: BenchItem) -> bool:
         return item.kernel is not None or not self.needs_kernel
@@ -134,26 +136,42 @@ def hyper_laplacian(weight: float | None = 7e-4, boundary: str = "masked") -> Me
     )
 
 
-def model(path: str | Path, device: str | torch.device = "cpu", tile: int | None = None, name: str | None = None):
+def model(
+    path: str | Path,
+    device: str | torch.device = "cpu",
+    tile: int | None = None,
+    name: str | None = None,
+    blind: bool = False,
+):
     """A deblurring model file; whole images by default (``tile`` restores in blended tiles, as ``restore``).
     A kernel-aware model is given each item's true kernel (the non-blind protocol), so it runs where kernels are
-    known."""
-    from deblur.restoration import DEFAULT_TILE, WithKernel, load_restorer, restore_tensor
+    known; with ``blind`` a model with a kernel estimator estimates each item's kernel instead, as ``deblur
+    restore`` does (the estimates are kept in ``method.estimates`` by item name)."""
+    from deblur.restoration import DEFAULT_TILE, BlindRestorer, WithKernel, load_restorer, restore_tensor
 
     net, info = load_restorer(path, device)
     tile = tile if tile is not None else DEFAULT_TILE
     takes_kernel = bool(getattr(net, "takes_kernel", False))
+    if blind and getattr(net, "estimator", None) is None:
+        raise ConfigError(f"{path} has no kernel estimator: it cannot restore blind (export it with --blind)")
+    estimates: dict[str, Any] = {}
 
     @torch.inference_mode()
     def run(item: BenchItem) -> torch.Tensor:
         restorer = net
+        if blind:
+            restored, found = BlindRestorer(net).restore(item.blurred[None].clamp(0, 1), tile, 32)
+            estimates[item.name] = found[0]
+            return restored[0]
         if takes_kernel:
             kernel = _kernel_tensor(item)
             restorer = WithKernel(net, kernel).to(next(net.parameters()).device)
         return restore_tensor(restorer, item.blurred[None].clamp(0, 1), tile=tile)[0]
 
-    label = name or Path(path).stem
-    return Method(label, run, needs_kernel=takes_kernel, info={"model": str(path), "tile": tile})
+    label = name or Path(path).stem + (" (blind)" if blind else "")
+    extra = {"blind": True} if blind else {}
+    settings = {"model": str(path), "tile": tile, **extra}
+    return Method(label, run, needs_kernel=takes_kernel and not blind, info=settings, estimates=estimates)
 
 
 def results_folder(name: str, folder: str | Path, items: Sequence[BenchItem]) -> Method:

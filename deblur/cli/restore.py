@@ -13,6 +13,16 @@ import click
 from deblur.config import RestoreConfig
 
 
+def _describe(estimate: Any) -> str:
+    """One line on what blind restoration found."""
+    if estimate.blur_free:
+        return "No blur found: the photo is returned unchanged."
+    if estimate.applied == 0:
+        return f"The kernel estimate failed its self-check (confidence {estimate.confidence:.2f}): photo unchanged."
+    size = int((estimate.kernel > estimate.kernel.max() * 0.05).any(0).sum())
+    return f"Estimated a kernel about {size} px wide (confidence {estimate.confidence:.2f})."
+
+
 def _terminate(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
@@ -30,6 +40,21 @@ def _terminate(signum: int, _frame: object) -> None:
     help="Known blur kernel (PSF) as PNG or NPY, any size: deconvolve with it instead of using a model.",
 )
 @click.option("--kernel-weight", type=float, help="Prior weight of --kernel deconvolution.  [default: from the noise]")
+@click.option(
+    "--kernel-size", type=int, help="Upper bound of the estimated kernel's side, odd.  [default: the model's, 47]"
+)
+@click.option(
+    "--strength",
+    type=click.FloatRange(0, 1),
+    default=1.0,
+    show_default=True,
+    help="How much of the restoration to apply: 0 returns the input.",
+)
+@click.option(
+    "--save-kernel",
+    type=click.Path(path_type=Path),
+    help="Write the estimated kernel as PNG + .npy (a file for one input, a folder for several).",
+)
 @click.option("--tile", type=int, help="Tile side in pixels (0: whole image).  [default: from free memory]")
 @click.option("--overlap", type=int, default=32, show_default=True, help="Pixels shared by neighbouring tiles.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda[:N] or mps.")
@@ -47,6 +72,7 @@ def restore_command(inputs: tuple[str, ...], quiet: bool, **options: Any) -> Non
       deblur restore shots/ -r --out-dir sharp/  a folder tree
       deblur restore "*.png" --model mine.safetensors
       deblur restore star.tif --kernel psf.npy       a known point-spread function
+      deblur restore photo.jpg --save-kernel k.png   also write the estimated blur kernel
     Existing files are never replaced without --overwrite; each file is written atomically. A file that cannot
     be read is reported and skipped; the exit code is 1 if any file failed.
     """
@@ -64,6 +90,8 @@ def restore_command(inputs: tuple[str, ...], quiet: bool, **options: Any) -> Non
             signal.signal(signal.SIGTERM, previous)
     if not quiet and report.total == 1 and report.written:
         click.echo(f"Wrote {report.written[0][1]}.")
+        for _, estimate in report.estimates:
+            click.echo(_describe(estimate))
     for message in report.errors:
         click.echo(f"Error: {message}", err=True)
     if not quiet and report.total > 1:

@@ -95,11 +95,22 @@ def train_command(config_file: Path | None, resume: bool, quiet: bool, **options
     help="Checkpoint: best validation PSNR or the last one.",
 )
 @click.option("--overwrite", is_flag=True, help="Replace an existing model file.")
-def export_command(run: Path, out: Path, which: str, overwrite: bool) -> None:
+@click.option(
+    "--blind",
+    is_flag=True,
+    help="Add the kernel estimator to a kernel-aware model: it then restores photos without --kernel.",
+)
+@click.option("--kernel-size", type=int, help="With --blind: the estimator's kernel-size bound (odd).  [default: 47]")
+def export_command(run: Path, out: Path, which: str, overwrite: bool, blind: bool, kernel_size: int | None) -> None:
     """Write a deblurring run's EMA generator, with its configs and metrics, as a .safetensors model file."""
     from deblur.train.run import export_generator
 
     if out.exists() and not overwrite:
         raise click.ClickException(f"{out} already exists: pass --overwrite to replace it")
-    path = export_generator(run, out, which=which, overwrite=overwrite, task="deblur")
+    if kernel_size is not None and not blind:
+        raise click.ClickException("--kernel-size is the estimator's: give it with --blind")
+    if kernel_size is not None and (kernel_size < 7 or kernel_size % 2 == 0):
+        raise click.ClickException(f"--kernel-size must be odd and at least 7, got {kernel_size}")
+    estimator = ({} if kernel_size is None else {"max_size": kernel_size}) if blind else None
+    path = export_generator(run, out, which=which, overwrite=overwrite, task="deblur", estimator=estimator)
     click.echo(f"Wrote {path} ({path.stat().st_size / 1e6:.1f} MB).")

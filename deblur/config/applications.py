@@ -33,6 +33,11 @@ class RestoreConfig:
         kernel: a known blur kernel (PNG/TIFF/BMP picture or ``.npy``): with a kernel-aware ``model`` it is the
             model's kernel; without ``model``, non-blind deconvolution with a hyper-Laplacian prior.
         kernel_weight: its prior weight (None: from each photo's estimated noise, ``7 sigma^2``).
+        kernel_size: blind restoration (a model with a kernel estimator, no ``kernel``): the upper bound of the
+            estimated kernel's side, odd (None: the model's).
+        strength: blind restoration: how much of the restoration to apply, 0 (the input) to 1.
+        save_kernel: blind restoration: write each estimated kernel as a PNG picture and a ``.npy`` array; a file
+            name for one input, a folder for several (``<output stem>_kernel.png``).
         tile: tile side in pixels (None: from the free memory of the device; 0: the whole image at once).
         overlap: pixels shared by neighbouring tiles (blended).
         device: ``auto``, ``cpu``, ``cuda[:N]`` or ``mps``.
@@ -49,6 +54,9 @@ class RestoreConfig:
     model: Path | None = None
     kernel: Path | None = None
     kernel_weight: float | None = None
+    kernel_size: int | None = None
+    strength: float = 1.0
+    save_kernel: Path | None = None
     tile: int | None = None
     overlap: int = 32
     device: str = "auto"
@@ -58,13 +66,19 @@ class RestoreConfig:
     overwrite: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("output", "out_dir", "model", "kernel"):
+        for name in ("output", "out_dir", "model", "kernel", "save_kernel"):
             if getattr(self, name) is not None:
                 object.__setattr__(self, name, Path(getattr(self, name)))
         if self.output is not None and self.out_dir is not None:
             raise ConfigError("give -o FILE or --out-dir DIR, not both")
         if self.kernel_weight is not None and not self.kernel_weight > 0:
             raise ConfigError(f"kernel_weight must be positive, got {self.kernel_weight}")
+        if self.kernel_size is not None and (self.kernel_size < 7 or self.kernel_size % 2 == 0):
+            raise ConfigError(f"kernel size must be odd and at least 7 pixels, got {self.kernel_size}")
+        if not 0 <= self.strength <= 1:
+            raise ConfigError(f"strength must be between 0 and 1, got {self.strength}")
+        if self.kernel is not None and (self.kernel_size is not None or self.save_kernel is not None):
+            raise ConfigError("--kernel-size and --save-kernel are for estimated kernels: not with --kernel")
         if not 1 <= self.quality <= 100:
             raise ConfigError(f"quality must be between 1 and 100, got {self.quality}")
         if self.overlap < 0:

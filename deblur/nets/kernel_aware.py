@@ -20,7 +20,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from deblur.ops.deconv import hl_deconv
+from deblur.ops.deconv import hl_deconv, wiener_deconv
+from deblur.ops.estimate import estimate_kernel
 
 
 class KernelAwareGenerator(nn.Module):
@@ -36,6 +37,12 @@ class KernelAwareGenerator(nn.Module):
         iterations: ADMM iterations of the deconvolution.
         beta_max: the end of the deconvolution's penalty continuation (fewer iterations do best with a lower end).
         alpha: the prior's exponent.
+        wiener_nsr: if given, the refiner also sees a Wiener deconvolution with this constant noise-to-signal ratio
+            (one more FFT pair): a smooth, ringing-poor estimate to fall back on where the hyper-Laplacian one
+            rings because the kernel is wrong. None: no Wiener branch.
+        estimator: options of :func:`deblur.ops.estimate.estimate_kernel` (``max_size`` and the like) for blind
+            restoration: a model with an estimator restores photos whose kernel is unknown (``deblur restore
+            photo.jpg``), estimating it once per image; None: the kernel must be given.
 
     In eval mode on a CPU with native bf16 arithmetic the refiner runs in bf16 autocast (``cpu_bf16``; set it to
     False for fp32 throughout); the deconvolution always runs in fp32.
@@ -54,6 +61,8 @@ class KernelAwareGenerator(nn.Module):
         iterations: int = 10,
         alpha: float = 2 / 3,
         beta_max: float = 256.0,
+        wiener_nsr: float | None = None,
+        estimator: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         from deblur.nets import net_from_spec  # the registry imports this module
@@ -61,9 +70,13 @@ class KernelAwareGenerator(nn.Module):
         spec = {"name": "unet", "width": 16, **(refiner or {})}
         if spec["name"] != "unet":
             raise ValueError(f"the refiner must be a unet, got {spec['name']!r}")
-        spec["extra_channels"] = spec.get("channels", 3)
+        spec["extra_channels"] = spec.get("channels", 3) * (1 if wiener_nsr is None else 2)
         if not weight > 0 or iterations < 1 or not beta_max >= 1:
             raise ValueError("weight must be positive, iterations at least 1 and beta_max at least 1")
+        if wiener_nsr is not None and not wiener_nsr > 0:
+            raise ValueError(f"wiener_nsr must be positive, got {wiener_nsr}")
+        self.wiener_nsr = wiener_nsr
+        self.estimator = None if estimator is None else dict(estimator)
         self.refiner = net_from_spec(spec)
         self.multiple = self.refiner.multiple
         log_weight = torch.tensor(math.log(weight))
@@ -88,13 +101,32 @@ class KernelAwareGenerator(nn.Module):
                 beta_max=self.beta_max,
             )
 
+    def estimate(self, blurred: torch.Tensor, max_size: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The blur kernels of whole images ``(B, C, H, W)`` and their confidence (see
+        :func:`deblur.ops.estimate.estimate_kernel`), with this model's estimator options; ``max_size`` overrides
+        its kernel-size bound."""
+        options = dict(self.estimator or {})
+        if max_size is not None:
+            options["max_size"] = max_size
+        return estimate_kernel(blurred, **options)
+
+    def condition(self, blurred: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+        """What the refiner sees beside the deconvolution: the blurred image, and the Wiener branch if any."""
+        if self.wiener_nsr is None:
+            return blurred
+        dtype = torch.float32 if blurred.dtype in (torch.float16, torch.bfloat16) else blurred.dtype
+        with torch.autocast(blurred.device.type, enabled=False):
+            smooth = wiener_deconv(blurred.to(dtype), kernel.to(dtype), self.wiener_nsr).clamp(-0.5, 1.5)
+        return torch.cat([blurred, smooth.to(blurred.dtype)], dim=1)
+
     def forward(self, blurred: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
         deconvolved = self.deconvolve(blurred, kernel).clamp(-0.5, 1.5)
+        condition = self.condition(blurred, kernel)
         if self.cpu_bf16 and not self.training and blurred.device.type == "cpu" and _native_bf16():
             # inference on a CPU with bf16 units: the refiner 2-3x faster (its residual is added in fp32)
             with torch.autocast("cpu", dtype=torch.bfloat16):
-                return self.refiner(deconvolved, condition=blurred).float()
-        return self.refiner(deconvolved, condition=blurred)
+                return self.refiner(deconvolved, condition=condition).float()
+        return self.refiner(deconvolved, condition=condition)
 
 
 @functools.cache

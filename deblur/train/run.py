@@ -182,6 +182,7 @@ def export_generator(
     overwrite: bool = False,
     extra: dict[str, Any] | None = None,
     task: str | None = None,
+    estimator: dict[str, Any] | None = None,
 ) -> Path:
     """Write a run's generator (EMA weights when kept) as a self-describing model file: weights, network spec,
     task, training config, data, validation metrics (``deblur restore --model`` or ``deblur gan sample`` loads it
@@ -194,10 +195,18 @@ def export_generator(
         overwrite: replace an existing ``out``.
         extra: more metadata (e.g. benchmark scores).
         task: refuse runs of another task.
+        estimator: give a kernel-aware generator this kernel estimator (options of
+            :func:`deblur.ops.estimate.estimate_kernel`, ``{}`` for the defaults), so that the model file restores
+            photos blind, estimating each one's kernel.
     """
     run = Path(run)
     source = run if run.suffix == ".safetensors" else checkpoint_path(run, which)
     gen, meta = load_generator(source, task=task)
+    if estimator is not None:
+        if not getattr(gen, "takes_kernel", False):
+            raise ConfigError(f"{source} holds a {gen.spec['name']}, which takes no kernel: no estimator to add")
+        gen.estimator = dict(estimator)
+        gen.spec = {**gen.spec, "estimator": dict(estimator)}
     from_run = source.suffix != ".safetensors"
     metadata = {
         "task": meta["task"],

@@ -1,0 +1,156 @@
+"""Blind kernel estimation (deblur.ops.estimate) and blind restoration with a model that carries an estimator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import skimage.data
+import torch
+from click.testing import CliRunner
+
+from deblur.ops.conv import blur
+from deblur.ops.estimate import estimate_kernel, estimate_with_check, kernel_agreement, luminance
+from deblur.synth.kernels import disk_kernels, line_kernels, random_trajectory_kernels
+
+
+def _photo(name: str = "camera") -> torch.Tensor:
+    image = torch.from_numpy(getattr(skimage.data, name)()).float().div(255)
+    image = image[None, None].expand(1, 3, -1, -1) if image.ndim == 2 else image.permute(2, 0, 1)[None]
+    return image[..., 100:356, 100:356].contiguous()
+
+
+def _blurred(sharp: torch.Tensor, kernel: torch.Tensor, seed: int = 0) -> torch.Tensor:
+    blurred = blur(sharp, kernel, padding="valid")
+    noise = torch.randn(blurred.shape, generator=torch.Generator().manual_seed(seed))
+    return (blurred + 0.005 * noise).clamp(0, 1)
+
+
+@pytest.mark.parametrize(
+    ("kind", "kernel", "least"),
+    [
+        ("motion", line_kernels(torch.tensor([9.0]), torch.tensor([30.0]), 15), 0.8),
+        ("defocus", disk_kernels(torch.tensor([3.0]), 15), 0.9),
+        ("shake", random_trajectory_kernels(1, 15, torch.Generator().manual_seed(0)), 0.75),
+    ],
+)
+def test_values_estimated_kernel_matches_the_true_one(kind: str, kernel: torch.Tensor, least: float) -> None:
+    kernels, confidence = estimate_kernel(_blurred(_photo(), kernel), max_size=15)
+    assert kernels.shape == (1, 15, 15) and torch.allclose(kernels.sum((1, 2)), torch.ones(1))
+    assert bool((kernels >= 0).all())
+    assert kernel_agreement(kernels[0], kernel[0]) > least, kind
+    assert 0.7 < float(confidence[0]) <= 1.0 + 1e-6  # the left and right halves agree on a uniform blur
+
+
+def test_values_estimated_kernel_is_centred_by_its_centre_of_mass() -> None:
+    kernel = torch.zeros(1, 15, 15)
+    kernel[0, 7, 7:14] = 1 / 7  # a one-sided streak: its centre of mass is 3 px right of the middle
+    kernels, _ = estimate_kernel(_blurred(_photo(), kernel), max_size=15)
+    columns = torch.arange(15, dtype=torch.float32)
+    assert abs(float((kernels[0].sum(0) * columns).sum()) - 7) <= 0.5
+    assert abs(float((kernels[0].sum(1) * columns).sum()) - 7) <= 0.5
+
+
+@pytest.mark.parametrize("name", ["camera", "astronaut"])
+def test_values_sharp_photo_is_found_blur_free_with_a_delta_kernel(name: str) -> None:
+    estimate = estimate_with_check(luminance(_photo(name))[0, 0], 15)
+    assert estimate.blur_free and estimate.central_mass >= 0.8
+    delta = torch.zeros(15, 15)
+    delta[7, 7] = 1
+    assert torch.equal(estimate.kernel, delta)
+
+
+def test_values_disagreeing_halves_lower_the_confidence() -> None:
+    sharp = _photo()
+    left = _blurred(sharp, line_kernels(torch.tensor([11.0]), torch.tensor([0.0]), 15))
+    right = _blurred(sharp, line_kernels(torch.tensor([11.0]), torch.tensor([90.0]), 15))
+    mixed = torch.cat([left[..., :121], right[..., 121:]], dim=-1)  # two different blurs: not a uniform one
+    _, uniform = estimate_kernel(left, max_size=15)
+    _, varying = estimate_kernel(mixed, max_size=15)
+    assert float(varying[0]) < float(uniform[0]) - 0.2
+
+
+def test_estimate_kernel_checks_its_arguments() -> None:
+    with pytest.raises(ValueError, match="odd and at least 7"):
+        estimate_kernel(torch.rand(1, 3, 64, 64), max_size=16)
+    with pytest.raises(ValueError, match=r"\(B, C, H, W\)"):
+        estimate_kernel(torch.rand(3, 64, 64))
+
+
+def _blind_model(path: Path) -> Path:
+    from deblur.nets import create_net
+    from deblur.weights import save_model
+
+    net = create_net("kernel_aware", refiner={"width": 4, "depth": 2, "blocks": 1}, estimator={"max_size": 15})
+    return save_model(path, net, {"task": "deblur"})
+
+
+def test_values_blind_restore_estimates_the_kernel_and_deblurs(tmp_path: Path) -> None:
+    from deblur import restore
+
+    sharp = _photo()
+    kernel = line_kernels(torch.tensor([9.0]), torch.tensor([30.0]), 15)
+    blurred = _blurred(sharp, kernel)
+    estimates: list = []
+    restored = restore(blurred[0], _blind_model(tmp_path / "blind.safetensors"), device="cpu", estimates=estimates)
+    target = sharp[0, :, 7:-7, 7:-7]
+    assert restored.shape == blurred[0].shape and len(estimates) == 1
+    assert estimates[0].applied == 1.0 and not estimates[0].blur_free
+    assert kernel_agreement(estimates[0].kernel, kernel[0]) > 0.8
+    error_before, error_after = ((blurred[0] - target) ** 2).mean(), ((restored - target) ** 2).mean()
+    assert float(10 * torch.log10(error_before / error_after)) > 2.0  # more than 2 dB better than its input
+    half = restore(blurred[0], _blind_model(tmp_path / "blind.safetensors"), device="cpu", strength=0.5)
+    torch.testing.assert_close(half, (blurred[0] + 0.5 * (restored - blurred[0])), atol=2e-3, rtol=0)
+
+
+def test_values_blind_restore_returns_a_sharp_photo_unchanged(tmp_path: Path) -> None:
+    from deblur import restore
+
+    sharp = (_photo("astronaut")[0] * 255).round() / 255
+    estimates: list = []
+    restored = restore(sharp, _blind_model(tmp_path / "blind.safetensors"), device="cpu", estimates=estimates)
+    assert estimates[0].blur_free and estimates[0].applied == 0.0
+    torch.testing.assert_close(restored, sharp)
+
+
+def test_cli_blind_restore_saves_the_kernel_and_checks_options(tmp_path: Path) -> None:
+    import cv2
+
+    from deblur.cli import cli
+
+    model = _blind_model(tmp_path / "blind.safetensors")
+    blurred = _blurred(_photo(), line_kernels(torch.tensor([9.0]), torch.tensor([30.0]), 15))[0]
+    photo = tmp_path / "photo.png"
+    cv2.imwrite(str(photo), (blurred.permute(1, 2, 0).numpy()[..., ::-1] * 255).round().astype(np.uint8))
+    before = photo.read_bytes()
+    args = ["restore", str(photo), "--model", str(model), "--save-kernel", str(tmp_path / "k.png"), "-o"]
+    result = CliRunner().invoke(cli, [*args, str(tmp_path / "out.png")])
+    assert result.exit_code == 0, result.output
+    assert "Estimated a kernel" in result.output and photo.read_bytes() == before
+    kernel = np.load(tmp_path / "k.npy")
+    assert kernel.shape == (15, 15) and abs(float(kernel.sum()) - 1) < 1e-4
+    picture = cv2.imread(str(tmp_path / "k.png"), cv2.IMREAD_UNCHANGED)
+    assert picture.shape == (15, 15) and picture.dtype == np.uint16 and int(picture.max()) == 65535
+    assert cv2.imread(str(tmp_path / "out.png")).shape == (242, 242, 3)
+    result = CliRunner().invoke(cli, ["restore", str(photo), "--model", str(model), "--kernel-size", "16"])
+    assert result.exit_code != 0 and "odd" in result.output
+    result = CliRunner().invoke(cli, ["restore", str(photo), "--model", str(model), "--strength", "1.5"])
+    assert result.exit_code != 0 and "strength" in result.output.lower()
+
+
+def test_cli_export_blind_adds_the_estimator(tmp_path: Path) -> None:
+    from deblur.cli import cli
+    from deblur.nets import create_net
+    from deblur.weights import read_metadata, save_model
+
+    plain = save_model(
+        tmp_path / "plain.safetensors", create_net("kernel_aware", refiner={"width": 4, "depth": 2}), {"task": "deblur"}
+    )
+    out = tmp_path / "blind.safetensors"
+    result = CliRunner().invoke(cli, ["export", str(plain), "--out", str(out), "--blind", "--kernel-size", "31"])
+    assert result.exit_code == 0, result.output
+    assert read_metadata(out)["net"]["estimator"] == {"max_size": 31}
+    unet = save_model(tmp_path / "unet.safetensors", create_net("unet", width=4, depth=2), {"task": "deblur"})
+    result = CliRunner().invoke(cli, ["export", str(unet), "--out", str(tmp_path / "x.safetensors"), "--blind"])
+    assert result.exit_code != 0 and "takes no kernel" in result.output
