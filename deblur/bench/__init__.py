@@ -103,11 +103,11 @@ def benchmark(config: BenchConfig, progress: bool = True) -> tuple[list[dict[str
         methods.append(hyper_laplacian(config.hl_weight))
     methods += [results_folder(label, folder, items) for label, folder in config.results.items()]
     device = resolve_device(config.device)
-    methods += [model(path, device, config.tile) for path in models]
+    methods += [model(path, device, config.tile, blind=config.blind) for path in models]
     names = [m.name for m in methods]
     if len(set(names)) != len(names):
         raise ConfigError(f"two methods share a name ({', '.join(names)}): rename a model file or a --results NAME")
-    rows, outputs = run_bench(items, methods, config.border, progress=progress)
+    rows, outputs = run_bench(items, methods, config.border, progress=progress, shift_tolerant=config.shift_tolerant)
     if config.border:
         description += f" {config.border} px border cropped."
     meta = bench_meta(

@@ -38,14 +38,51 @@ def score(restored: torch.Tensor, sharp: torch.Tensor, border: int = 0, bit_dept
     }
 
 
+SHIFT_REACH = 3
+"""The shift-tolerant PSNR takes the best whole-pixel alignment within this many pixels (sets whose kernels are off
+centre shift every restoration by the kernel's offset)."""
+
+
+def shift_tolerant_psnr(restored: torch.Tensor, sharp: torch.Tensor, bit_depth: int = 8, reach: int = SHIFT_REACH):
+    """The best PSNR (dB, RGB) of ``restored`` against ``sharp`` over whole-pixel shifts of at most ``reach`` px
+    along each axis, both cropped by ``reach`` so every shift compares the same number of pixels."""
+    x = quantize(restored.double(), bit_depth)[None]
+    y = crop_border(sharp.double().clamp(0, 1), reach)[None]
+    height, width = y.shape[-2:]
+    best = -math.inf
+    for dy in range(2 * reach + 1):
+        for dx in range(2 * reach + 1):
+            best = max(best, float(psnr(x[..., dy : dy + height, dx : dx + width], y)[0]))
+    return best
+
+
+def kernel_correlation(estimated: torch.Tensor, true: torch.Tensor, reach: int = 4) -> float:
+    """How close an estimated kernel is to the true one: the largest normalised cross-correlation over shifts of
+    at most ``reach`` px (1: the same kernel up to a shift), on a common canvas."""
+    from deblur.ops.estimate import kernel_agreement
+
+    estimated, true = estimated.float().cpu(), torch.as_tensor(true).float().cpu()
+    side = max(estimated.shape[-1], true.shape[-1])
+
+    def canvas(kernel: torch.Tensor) -> torch.Tensor:
+        before = (side - kernel.shape[-1]) // 2
+        after_y, after_x = side - kernel.shape[-2] - before, side - kernel.shape[-1] - before
+        return torch.nn.functional.pad(kernel, (before, after_x, (side - kernel.shape[-2]) // 2, after_y))
+
+    return kernel_agreement(canvas(estimated), canvas(true), reach)
+
+
 def run_bench(
     items: Sequence[BenchItem],
     methods: Sequence[Method],
     border: int = 0,
     keep: int = 4,
     progress: bool = True,
+    shift_tolerant: bool = False,
 ) -> tuple[list[dict[str, Any]], dict[str, dict[str, torch.Tensor]]]:
-    """Score every method on every item it applies to.
+    """Score every method on every item it applies to; ``shift_tolerant`` adds each row's
+    :func:`shift_tolerant_psnr`, and a blind method's rows carry its estimated kernel's
+    :func:`kernel_correlation` with the true one where the item's kernel is known.
 
     Returns:
         ``(per-image rows, outputs)``: a row per (method, item) with the metrics, the seconds and the
@@ -71,17 +108,24 @@ def run_bench(
                 seconds = time.perf_counter() - start
                 metrics = score(restored, item.sharp, border, item.bit_depth)
                 megapixels = item.blurred.shape[-1] * item.blurred.shape[-2] / 1e6
-                rows.append(
-                    {
-                        "method": method.name,
-                        "image": item.name,
-                        "group": item.group,
-                        "kernel_size": kernel_size if kernel_size is not None else "",
-                        **metrics,
-                        "seconds": seconds,
-                        "megapixels": megapixels,
-                    }
-                )
+                row = {
+                    "method": method.name,
+                    "image": item.name,
+                    "group": item.group,
+                    "kernel_size": kernel_size if kernel_size is not None else "",
+                    **metrics,
+                    "seconds": seconds,
+                    "megapixels": megapixels,
+                }
+                if shift_tolerant:
+                    row["psnr_shift"] = shift_tolerant_psnr(restored, item.sharp, item.bit_depth)
+                estimate = method.estimates.get(item.name)
+                if estimate is not None:
+                    row["confidence"] = estimate.confidence
+                    row["applied"] = estimate.applied
+                    if item.kernel is not None:
+                        row["kernel_corr"] = kernel_correlation(estimate.kernel, torch.as_tensor(item.kernel))
+                rows.append(row)
                 if index in kept:
                     outputs[method.name][item.name] = quantize(restored, item.bit_depth).float()
                 bar.update()
@@ -115,6 +159,7 @@ def summarize(rows: Sequence[dict[str, Any]], channel: str = "rgb") -> tuple[lis
         seconds = float(np.median([r["seconds"] for r in mine]))
         per_mp = float(np.median([r["seconds"] / r["megapixels"] for r in mine]))
         worse = sum(r["psnr" + suffix] < baseline[r["image"]] for r in mine if r["image"] in baseline)
+        much_worse = sum(r["psnr" + suffix] < baseline[r["image"]] - 0.3 for r in mine if r["image"] in baseline)
         summary.append(
             {
                 "method": method,
@@ -126,10 +171,16 @@ def summarize(rows: Sequence[dict[str, Any]], channel: str = "rgb") -> tuple[lis
                 "PSNR-Y 95% CI": half_y,
                 "SSIM-Y": float(np.mean([r["ssim_y"] for r in mine])),
                 "worse than input": worse if method != "blurred input" else "",
+                "> 0.3 dB worse": much_worse if method != "blurred input" else "",
                 "s/image": seconds,
                 "s/MP": per_mp,
             }
         )
+        if any("psnr_shift" in r for r in rows):
+            summary[-1]["PSNR shift ±3"] = float(np.mean([r["psnr_shift"] for r in mine if "psnr_shift" in r]))
+        if any("kernel_corr" in r for r in rows):
+            correlations = [r["kernel_corr"] for r in mine if "kernel_corr" in r]
+            summary[-1]["kernel corr."] = float(np.mean(correlations)) if correlations else ""
         row: dict[str, Any] = {"method": method}
         for group in groups:
             chosen = [r for r in mine if r["group"] == group]

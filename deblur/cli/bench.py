@@ -45,6 +45,8 @@ from deblur.config import BenchConfig
     type=click.Path(path_type=Path),
     help="Model file (repeatable).  [default: shipped]",
 )
+@click.option("--blind", is_flag=True, help="Models with a kernel estimator estimate each kernel (not given it).")
+@click.option("--shift-tolerant", is_flag=True, help="Also report PSNR at the best alignment within 3 px.")
 @click.option("--results", multiple=True, type=NamedPath(), help="Another method's outputs as NAME=DIR (repeatable).")
 @click.option(
     "--baselines/--no-baselines", default=True, help="Non-blind deconvolution given the true kernel (kernels known)."

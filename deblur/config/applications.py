@@ -108,6 +108,9 @@ class BenchConfig:
         recenter: centre those perturbed kernels by their centre of mass before the methods see them, as
             ``deblur restore --kernel`` centres kernel files (their whole-pixel shifts then cancel).
         models: model files to score (None: the shipped default model when one is installed).
+        blind: models with a kernel estimator estimate each image's kernel instead of being given it (the rows then
+            carry the estimate's correlation with the true kernel).
+        shift_tolerant: also report a shift-tolerant PSNR (best whole-pixel alignment within 3 px).
         results: other methods' saved outputs, ``{name: folder}``.
         baselines, unsupervised: Wiener, unsupervised Wiener, Richardson-Lucy and deblur's hyper-Laplacian
             deconvolution given the true kernel (where kernels are known); ``unsupervised`` is the slowest of them.
@@ -131,6 +134,8 @@ class BenchConfig:
     kernel_error: float = 0.0
     recenter: bool = False
     models: tuple[Path, ...] | None = None
+    blind: bool = False
+    shift_tolerant: bool = False
     results: dict[str, Path] = field(default_factory=dict)
     baselines: bool = True
     unsupervised: bool = True
