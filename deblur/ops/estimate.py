@@ -17,6 +17,7 @@ self-check that needs no ground truth (see :func:`kernel_confidence`).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -25,8 +26,19 @@ import torch
 import torch.nn.functional as F
 
 from deblur.ops.conv import _fast_fft_length
+from deblur.ops.psf import disk_kernels, gaussian_kernels
 
-__all__ = ["KernelEstimate", "estimate_kernel", "estimate_one", "estimate_with_check", "kernel_agreement", "luminance"]
+__all__ = [
+    "KernelEstimate",
+    "estimate_kernel",
+    "estimate_one",
+    "estimate_with_check",
+    "kernel_agreement",
+    "luminance",
+    "parametric_estimate",
+    "spectral_error",
+    "welch_power",
+]
 
 
 def luminance(image: torch.Tensor) -> torch.Tensor:
@@ -245,6 +257,107 @@ def estimate_one(
     return _center(kernel), latent
 
 
+SPECTRUM_TILE = 256
+"""Side of the tiles whose periodograms are averaged (Welch) into the blurred image's power spectrum."""
+
+
+def welch_power(gray: torch.Tensor, tile: int = SPECTRUM_TILE) -> torch.Tensor:
+    """The power spectrum of an image ``(H, W)``: the mean periodogram of Hann-windowed, half-overlapping
+    ``tile`` x ``tile`` tiles (a smaller image is reflect-padded to one tile). ``-> (tile, tile)``, unshifted."""
+    if min(gray.shape) < tile:
+        pad = (0, max(0, tile - gray.shape[1]), 0, max(0, tile - gray.shape[0]))
+        gray = F.pad(gray[None, None], pad, mode="reflect" if min(gray.shape) > tile // 2 else "replicate")[0, 0]
+    tiles = gray.unfold(0, tile, tile // 2).unfold(1, tile, tile // 2).reshape(-1, tile, tile)
+    window = torch.hann_window(tile, periodic=False, dtype=gray.dtype, device=gray.device)
+    tiles = (tiles - tiles.mean((1, 2), keepdim=True)) * (window[:, None] * window[None])
+    return torch.fft.fft2(tiles).abs().pow(2).mean(0)
+
+
+def _otf_power(kernel: torch.Tensor, tile: int) -> torch.Tensor:
+    size = kernel.shape[-1]
+    padded = torch.zeros(tile, tile, dtype=kernel.dtype, device=kernel.device)
+    padded[:size, :size] = kernel
+    return torch.fft.fft2(torch.roll(padded, (-(size // 2), -(size // 2)), (0, 1))).abs().pow(2)
+
+
+class _Spectral:
+    """The frequencies and radial bins of one tile size (cached), for fitting blurred power spectra."""
+
+    def __init__(self, tile: int) -> None:
+        fy, fx = torch.fft.fftfreq(tile)[:, None], torch.fft.fftfreq(tile)[None]
+        self.radius = torch.sqrt(fx * fx + fy * fy)
+        self.bins = (self.radius * tile).round().long()
+        self.count = tile // 2 - 8  # radial bins used: from 2 to count - 1 (the corners and DC left out)
+        self.band = (self.bins >= 2) & (self.bins < self.count)
+        self.tile = tile
+
+    def radial(self, power: torch.Tensor) -> torch.Tensor:
+        """Rotational means over bins 2 .. count - 1 of ``(..., tile, tile)`` powers."""
+        flat = power.reshape(*power.shape[:-2], -1)[..., self.band.flatten()]
+        index = self.bins[self.band] - 2
+        sums = torch.zeros(*power.shape[:-2], self.count - 2, dtype=power.dtype).index_add_(-1, index, flat)
+        return sums / torch.bincount(index, minlength=self.count - 2).to(power.dtype)
+
+
+_SPECTRAL: dict[int, _Spectral] = {}
+_BETAS = (1.4, 1.7, 2.0, 2.3, 2.6)  # natural images' power falls as |f|^-beta, beta near 2
+
+
+def _spectral_fit(power: torch.Tensor, otf_power: torch.Tensor, radius: torch.Tensor) -> torch.Tensor:
+    """How badly ``A |K(f)|^2 |f|^-beta + N`` explains a blurred power spectrum, on the log scale: the least mean
+    squared log error over a small grid of ``beta``, of ``A`` (quantiles of the low band's ratio) and of the noise
+    floor ``N``. ``power (F,)`` and ``otf_power (C, F)`` at frequencies ``radius (F,)``; returns ``(C,)``."""
+    log_power = power.log()
+    low = radius < radius.max() / 3
+    floor = power[radius < radius.max() / 4].mean()
+    best = torch.full(otf_power.shape[:1], math.inf, dtype=power.dtype)
+    for beta in _BETAS:
+        model = otf_power * radius.pow(-beta)  # (C, F)
+        ratio = (power / model.clamp(min=1e-20))[:, low]
+        for quantile in (0.3, 0.5, 0.7):
+            scale = ratio.quantile(quantile, dim=-1, keepdim=True)
+            for share in (1e-5, 1e-4, 1e-3, 1e-2):
+                error = ((scale * model + share * floor).log() - log_power).pow(2).mean(-1)
+                best = torch.minimum(best, error)
+    return best
+
+
+@functools.cache
+def parametric_kernels(max_size: int) -> tuple[list[str], torch.Tensor]:
+    """The isotropic candidates of the spectral search on a ``max_size`` canvas: defocus disks of radius 1 to
+    ``max_size // 2`` px (steps of 0.5) and Gaussians of sigma 0.5 to ``max_size / 6`` px (30, log-spaced)."""
+    radii = torch.arange(1.0, max_size // 2 + 0.25, 0.5)
+    sigmas = torch.exp(torch.linspace(math.log(0.5), math.log(max(max_size / 6, 0.6)), 30))
+    disks = disk_kernels(radii, max_size)
+    gaussians = gaussian_kernels(sigmas, sigmas, torch.zeros_like(sigmas), max_size)
+    names = [f"defocus r={r:g}" for r in radii.tolist()] + [f"gaussian sigma={s:.2f}" for s in sigmas.tolist()]
+    return names, torch.cat([disks, gaussians])
+
+
+def parametric_estimate(gray: torch.Tensor, max_size: int = 47, tile: int = SPECTRUM_TILE):
+    """The isotropic kernel (defocus disk or Gaussian) whose transfer function best explains the image's radial
+    power spectrum: ``(name, kernel (max_size, max_size), power (tile, tile))``. Defocus leaves rings of spectral
+    zeros and a Gaussian an exponential fall-off, both far from a natural image's power law; found exactly where
+    the edge-based estimate fails on wide, smooth kernels."""
+    spectral = _SPECTRAL.setdefault(tile, _Spectral(tile))
+    power = welch_power(gray.float(), tile)
+    names, kernels = parametric_kernels(max_size)
+    otfs = spectral.radial(torch.stack([_otf_power(k, tile) for k in kernels]))
+    radius = torch.arange(2, spectral.count, dtype=power.dtype) / tile
+    errors = _spectral_fit(spectral.radial(power), otfs, radius)
+    best = int(errors.argmin())
+    return names[best], kernels[best], power
+
+
+def spectral_error(power: torch.Tensor, kernel: torch.Tensor) -> float:
+    """:func:`_spectral_fit` of one kernel against a 2-D power spectrum (every frequency of the radial band, so
+    anisotropic kernels such as motion blur are judged by their direction too)."""
+    tile = power.shape[-1]
+    spectral = _SPECTRAL.setdefault(tile, _Spectral(tile))
+    band = spectral.band
+    return float(_spectral_fit(power[band], _otf_power(kernel.float(), tile)[band][None], spectral.radius[band])[0])
+
+
 def kernel_agreement(first: torch.Tensor, second: torch.Tensor, reach: int = 4) -> float:
     """How alike two kernels are up to a shift of at most ``reach`` px: the largest normalised cross-correlation,
     in [0, 1] for non-negative kernels."""
@@ -258,6 +371,28 @@ NO_BLUR_MASS = 0.8
 on sharp photos, kernels came out so (19 of 20 of photos/val20), and deconvolving with them only adds ringing."""
 
 
+BLUR_MARGIN = 0.5
+"""Where the edge-based estimate found no blur, an isotropic kernel overrules it only if its spectral error is below
+this share of the delta's: on photos/val20, sharp photos' best isotropic kernels came within 0.53-1.06 of the
+delta's error, blurs as mild as a Gaussian of sigma 1 px or a disk of radius 2 px within 0.04-0.36. (Heavy blurs
+need no such test: the edge-based estimate sees them.)"""
+
+
+MIN_OVERRULING_SPREAD = 1.0
+"""... and only if it is wider than this (the standard deviation along an axis, px: a Gaussian's sigma, half a disk's
+radius): naturally soft sharp photos matched Gaussians of sigma 0.5-0.8, which are not worth deconvolving."""
+
+
+def _spread(kernel: torch.Tensor) -> float:
+    """A kernel's standard deviation along an axis, in px (about its centre of mass, both axes averaged)."""
+    size = kernel.shape[-1]
+    coords = torch.arange(size, dtype=kernel.dtype, device=kernel.device)
+    mass = kernel.sum()
+    cy, cx = (kernel.sum(1) * coords).sum() / mass, (kernel.sum(0) * coords).sum() / mass
+    variance = (kernel.sum(1) * (coords - cy) ** 2).sum() + (kernel.sum(0) * (coords - cx) ** 2).sum()
+    return float((variance / (2 * mass)).sqrt())
+
+
 @dataclass
 class KernelEstimate:
     """One image's estimate: the kernel, a confidence in [0, 1], and what the self-check saw."""
@@ -266,31 +401,54 @@ class KernelEstimate:
     confidence: float
     blur_free: bool  # no blur worth removing was found: the kernel is a delta
     agreement: float  # kernel_agreement of the estimates on the left and right parts of the image
-    central_mass: float  # share of the estimate's mass on its middle 3 x 3 pixels
+    central_mass: float  # share of the edge-based estimate's mass on its middle 3 x 3 pixels
+    method: str = "edges"  # which estimate was kept: "edges", "defocus r=...", "gaussian sigma=..." or "none"
 
 
-def estimate_with_check(gray: torch.Tensor, max_size: int = 47, check_region: int = 256, **options) -> KernelEstimate:
-    """:func:`estimate_one` with the self-check, on one luminance image ``(H, W)``.
+def estimate_with_check(
+    gray: torch.Tensor, max_size: int = 47, region: int = 512, share: float = 2 / 3, **options
+) -> KernelEstimate:
+    """The kernel of one luminance image ``(H, W)`` with a self-check: the better of two estimators, and how far
+    to trust it.
 
-    The kernel is estimated on the middle of the image and, independently, on its left and right parts
-    (``check_region`` px squares, or the left and right halves of a narrower image); the
-    confidence is the agreement of those two (a kernel that depends on where it is measured is no spatially uniform
-    blur, or no estimate to trust). A kernel concentrated on its middle pixels (:data:`NO_BLUR_MASS`) is returned as
-    a delta with ``blur_free`` set.
+    On the middle ``region`` x ``region`` window, the edge-based estimate (:func:`estimate_one`) and the
+    isotropic spectral search (:func:`parametric_estimate`: defocus, Gaussian) each give a kernel, and the one whose
+    transfer function best explains the window's 2-D power spectrum (:func:`spectral_error`) is kept. Where the
+    edge-based kernel is concentrated on its middle pixels (:data:`NO_BLUR_MASS`, deconvolving with it only adds
+    ringing), "no blur" (a delta) takes its place, handicapped by :data:`BLUR_MARGIN`. The confidence is the agreement of the same estimator run independently on the left
+    and the right ``share`` of the window (a kernel that depends on where it is measured is no spatially uniform
+    blur, or no estimate to trust).
     """
-    kernel, _ = estimate_one(gray, max_size, **options)
+    height, width = gray.shape
+    top, left = max(0, (height - region) // 2), max(0, (width - region) // 2)
+    window = gray[top : top + region, left : left + region]
+    options = {key: value for key, value in options.items() if key != "offset"}
+    edges, _ = estimate_one(window, max_size, region=region, **options)
     middle = max_size // 2
-    central = float(kernel[middle - 1 : middle + 2, middle - 1 : middle + 2].sum())
-    sides = {key: value for key, value in options.items() if key not in ("region", "offset")}
-    side = min(check_region, max(gray.shape[-1] // 2, 4 * max_size // 3))  # two parts that overlap little or not
-    left, _ = estimate_one(gray, max_size, region=side, offset=(0.5, 0.0), **sides)
-    right, _ = estimate_one(gray, max_size, region=side, offset=(0.5, 1.0), **sides)
-    agreement = kernel_agreement(left, right)
-    blur_free = central >= NO_BLUR_MASS
-    if blur_free:
-        kernel = torch.zeros_like(kernel)
-        kernel[middle, middle] = 1
-    return KernelEstimate(kernel, agreement, blur_free, agreement, central)
+    central = float(edges[middle - 1 : middle + 2, middle - 1 : middle + 2].sum())
+    name, isotropic, power = parametric_estimate(window, max_size)
+    delta = torch.zeros_like(edges)
+    delta[middle, middle] = 1
+    # the edge-based estimate competes with the isotropic one; where it found no blur, "no blur" does instead,
+    # with a handicap: a blur must explain the spectrum clearly better than no blur does
+    candidates = {name: isotropic, "edges": edges} if central < NO_BLUR_MASS else {name: isotropic, "none": delta}
+    errors = {key: spectral_error(power, kernel) for key, kernel in candidates.items()}
+    if "none" in errors:
+        errors["none"] *= BLUR_MARGIN
+        if _spread(isotropic) < MIN_OVERRULING_SPREAD:
+            errors[name] = math.inf
+    method = min(errors, key=errors.get)
+    part = max(round(window.shape[-1] * share), min(window.shape[-1], 4 * max_size // 3))
+    halves = (window[:, :part], window[:, -part:])
+    if method == "none":
+        agreement = 1.0
+    elif method == "edges":
+        first, second = (estimate_one(half, max_size, region=region, **options)[0] for half in halves)
+        agreement = kernel_agreement(first, second)
+    else:
+        first, second = (parametric_estimate(half, max_size)[1] for half in halves)
+        agreement = kernel_agreement(first, second)
+    return KernelEstimate(candidates[method], agreement, method == "none", agreement, central, method)
 
 
 def estimate_kernel(blurred: torch.Tensor, max_size: int = 47, **options) -> tuple[torch.Tensor, torch.Tensor]:
