@@ -415,9 +415,9 @@ def estimate_with_check(
     isotropic spectral search (:func:`parametric_estimate`: defocus, Gaussian) each give a kernel, and the one whose
     transfer function best explains the window's 2-D power spectrum (:func:`spectral_error`) is kept. Where the
     edge-based kernel is concentrated on its middle pixels (:data:`NO_BLUR_MASS`, deconvolving with it only adds
-    ringing), "no blur" (a delta) takes its place, handicapped by :data:`BLUR_MARGIN`. The confidence is the agreement of the same estimator run independently on the left
-    and the right ``share`` of the window (a kernel that depends on where it is measured is no spatially uniform
-    blur, or no estimate to trust).
+    ringing), "no blur" (a delta) takes its place, handicapped by :data:`BLUR_MARGIN`. The confidence is the
+    agreement of the same estimator run independently on the left and the right ``share`` of the window (a kernel
+    that depends on where it is measured is no spatially uniform blur, or no estimate to trust).
     """
     height, width = gray.shape
     top, left = max(0, (height - region) // 2), max(0, (width - region) // 2)
