@@ -58,6 +58,7 @@ def speed(device: torch.device, repeats: int = 7) -> list[dict[str, object]]:
 def default_name(args: argparse.Namespace) -> str:
     name = "deconv_levin_kodak24" if args.model is None else f"{args.model.stem}_levin_kodak24"
     name += f"_kernel_error_{args.kernel_error:g}" if args.kernel_error else ""
+    name += "_blind" if getattr(args, "blind", False) else ""
     return name + ("_recentred" if args.kernel_error and args.recenter else "")
 
 
@@ -86,6 +87,11 @@ def main() -> None:
     )
     parser.add_argument("--no-unsupervised", action="store_true", help="leave out unsupervised Wiener (slowest)")
     parser.add_argument("--both", action="store_true", help="the baselines and --model in one table")
+    parser.add_argument(
+        "--blind",
+        action="store_true",
+        help="--model estimates each kernel (not given it); adds the shift-tolerant PSNR and the kernels' correlation",
+    )
     args = parser.parse_args()
     device = torch.device(args.device)
     if not args.no_quality:
@@ -105,6 +111,8 @@ def main() -> None:
             recenter=args.recenter,
             overwrite=True,  # the results folder holds the latest run of each table
             models=(args.model,) if args.model else (),
+            blind=args.blind,
+            shift_tolerant=args.blind,
             baselines=args.model is None or args.both,  # the same items (seed 0) as the baselines' table
             unsupervised=not args.no_unsupervised,
             wiener_balance=0.02,
