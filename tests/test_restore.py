@@ -158,25 +158,31 @@ def _shipped_model() -> Path | None:
         return None
 
 
-@pytest.mark.skipif(_shipped_model() is None, reason="no default model is shipped yet (models/README.md says why)")
-def test_values_shipped_default_model_sharpens_the_clock() -> None:
-    import skimage.data
-
+@pytest.mark.skipif(_shipped_model() is None, reason="no default model is installed")
+def test_values_shipped_default_model_restores_the_example_blind_and_leaves_sharp_photos_alone() -> None:
     from deblur.weights import read_metadata
 
     path = _shipped_model()
+    examples = Path(__file__).resolve().parent.parent / "examples"
     assert path.stat().st_size <= 25e6
     info = read_metadata(path)
-    assert info["task"] == "deblur" and info["train"]["data"]  # a card-worthy record of how it was trained
-    clock = skimage.data.clock()  # motion-blurred by the photographer: real blur, grey
-    restored = restore(clock)  # no model argument: the shipped one
+    assert info["task"] == "deblur" and info["data"] and info["net"]["estimator"] is not None  # blind, documented
+    sharp = read_photo(examples / "sharp" / "astronaut.png").pixels
+    blurred = read_photo(examples / "blurred" / "astronaut_shake.png").pixels  # camera shake, 1% noise
+    estimates: list = []
+    restored = restore(blurred, estimates=estimates)  # no model argument: the shipped one, estimating the kernel
 
-    def sharpness(image: np.ndarray) -> float:
-        return float(cv2.Laplacian(image.astype(np.float64), cv2.CV_64F).var())
+    def psnr(image: np.ndarray) -> float:
+        return float(10 * np.log10(255**2 / ((image.astype(float) - sharp) ** 2).mean()))
 
-    assert restored.shape == clock.shape and restored.dtype == np.uint8
-    assert sharpness(restored) > 1.05 * sharpness(clock)
-    assert np.abs(restored.astype(float) - clock).mean() < 8  # restores, does not repaint
+    assert restored.shape == blurred.shape and restored.dtype == np.uint8
+    assert estimates[0].applied == 1.0 and psnr(restored) > psnr(blurred) + 3.0
+    kernel = np.load(examples / "blurred" / "astronaut_shake_kernel.npy")
+    from deblur.bench.scoring import kernel_correlation
+
+    assert kernel_correlation(estimates[0].kernel, torch.from_numpy(kernel)) > 0.7
+    found: list = []
+    assert np.array_equal(restore(sharp, estimates=found), sharp) and found[0].blur_free  # a sharp photo: unchanged
 
 
 def test_values_restore_files_is_the_library_call_of_the_command(model_file: Path, tmp_path: Path) -> None:
