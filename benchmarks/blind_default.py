@@ -9,10 +9,9 @@
 3. *Real blurred photos* (``--figure``): before/after crops of scikit-image's clock and of ``eval/real_blur`` photos
    with their estimated kernels, as one PNG for the model card.
 
-    python -m benchmarks.blind_default [--model models/deblur_default.safetensors] [--threads 2] [--figure]
+    python -m benchmarks.blind_default --model blind.safetensors [--threads 2] [--figure]
 
-Writes ``results/blind_default_sharp.*``, ``results/blind_default_speed_cpu.*`` and
-``docs/deblur/default_real_blur.png``.
+Writes ``results/<model>_sharp.*``, ``results/<model>_speed_cpu.*`` and ``docs/deblur/<model>_real_blur.jpg``.
 """
 
 from __future__ import annotations
@@ -153,7 +152,7 @@ def main() -> None:
             f"{sum(r['unchanged'] for r in rows)} returned unchanged."
         )
         columns = ["image", "PSNR", "unchanged", "blur-free", "confidence"]
-        print(Path(write_results("blind_default_sharp", rows, columns, caption, meta)).read_text())
+        print(Path(write_results(f"{model.stem}_sharp", rows, columns, caption, meta)).read_text())
     if not args.no_speed:
         rows = speed(net, sorted((EVAL / "kodak24").glob("*.png"))[0], args.repeats)
         caption = (
@@ -162,11 +161,11 @@ def main() -> None:
         )
         print(
             Path(
-                write_results("blind_default_speed_cpu", rows, ["step", "median_s", "min_s", "max_s"], caption, meta)
+                write_results(f"{model.stem}_speed_cpu", rows, ["step", "median_s", "min_s", "max_s"], caption, meta)
             ).read_text()
         )
     if args.figure:
-        print(figure(net, ROOT / "docs" / "deblur" / "default_real_blur.png"))
+        print(figure(net, ROOT / "docs" / "deblur" / f"{model.stem}_real_blur.jpg"))
 
 
 if __name__ == "__main__":

@@ -123,8 +123,9 @@ def main() -> None:
         "at 2.5 N log2 N, elementwise work not counted. FFT share: profiler self time in aten::_fft_* over the "
         "whole forward pass."
     )
+    default = ROOT / "models" / "kernel_aware_fast.safetensors"
     write_results(
-        "kernel_aware_speed_cpu",
+        "kernel_aware_speed_cpu" if args.model.resolve() == default.resolve() else f"{args.model.stem}_speed_cpu",
         rows,
         ["part", "median_s", "q1_s", "q3_s", "gflop", "gflop_per_s", "fft_share"],
         caption,

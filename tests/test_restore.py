@@ -148,29 +148,20 @@ def test_exception_refuses_huge_and_animated(tmp_path: Path) -> None:
         read_photo(tmp_path / "big.png", max_pixels=1000)
 
 
-def _shipped_model() -> Path | None:
-    from deblur.errors import ConfigError
-    from deblur.restoration import default_model_path
-
-    try:
-        return default_model_path()
-    except ConfigError:
-        return None
-
-
-@pytest.mark.skipif(_shipped_model() is None, reason="no default model is installed")
-def test_values_shipped_default_model_restores_the_example_blind_and_leaves_sharp_photos_alone() -> None:
+def test_values_blind_kernel_aware_deep_restores_the_example_and_leaves_sharp_photos_alone(tmp_path: Path) -> None:
+    from deblur.train.run import export_generator
     from deblur.weights import read_metadata
 
-    path = _shipped_model()
+    models = Path(__file__).resolve().parent.parent / "models"
+    path = export_generator(models / "kernel_aware_deep.safetensors", tmp_path / "blind.safetensors", estimator={})
     examples = Path(__file__).resolve().parent.parent / "examples"
-    assert path.stat().st_size <= 25e6
+    assert path.stat().st_size <= 25e6  # small enough to ship as the default
     info = read_metadata(path)
     assert info["task"] == "deblur" and info["data"] and info["net"]["estimator"] is not None  # blind, documented
     sharp = read_photo(examples / "sharp" / "astronaut.png").pixels
     blurred = read_photo(examples / "blurred" / "astronaut_shake.png").pixels  # camera shake, 1% noise
     estimates: list = []
-    restored = restore(blurred, estimates=estimates)  # no model argument: the shipped one, estimating the kernel
+    restored = restore(blurred, path, estimates=estimates)  # the kernel estimated, not given
 
     def psnr(image: np.ndarray) -> float:
         return float(10 * np.log10(255**2 / ((image.astype(float) - sharp) ** 2).mean()))
@@ -182,7 +173,7 @@ def test_values_shipped_default_model_restores_the_example_blind_and_leaves_shar
 
     assert kernel_correlation(estimates[0].kernel, torch.from_numpy(kernel)) > 0.7
     found: list = []
-    assert np.array_equal(restore(sharp, estimates=found), sharp) and found[0].blur_free  # a sharp photo: unchanged
+    assert np.array_equal(restore(sharp, path, estimates=found), sharp) and found[0].blur_free  # sharp: unchanged
 
 
 def test_values_restore_files_is_the_library_call_of_the_command(model_file: Path, tmp_path: Path) -> None:

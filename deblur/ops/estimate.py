@@ -200,6 +200,7 @@ def estimate_one(
     refine_beta: float = 0.02,
     refine_weight: float = 2e-3,
     refine_per_bin: float = 32.0,
+    align: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The kernel of one luminance image ``(H, W)``; returns ``(kernel (max_size, max_size), latent (h, w))``.
 
@@ -254,7 +255,37 @@ def estimate_one(
     if component == "final":
         kernel = _main_component(kernel)
         kernel = kernel / kernel.sum()
-    return _center(kernel), latent
+    kernel = _center(kernel)
+    if align:
+        kernel = _align_to_data(y, kernel, refine_weight)
+    return kernel, latent
+
+
+def _align_to_data(blurred: torch.Tensor, kernel: torch.Tensor, weight: float, reach: int = 3) -> torch.Tensor:
+    """Move the kernel by whole pixels so that the latent image it gives lines up with the blurred image at low
+    frequencies. A blur whose centre of mass is the middle pixel does not move the image's coarse content, but an
+    estimated kernel's centre of mass is off wherever its faint parts were cut or misplaced; the coarse content of
+    the data says where the middle is. Returns the shifted kernel (zeros shifted in)."""
+    from deblur.ops.deconv import hl_deconv
+
+    latent = hl_deconv(blurred[None, None], kernel[None], weight, iterations=5, beta_max=32.0)[0, 0]
+    sigma = max(2.0, kernel.shape[-1] / 6)
+    side = int(2 * round(3 * sigma) + 1)
+    low = kornia.filters.gaussian_blur2d(torch.stack([latent, blurred])[:, None], (side, side), (sigma, sigma))[:, 0]
+    margin = reach + side // 2
+    target = low[1, margin:-margin, margin:-margin]
+    best, shift = math.inf, (0, 0)
+    for dy in range(-reach, reach + 1):
+        for dx in range(-reach, reach + 1):
+            moved = low[0, margin + dy : low.shape[1] - margin + dy, margin + dx : low.shape[2] - margin + dx]
+            error = float((moved - target).pow(2).mean())
+            if error < best:
+                best, shift = error, (dy, dx)
+    if shift == (0, 0):
+        return kernel
+    # the latent at p + d matches the data at p: the kernel must move by +d for the latent to move by -d
+    moved = torch.roll(kernel, shifts=shift, dims=(0, 1))
+    return moved / moved.sum()
 
 
 SPECTRUM_TILE = 256
