@@ -207,12 +207,13 @@ class BlindRestorer:
         for one in image.split(1):
             estimate = self.estimate(one)
             estimates.append(estimate)
+            given = one.float().clamp(0, 1)
             if estimate.applied == 0:
-                results.append(one.float().clamp(0, 1))
+                results.append(given)
                 continue
             restorer = WithKernel(self.net, estimate.kernel).to(device)
             restored = restore_tensor(restorer, one, tile, max(overlap, estimate.kernel.shape[-1]), half)
-            results.append(one.float().clamp(0, 1) + estimate.applied * (restored - one.float().clamp(0, 1)))
+            results.append(given + estimate.applied * (restored - given))
         return torch.cat(results), estimates
 
 

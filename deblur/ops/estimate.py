@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from deblur.ops.conv import _fast_fft_length
+from deblur.ops.deconv import _difference_otfs, hl_deconv, psf_to_otf
 from deblur.ops.psf import disk_kernels, gaussian_kernels
 
 __all__ = [
@@ -101,9 +102,17 @@ def _select_edges(gx: torch.Tensor, gy: torch.Tensor, per_bin: int, margin: int)
     return mask
 
 
-def _fit_kernel(px, py, gx, gy, size: int, beta: float, cut: float, component: bool = True) -> torch.Tensor:
+def _inside(like: torch.Tensor, margin: int) -> torch.Tensor:
+    """1 on the pixels at least ``margin`` from the border of ``like`` ``(H, W)``, 0 elsewhere."""
+    mask = torch.zeros_like(like)
+    mask[margin:-margin, margin:-margin] = 1
+    return mask
+
+
+def _fit_kernel(px, py, gx, gy, size: int, beta: float, cut: float) -> torch.Tensor:
     """The least-squares kernel in the gradient domain, ``argmin_k sum ||k * p - g||^2 + beta ||k||^2``, cropped to
-    ``size`` about the origin, its negative and small (< ``cut`` x max) values zeroed and normalised."""
+    ``size`` about the origin, its negative and small (< ``cut`` x max) values zeroed, restricted to the connected
+    component of its peak (:func:`_main_component`) and normalised."""
     shape = (_fast_fft_length(px.shape[0] + size), _fast_fft_length(px.shape[1] + size))
     fpx, fpy = torch.fft.rfft2(px, s=shape), torch.fft.rfft2(py, s=shape)
     fgx, fgy = torch.fft.rfft2(gx, s=shape), torch.fft.rfft2(gy, s=shape)
@@ -113,9 +122,7 @@ def _fit_kernel(px, py, gx, gy, size: int, beta: float, cut: float, component: b
     half = size // 2
     kernel = torch.roll(full, (half, half), dims=(0, 1))[:size, :size]
     kernel = kernel.clamp(min=0)
-    kernel = torch.where(kernel < cut * kernel.max(), torch.zeros_like(kernel), kernel)
-    if component:
-        kernel = _main_component(kernel)
+    kernel = _main_component(torch.where(kernel < cut * kernel.max(), torch.zeros_like(kernel), kernel))
     total = kernel.sum()
     if not total > 0:
         kernel = torch.zeros_like(kernel)
@@ -140,33 +147,30 @@ def _main_component(kernel: torch.Tensor) -> torch.Tensor:
 
 
 def _deconvolve(y: torch.Tensor, kernel: torch.Tensor, weight: float) -> torch.Tensor:
-    """``argmin_x ||k * x - y||^2 + weight ||grad x||^2`` on a reflect-padded, edge-tapered image (one FFT solve)."""
+    """``argmin_x ||k * x - y||^2 + weight ||grad x||^2`` on a reflect-padded image (one FFT solve)."""
     size = kernel.shape[-1]
     pad = size
     padded = F.pad(y[None, None], (pad, pad, pad, pad), mode="reflect")[0, 0]
     shape = (_fast_fft_length(padded.shape[0]), _fast_fft_length(padded.shape[1]))
     padded = F.pad(padded, (0, shape[1] - padded.shape[1], 0, shape[0] - padded.shape[0]))
-    otf = _otf(kernel, shape)
-    dx = _otf(torch.tensor([[0.0, 0.0, 0.0], [0.0, -1.0, 1.0], [0.0, 0.0, 0.0]], dtype=y.dtype, device=y.device), shape)
-    dy = _otf(torch.tensor([[0.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 1.0, 0.0]], dtype=y.dtype, device=y.device), shape)
-    regulariser = dx.abs().pow(2) + dy.abs().pow(2)
+    otf = psf_to_otf(kernel[None], shape)[0, 0]
+    dx, dy = _difference_otfs(shape, y)
+    regulariser = (dx.abs().pow(2) + dy.abs().pow(2))[0, 0]
     spectrum = torch.fft.rfft2(padded) * otf.conj() / (otf.abs().pow(2) + weight * regulariser)
     x = torch.fft.irfft2(spectrum, s=shape)
     return x[pad : pad + y.shape[0], pad : pad + y.shape[1]]
-
-
-def _otf(kernel: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
-    size_y, size_x = kernel.shape
-    padded = torch.zeros(shape, dtype=kernel.dtype, device=kernel.device)
-    padded[:size_y, :size_x] = kernel
-    padded = torch.roll(padded, (-(size_y // 2), -(size_x // 2)), dims=(0, 1))
-    return torch.fft.rfft2(padded)
 
 
 def _resize(x: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
     if tuple(x.shape) == tuple(shape):
         return x
     return F.interpolate(x[None, None], size=shape, mode="bilinear", align_corners=False, antialias=True)[0, 0]
+
+
+def _middle(gray: torch.Tensor, region: int) -> torch.Tensor:
+    """The middle ``region`` x ``region`` window of ``(H, W)`` (all of a smaller side)."""
+    top, left = max(0, (gray.shape[0] - region) // 2), max(0, (gray.shape[1] - region) // 2)
+    return gray[top : top + region, left : left + region]
 
 
 def _center(kernel: torch.Tensor) -> torch.Tensor:
@@ -193,9 +197,6 @@ def estimate_one(
     cut: float = 0.15,
     shock_steps: int = 5,
     region: int = 512,
-    offset: tuple[float, float] = (0.5, 0.5),
-    sharpen: float = 0.0,
-    component: str = "always",
     refine: int = 2,
     refine_beta: float = 0.02,
     refine_weight: float = 2e-3,
@@ -204,11 +205,8 @@ def estimate_one(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The kernel of one luminance image ``(H, W)``; returns ``(kernel (max_size, max_size), latent (h, w))``.
 
-    The kernel is fitted on a ``region`` x ``region`` window placed at ``offset`` (fractions of the free room:
-    (0.5, 0.5) is the middle)."""
-    height, width = gray.shape
-    top, left = round(max(0, height - region) * offset[0]), round(max(0, width - region) * offset[1])
-    y_full = gray[top : top + region, left : left + region]
+    The kernel is fitted on the middle ``region`` x ``region`` window."""
+    y_full = _middle(gray, region)
     sizes = _sizes(max_size)
     kernel = latent = None
     for size in sizes:
@@ -225,36 +223,23 @@ def estimate_one(
             kernel = _resize(kernel, (size, size)).clamp(min=0)
             kernel = kernel / kernel.sum().clamp(min=1e-12)
         margin = size // 2 + 1
+        border = _inside(gy_x, margin)
+        gy_x, gy_y = gy_x * border, gy_y * border
         grown = per_bin
         for _ in range(iterations):
             smooth = kornia.filters.gaussian_blur2d(latent[None, None], (5, 5), (1.0, 1.0))[0, 0]
-            sharp = _shock(smooth, shock_steps, 0.2)
-            if sharpen > 0:  # real edges are not steps: soften the prediction so the kernel does not absorb it
-                sharp = kornia.filters.gaussian_blur2d(sharp[None, None], (5, 5), (sharpen, sharpen))[0, 0]
-            px, py = _gradients(sharp)
+            px, py = _gradients(_shock(smooth, shock_steps, 0.2))
             mask = _select_edges(px, py, int(grown * size), margin)
-            px, py = px * mask, py * mask
-            border = torch.zeros_like(gy_x)
-            border[margin:-margin, margin:-margin] = 1
-            kernel = _fit_kernel(px, py, gy_x * border, gy_y * border, size, beta, cut, component == "always")
+            kernel = _fit_kernel(px * mask, py * mask, gy_x, gy_y, size, beta, cut)
             latent = _deconvolve(y, kernel, prior_weight)
             grown *= 1.2
-    if refine:
-        from deblur.ops.deconv import hl_deconv
-
-        gy_x, gy_y = _gradients(y)
-        border = torch.zeros_like(gy_x)
-        margin = max_size // 2 + 1
-        border[margin:-margin, margin:-margin] = 1
-        for _ in range(refine):
-            # a nearly sharp latent from the sparse prior, then the kernel fitted to its strongest gradients
-            latent = hl_deconv(y[None, None], kernel[None], refine_weight, iterations=10)[0, 0]
-            px, py = _gradients(latent)
-            mask = _select_edges(px, py, int(refine_per_bin * max_size), margin)
-            kernel = _fit_kernel(px * mask, py * mask, gy_x * border, gy_y * border, max_size, refine_beta, cut)
-    if component == "final":
-        kernel = _main_component(kernel)
-        kernel = kernel / kernel.sum()
+    # the last level is the full window (size == max_size): gy_x, gy_y are its masked gradients
+    for _ in range(refine):
+        # a nearly sharp latent from the sparse prior, then the kernel fitted to its strongest gradients
+        latent = hl_deconv(y[None, None], kernel[None], refine_weight, iterations=10)[0, 0]
+        px, py = _gradients(latent)
+        mask = _select_edges(px, py, int(refine_per_bin * max_size), margin)
+        kernel = _fit_kernel(px * mask, py * mask, gy_x, gy_y, max_size, refine_beta, cut)
     kernel = _center(kernel)
     if align:
         kernel = _align_to_data(y, kernel, refine_weight)
@@ -266,8 +251,6 @@ def _align_to_data(blurred: torch.Tensor, kernel: torch.Tensor, weight: float, r
     frequencies. A blur whose centre of mass is the middle pixel does not move the image's coarse content, but an
     estimated kernel's centre of mass is off wherever its faint parts were cut or misplaced; the coarse content of
     the data says where the middle is. Returns the shifted kernel (zeros shifted in)."""
-    from deblur.ops.deconv import hl_deconv
-
     latent = hl_deconv(blurred[None, None], kernel[None], weight, iterations=5, beta_max=32.0)[0, 0]
     sigma = max(2.0, kernel.shape[-1] / 6)
     side = int(2 * round(3 * sigma) + 1)
@@ -365,6 +348,13 @@ def parametric_kernels(max_size: int) -> tuple[list[str], torch.Tensor]:
     return names, torch.cat([disks, gaussians])
 
 
+@functools.cache
+def _candidate_spectra(max_size: int, tile: int) -> torch.Tensor:
+    """The radial transfer-function powers of :func:`parametric_kernels` on ``tile`` (one FFT per candidate)."""
+    spectral = _SPECTRAL.setdefault(tile, _Spectral(tile))
+    return spectral.radial(torch.stack([_otf_power(k, tile) for k in parametric_kernels(max_size)[1]]))
+
+
 def parametric_estimate(gray: torch.Tensor, max_size: int = 47, tile: int = SPECTRUM_TILE):
     """The isotropic kernel (defocus disk or Gaussian) whose transfer function best explains the image's radial
     power spectrum: ``(name, kernel (max_size, max_size), power (tile, tile))``. Defocus leaves rings of spectral
@@ -373,7 +363,7 @@ def parametric_estimate(gray: torch.Tensor, max_size: int = 47, tile: int = SPEC
     spectral = _SPECTRAL.setdefault(tile, _Spectral(tile))
     power = welch_power(gray.float(), tile)
     names, kernels = parametric_kernels(max_size)
-    otfs = spectral.radial(torch.stack([_otf_power(k, tile) for k in kernels]))
+    otfs = _candidate_spectra(max_size, tile)
     radius = torch.arange(2, spectral.count, dtype=power.dtype) / tile
     errors = _spectral_fit(spectral.radial(power), otfs, radius)
     best = int(errors.argmin())
@@ -429,9 +419,8 @@ class KernelEstimate:
     """One image's estimate: the kernel, a confidence in [0, 1], and what the self-check saw."""
 
     kernel: torch.Tensor  # (k, k), centred by its centre of mass, sums to 1
-    confidence: float
+    confidence: float  # kernel_agreement of the estimates on the left and right parts of the window (1: no blur)
     blur_free: bool  # no blur worth removing was found: the kernel is a delta
-    agreement: float  # kernel_agreement of the estimates on the left and right parts of the image
     central_mass: float  # share of the edge-based estimate's mass on its middle 3 x 3 pixels
     method: str = "edges"  # which estimate was kept: "edges", "defocus r=...", "gaussian sigma=..." or "none"
 
@@ -450,10 +439,7 @@ def estimate_with_check(
     agreement of the same estimator run independently on the left and the right ``share`` of the window (a kernel
     that depends on where it is measured is no spatially uniform blur, or no estimate to trust).
     """
-    height, width = gray.shape
-    top, left = max(0, (height - region) // 2), max(0, (width - region) // 2)
-    window = gray[top : top + region, left : left + region]
-    options = {key: value for key, value in options.items() if key != "offset"}
+    window = _middle(gray, region)
     edges, _ = estimate_one(window, max_size, region=region, **options)
     middle = max_size // 2
     central = float(edges[middle - 1 : middle + 2, middle - 1 : middle + 2].sum())
@@ -484,7 +470,7 @@ def estimate_with_check(
     else:
         first, second = (parametric_estimate(half, max_size)[1] for half in halves)
         agreement = kernel_agreement(first, second)
-    return KernelEstimate(candidates[method], agreement, method == "none", agreement, central, method)
+    return KernelEstimate(candidates[method], agreement, method == "none", central, method)
 
 
 def estimate_kernel(blurred: torch.Tensor, max_size: int = 47, **options) -> tuple[torch.Tensor, torch.Tensor]:
