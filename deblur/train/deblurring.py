@@ -153,6 +153,10 @@ def build_objective(loss: LossConfig, device: torch.device) -> DeblurObjective:
 def start_from(gen: nn.Module, path: Path) -> None:
     """Load a model file's weights into a freshly built generator (fine-tuning), checked tensor by tensor.
 
+    A convolution of the generator that takes more input channels than the source's (a conditioning branch added,
+    such as a kernel-aware model's Wiener branch, whose channels come after the source's) gets the source's weights
+    on its first channels and zeros on the new ones, so that step 0 computes exactly what the source model did.
+
     Raises:
         ConfigError: the file is unreadable or its tensors do not fit the generator.
     """
@@ -163,12 +167,30 @@ def start_from(gen: nn.Module, path: Path) -> None:
     except ModelFileError as exc:
         raise ConfigError(f"init: {exc}") from exc
     tensors, expected = source.state_dict(), gen.state_dict()
-    wrong = sorted(set(tensors) ^ set(expected)) or [k for k in expected if tensors[k].shape != expected[k].shape]
+    wrong = sorted(set(tensors) ^ set(expected)) or [
+        k for k in expected if tensors[k].shape != expected[k].shape and not _grows_inputs(tensors[k], expected[k])
+    ]
     if wrong:
         raise ConfigError(
             f"init: {path} does not fit the generator (first mismatch: {wrong[0]}); give a model of the same network"
         )
+    for name, tensor in tensors.items():
+        if tensor.shape != expected[name].shape:
+            grown = torch.zeros_like(expected[name])
+            grown[:, : tensor.shape[1]] = tensor
+            tensors[name] = grown
     gen.load_state_dict(tensors, strict=True)
+
+
+def _grows_inputs(source: torch.Tensor, target: torch.Tensor) -> bool:
+    """Whether ``target`` is ``source``'s convolution weight with more input channels (dimension 1) and no other
+    change."""
+    return (
+        source.dim() == target.dim() == 4
+        and source.shape[0] == target.shape[0]
+        and source.shape[2:] == target.shape[2:]
+        and source.shape[1] < target.shape[1]
+    )
 
 
 def _setup_distributed(device: torch.device) -> tuple[int, int, torch.device]:

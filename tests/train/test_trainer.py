@@ -381,6 +381,29 @@ def test_values_init_starts_the_generator_from_a_model_file(photo_folder: Path, 
         train(tiny_config(photo_folder, tmp_path / "d", steps=1, val_every=0, init=tmp_path / "nope.safetensors"))
 
 
+def test_values_init_grows_a_conditioning_branch_with_zero_weights(photo_folder: Path, tmp_path: Path) -> None:
+    gen = {"name": "kernel_aware", "refiner": {"width": 4, "depth": 2, "blocks": 1}, "iterations": 3}
+    train(tiny_config(photo_folder, tmp_path / "a", steps=2, val_every=0, gen=gen), progress=False)
+    source = export_generator(tmp_path / "a", tmp_path / "a.safetensors", task="deblur")
+    grown = {**gen, "wiener_nsr": 5e-3}  # the refiner's head takes 3 more input channels
+    fresh, _ = build_networks(grown, {"name": "patchgan", "width": 4}, torch.device("cpu"))
+    start_from(fresh, source)
+    expected, _ = load_model(source)
+    head = fresh.refiner.head.weight
+    old = expected.refiner.head.weight
+    torch.testing.assert_close(head[:, : old.shape[1]], old)
+    assert head[:, old.shape[1] :].abs().sum() == 0 and head.shape[1] > old.shape[1]
+    blurred = torch.rand(1, 3, 24, 24, generator=torch.Generator().manual_seed(0))
+    kernel = torch.full((1, 5, 5), 1 / 25)
+    fresh.eval(), expected.eval()
+    fresh.cpu_bf16 = expected.cpu_bf16 = False
+    with torch.no_grad():  # the new branch starts silent: the grown model computes what the source did
+        torch.testing.assert_close(fresh(blurred, kernel), expected(blurred, kernel))
+    narrower = {**gen, "refiner": {"width": 4, "depth": 2, "blocks": 1, "channels": 1}}
+    with pytest.raises(ConfigError, match="does not fit the generator"):
+        train(tiny_config(photo_folder, tmp_path / "c", steps=1, val_every=0, gen=narrower, init=source))
+
+
 def test_exception_a_second_run_into_the_same_folder_needs_resume(photo_folder: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     train(tiny_config(photo_folder, out, steps=2, val_every=0), progress=False)
