@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from deblur.config import RestoreConfig
+from deblur.config import RestoreConfig, check_kernel_bound
 from deblur.device import resolve_device
 from deblur.errors import ConfigError, DeblurError
 from deblur.io import IMAGE_EXTENSIONS, list_images
@@ -183,8 +183,7 @@ class BlindRestorer:
         strength: float = 1.0,
         min_confidence: float = MIN_CONFIDENCE,
     ) -> None:
-        if kernel_size is not None and (kernel_size < 7 or kernel_size % 2 == 0):
-            raise ConfigError(f"kernel size must be odd and at least 7 pixels, got {kernel_size}")
+        check_kernel_bound(kernel_size)
         if not 0 <= strength <= 1:
             raise ConfigError(f"strength must be between 0 and 1, got {strength}")
         self.net, self.kernel_size, self.strength, self.min_confidence = net, kernel_size, strength, min_confidence

@@ -156,6 +156,22 @@ def test_cli_export_blind_adds_the_estimator(tmp_path: Path) -> None:
     unet = save_model(tmp_path / "unet.safetensors", create_net("unet", width=4, depth=2), {"task": "deblur"})
     result = CliRunner().invoke(cli, ["export", str(unet), "--out", str(tmp_path / "x.safetensors"), "--blind"])
     assert result.exit_code != 0 and "takes no kernel" in result.output
+    for bound in ("8", "5"):  # even, or below the estimator's coarsest level: one line naming the option
+        result = CliRunner().invoke(
+            cli, ["export", str(plain), "--out", str(tmp_path / "y.safetensors"), "--blind", "--kernel-size", bound]
+        )
+        assert result.exit_code == 1 and "--kernel-size must be odd and at least 7" in result.output
+        assert not (tmp_path / "y.safetensors").exists()
+
+
+def test_exception_restore_config_checks_the_kernel_bound(tmp_path: Path) -> None:
+    from deblur.config import RestoreConfig
+    from deblur.errors import ConfigError
+
+    assert RestoreConfig(output=tmp_path / "x.png", kernel_size=31).kernel_size == 31
+    for bound in (6, 10, 3):
+        with pytest.raises(ConfigError, match="kernel size must be odd and at least 7"):
+            RestoreConfig(output=tmp_path / "x.png", kernel_size=bound)
 
 
 def test_values_bench_scores_a_blind_model_with_its_kernel_correlation(tmp_path: Path) -> None:

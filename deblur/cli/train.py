@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from deblur.cli.options import KIND_HELP, RangeParam, config_file_option, kernel_kinds, optim_options, run_options
-from deblur.config import load_train_config
+from deblur.config import check_kernel_bound, load_train_config
 from deblur.losses import GAN_LOSSES
 from deblur.nets.blocks import NORMS
 
@@ -109,8 +109,7 @@ def export_command(run: Path, out: Path, which: str, overwrite: bool, blind: boo
         raise click.ClickException(f"{out} already exists: pass --overwrite to replace it")
     if kernel_size is not None and not blind:
         raise click.ClickException("--kernel-size is the estimator's: give it with --blind")
-    if kernel_size is not None and (kernel_size < 7 or kernel_size % 2 == 0):
-        raise click.ClickException(f"--kernel-size must be odd and at least 7, got {kernel_size}")
+    check_kernel_bound(kernel_size, "--kernel-size")
     estimator = ({} if kernel_size is None else {"max_size": kernel_size}) if blind else None
     path = export_generator(run, out, which=which, overwrite=overwrite, task="deblur", estimator=estimator)
     click.echo(f"Wrote {path} ({path.stat().st_size / 1e6:.1f} MB).")

@@ -12,10 +12,24 @@ from pathlib import Path
 
 from deblur.errors import ConfigError
 
-__all__ = ["BenchConfig", "RestoreConfig"]
+__all__ = ["BenchConfig", "RestoreConfig", "check_kernel_bound"]
 
 
 MIN_TILE = 64
+MIN_KERNEL_BOUND = 7
+"""The smallest upper bound on an estimated kernel's side (the blind estimator's coarsest level)."""
+
+
+def check_kernel_bound(size: int | None, name: str = "kernel size") -> None:
+    """Check an upper bound on the estimated kernel's side (None: the model's own): odd and at least 7 pixels.
+
+    Raises:
+        ConfigError: it is not.
+    """
+    if size is not None and (size < MIN_KERNEL_BOUND or size % 2 == 0):
+        raise ConfigError(f"{name} must be odd and at least {MIN_KERNEL_BOUND} pixels, got {size}")
+
+
 """The smallest tile side: smaller tiles spend nearly all their time on overlaps."""
 
 
@@ -73,8 +87,7 @@ class RestoreConfig:
             raise ConfigError("give -o FILE or --out-dir DIR, not both")
         if self.kernel_weight is not None and not self.kernel_weight > 0:
             raise ConfigError(f"kernel_weight must be positive, got {self.kernel_weight}")
-        if self.kernel_size is not None and (self.kernel_size < 7 or self.kernel_size % 2 == 0):
-            raise ConfigError(f"kernel size must be odd and at least 7 pixels, got {self.kernel_size}")
+        check_kernel_bound(self.kernel_size)
         if not 0 <= self.strength <= 1:
             raise ConfigError(f"strength must be between 0 and 1, got {self.strength}")
         if self.kernel is not None and (self.kernel_size is not None or self.save_kernel is not None):
