@@ -16,6 +16,7 @@ __all__ = ["BenchConfig", "RestoreConfig", "check_kernel_bound"]
 
 
 MIN_TILE = 64
+"""The smallest tile side: smaller tiles spend nearly all their time on overlaps."""
 MIN_KERNEL_BOUND = 7
 """The smallest upper bound on an estimated kernel's side (the blind estimator's coarsest level)."""
 
@@ -28,9 +29,6 @@ def check_kernel_bound(size: int | None, name: str = "kernel size") -> None:
     """
     if size is not None and (size < MIN_KERNEL_BOUND or size % 2 == 0):
         raise ConfigError(f"{name} must be odd and at least {MIN_KERNEL_BOUND} pixels, got {size}")
-
-
-"""The smallest tile side: smaller tiles spend nearly all their time on overlaps."""
 
 
 @dataclass(frozen=True)
