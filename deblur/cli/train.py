@@ -101,7 +101,15 @@ def train_command(config_file: Path | None, resume: bool, quiet: bool, **options
     help="Add the kernel estimator to a kernel-aware model: it then restores photos without --kernel.",
 )
 @click.option("--kernel-size", type=int, help="With --blind: the estimator's kernel-size bound (odd).  [default: 47]")
-def export_command(run: Path, out: Path, which: str, overwrite: bool, blind: bool, kernel_size: int | None) -> None:
+@click.option(
+    "--deconv-weight",
+    type=float,
+    help="Kernel-aware models: fix the deconvolution's prior weight at this value instead of the learned one "
+    "(e.g. chosen on a validation set; the learned value stays in the metadata).",
+)
+def export_command(
+    run: Path, out: Path, which: str, overwrite: bool, blind: bool, kernel_size: int | None, deconv_weight: float | None
+) -> None:
     """Write a deblurring run's EMA generator, with its configs and metrics, as a .safetensors model file."""
     from deblur.train.run import export_generator
 
@@ -111,5 +119,7 @@ def export_command(run: Path, out: Path, which: str, overwrite: bool, blind: boo
         raise click.ClickException("--kernel-size is the estimator's: give it with --blind")
     check_kernel_bound(kernel_size, "--kernel-size")
     estimator = ({} if kernel_size is None else {"max_size": kernel_size}) if blind else None
-    path = export_generator(run, out, which=which, overwrite=overwrite, task="deblur", estimator=estimator)
+    path = export_generator(
+        run, out, which=which, overwrite=overwrite, task="deblur", estimator=estimator, deconv_weight=deconv_weight
+    )
     click.echo(f"Wrote {path} ({path.stat().st_size / 1e6:.1f} MB).")

@@ -152,6 +152,7 @@ def wiener_deconv(
         The restored batch, the same shape (not clipped).
     """
     kernel = _check(blurred, kernel)
+    blurred = blurred.contiguous()  # as in hl_deconv: a channels_last image makes every FFT strided
     if nsr is None:
         nsr = (estimate_noise(blurred) / 0.25).pow(2).clamp(min=1e-4)
     nsr = torch.as_tensor(nsr, dtype=blurred.dtype, device=blurred.device).reshape(-1, 1, 1, 1)
@@ -217,12 +218,15 @@ def _shrink_into(value: torch.Tensor, out: torch.Tensor, threshold: float, alpha
     return out.add_(1).clamp_(min=0).mul_(value)
 
 
-def _difference_otfs(size: tuple[int, int], like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    # the forward differences of _gradients as convolutions: (h * x)[i] = x[i + 1] - x[i] for h = (1, -1, 0)
+def _gradient_power(size: tuple[int, int], like: torch.Tensor) -> torch.Tensor:
+    """``|Dx|^2 + |Dy|^2`` on an ``size`` grid, ``(1, 1, H, W // 2 + 1)``: the power of the OTFs of the forward
+    differences of :func:`_gradients` (``(h * x)[i] = x[i + 1] - x[i]``). Each OTF is ``exp(i theta) - 1``, of
+    power ``4 sin^2(theta / 2)``: closed form, no FFT."""
+    height, width = size
     options = {"dtype": like.dtype, "device": like.device}
-    dx = psf_to_otf(torch.tensor([[[1.0, -1.0, 0.0]]], **options), size)
-    dy = psf_to_otf(torch.tensor([[[1.0], [-1.0], [0.0]]], **options), size)
-    return dx, dy
+    across = torch.arange(width // 2 + 1, **options).mul_(math.pi / width).sin_().pow_(2).mul_(4)
+    down = torch.arange(height, **options).mul_(math.pi / height).sin_().pow_(2).mul_(4)
+    return (down[:, None] + across[None, :])[None, None]
 
 
 def hl_deconv(
@@ -272,8 +276,7 @@ def hl_deconv(
         weight = (7 * estimate_noise(blurred).pow(2)).clamp(min=1e-4)
     data = 1 / torch.as_tensor(weight, dtype=blurred.dtype, device=blurred.device).reshape(-1, 1, 1, 1)
     size, pad = _frame(blurred, kernel)
-    dx, dy = _difference_otfs(size, blurred)
-    gradient_power = dx.abs().pow(2) + dy.abs().pow(2)
+    gradient_power = _gradient_power(size, blurred)
     rate = (beta_max / beta_start) ** (1 / max(iterations - 1, 1))
     if boundary == "taper":
         observed, otf = _tapered(blurred, kernel, size, pad)

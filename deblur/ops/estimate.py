@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from deblur.ops.conv import _fast_fft_length
-from deblur.ops.deconv import _difference_otfs, hl_deconv, psf_to_otf
+from deblur.ops.deconv import _gradient_power, hl_deconv, psf_to_otf
 from deblur.ops.psf import disk_kernels, gaussian_kernels
 
 __all__ = [
@@ -154,8 +154,7 @@ def _deconvolve(y: torch.Tensor, kernel: torch.Tensor, weight: float) -> torch.T
     shape = (_fast_fft_length(padded.shape[0]), _fast_fft_length(padded.shape[1]))
     padded = F.pad(padded, (0, shape[1] - padded.shape[1], 0, shape[0] - padded.shape[0]))
     otf = psf_to_otf(kernel[None], shape)[0, 0]
-    dx, dy = _difference_otfs(shape, y)
-    regulariser = (dx.abs().pow(2) + dy.abs().pow(2))[0, 0]
+    regulariser = _gradient_power(shape, y)[0, 0]
     spectrum = torch.fft.rfft2(padded) * otf.conj() / (otf.abs().pow(2) + weight * regulariser)
     x = torch.fft.irfft2(spectrum, s=shape)
     return x[pad : pad + y.shape[0], pad : pad + y.shape[1]]

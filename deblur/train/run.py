@@ -11,6 +11,7 @@ exported as a self-describing ``.safetensors`` file. The recipes, ``deblur.train
 from __future__ import annotations
 
 import inspect
+import math
 import typing
 from pathlib import Path
 from typing import Any
@@ -183,6 +184,7 @@ def export_generator(
     extra: dict[str, Any] | None = None,
     task: str | None = None,
     estimator: dict[str, Any] | None = None,
+    deconv_weight: float | None = None,
 ) -> Path:
     """Write a run's generator (EMA weights when kept) as a self-describing model file: weights, network spec,
     task, training config, data, validation metrics (``deblur restore --model`` or ``deblur gan sample`` loads it
@@ -198,6 +200,9 @@ def export_generator(
         estimator: give a kernel-aware generator this kernel estimator (options of
             :func:`deblur.ops.estimate.estimate_kernel`, ``{}`` for the defaults), so that the model file restores
             photos blind, estimating each one's kernel.
+        deconv_weight: set a kernel-aware generator's deconvolution prior weight to this value instead of the
+            learned one (e.g. one chosen on a validation set); the learned value stays in the metadata
+            (``deconv_weight``).
     """
     run = Path(run)
     source = run if run.suffix == ".safetensors" else checkpoint_path(run, which)
@@ -207,6 +212,15 @@ def export_generator(
             raise ConfigError(f"{source} holds a {gen.spec['name']}, which takes no kernel: no estimator to add")
         gen.estimator = dict(estimator)
         gen.spec = {**gen.spec, "estimator": dict(estimator)}
+    weights = {}
+    if deconv_weight is not None:
+        if not hasattr(gen, "log_weight"):
+            raise ConfigError(f"{source} holds a {gen.spec['name']}, which has no deconvolution weight to set")
+        if not deconv_weight > 0:
+            raise ConfigError(f"the deconvolution weight must be positive, got {deconv_weight}")
+        weights = {"deconv_weight": {"learned": float(gen.log_weight.detach().exp()), "set": deconv_weight}}
+        with torch.no_grad():
+            gen.log_weight.fill_(math.log(deconv_weight))
     from_run = source.suffix != ".safetensors"
     metadata = {
         "task": meta["task"],
@@ -218,4 +232,6 @@ def export_generator(
         "disc": meta.get("disc"),
     }
     kept = {k: v for k, v in meta.items() if k not in metadata and k not in ("format", "deblur_version", "net")}
-    return save_model(out, gen, {**(kept if not from_run else {}), **metadata, **(extra or {})}, overwrite=overwrite)
+    return save_model(
+        out, gen, {**(kept if not from_run else {}), **metadata, **weights, **(extra or {})}, overwrite=overwrite
+    )

@@ -14,6 +14,7 @@ from deblur.ops.deconv import (
     HLDeconv,
     RichardsonLucy,
     WienerDeconv,
+    _gradient_power,
     estimate_noise,
     hl_deconv,
     psf_to_otf,
@@ -156,3 +157,19 @@ def test_values_hl_deconv_in_place_path_matches_the_differentiable_one() -> None
     recorded = hl_deconv(image.requires_grad_(), kernel, 7e-4, iterations=6, beta_max=32.0)
     assert recorded.requires_grad and not fast.requires_grad
     torch.testing.assert_close(fast, recorded.detach(), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("size", [(30, 40), (31, 45)])
+def test_values_gradient_power_closed_form_matches_the_fft_of_the_differences(size: tuple[int, int]) -> None:
+    """The ADMM solves' |Dx|^2 + |Dy|^2 in closed form equals the power of the difference filters' OTFs."""
+    dx = psf_to_otf(torch.tensor([[[1.0, -1.0, 0.0]]]), size)
+    dy = psf_to_otf(torch.tensor([[[1.0], [-1.0], [0.0]]]), size)
+    expected = dx.abs().pow(2) + dy.abs().pow(2)
+    torch.testing.assert_close(_gradient_power(size, torch.zeros(1)), expected, atol=1e-5, rtol=0)
+
+
+def test_values_wiener_is_the_same_for_a_channels_last_image() -> None:
+    """restore passes channels_last images: wiener_deconv makes them contiguous first, with the same result."""
+    image, kernel = _image(3), torch.full((1, 5, 5), 1 / 25)
+    strided = image.contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(wiener_deconv(strided, kernel, 1e-3), wiener_deconv(image, kernel, 1e-3))

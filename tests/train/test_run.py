@@ -165,3 +165,29 @@ def test_values_a_model_file_exports_again_in_the_schema(tmp_path: Path) -> None
     assert new["parzen_fashion_mnist"] == old["parzen_fashion_mnist"]  # what the writer added stays
     a, b = load_generator(shipped)[0], load_generator(path)[0]
     assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
+
+
+def test_values_export_fixes_the_deconvolution_weight(tmp_path: Path) -> None:
+    """export --deconv-weight sets a kernel-aware model's prior weight, keeps the learned one in the metadata, and
+    changes nothing else; a network without a deconvolution gets a one-line error and no file."""
+    from click.testing import CliRunner
+
+    from deblur.cli import cli
+    from deblur.weights import save_model
+
+    net = create_net("kernel_aware", refiner={"width": 4, "depth": 2})
+    plain = save_model(tmp_path / "plain.safetensors", net, {"task": "deblur"})
+    out = tmp_path / "fixed.safetensors"
+    result = CliRunner().invoke(cli, ["export", str(plain), "--out", str(out), "--deconv-weight", "3.5e-4"])
+    assert result.exit_code == 0, result.output
+    fixed, meta = load_model(out)
+    assert meta["deconv_weight"] == {"learned": pytest.approx(7e-4), "set": 3.5e-4}
+    assert float(fixed.log_weight.detach().exp()) == pytest.approx(3.5e-4)
+    before, after = net.state_dict(), fixed.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before if k != "log_weight")
+    unet = save_model(tmp_path / "unet.safetensors", create_net("unet", width=4, depth=2), {"task": "deblur"})
+    for source, value, message in ((unet, "1e-3", "no deconvolution weight"), (plain, "-1", "must be positive")):
+        result = CliRunner().invoke(
+            cli, ["export", str(source), "--out", str(tmp_path / "x.safetensors"), "--deconv-weight", value]
+        )
+        assert result.exit_code == 1 and message in result.output and not (tmp_path / "x.safetensors").exists()
