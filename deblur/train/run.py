@@ -212,13 +212,15 @@ def export_generator(
             raise ConfigError(f"{source} holds a {gen.spec['name']}, which takes no kernel: no estimator to add")
         gen.estimator = dict(estimator)
         gen.spec = {**gen.spec, "estimator": dict(estimator)}
-    weights = {}
+    prior = {}
     if deconv_weight is not None:
         if not hasattr(gen, "log_weight"):
             raise ConfigError(f"{source} holds a {gen.spec['name']}, which has no deconvolution weight to set")
         if not deconv_weight > 0:
             raise ConfigError(f"the deconvolution weight must be positive, got {deconv_weight}")
-        weights = {"deconv_weight": {"learned": float(gen.log_weight.detach().exp()), "set": deconv_weight}}
+        # a model file whose weight was set before keeps the value its training learned, not the one set
+        learned = meta.get("deconv_weight", {}).get("learned", float(gen.log_weight.detach().exp()))
+        prior = {"deconv_weight": {"learned": learned, "set": deconv_weight}}
         with torch.no_grad():
             gen.log_weight.fill_(math.log(deconv_weight))
     from_run = source.suffix != ".safetensors"
@@ -233,5 +235,5 @@ def export_generator(
     }
     kept = {k: v for k, v in meta.items() if k not in metadata and k not in ("format", "deblur_version", "net")}
     return save_model(
-        out, gen, {**(kept if not from_run else {}), **metadata, **weights, **(extra or {})}, overwrite=overwrite
+        out, gen, {**(kept if not from_run else {}), **metadata, **prior, **(extra or {})}, overwrite=overwrite
     )

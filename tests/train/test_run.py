@@ -185,6 +185,10 @@ def test_values_export_fixes_the_deconvolution_weight(tmp_path: Path) -> None:
     assert float(fixed.log_weight.detach().exp()) == pytest.approx(3.5e-4)
     before, after = net.state_dict(), fixed.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before if k != "log_weight")
+    again = tmp_path / "again.safetensors"  # set once more: the learned value is still the training's
+    result = CliRunner().invoke(cli, ["export", str(out), "--out", str(again), "--deconv-weight", "5e-4"])
+    assert result.exit_code == 0, result.output
+    assert read_metadata(again)["deconv_weight"] == {"learned": pytest.approx(7e-4), "set": 5e-4}
     unet = save_model(tmp_path / "unet.safetensors", create_net("unet", width=4, depth=2), {"task": "deblur"})
     for source, value, message in ((unet, "1e-3", "no deconvolution weight"), (plain, "-1", "must be positive")):
         result = CliRunner().invoke(
