@@ -63,6 +63,8 @@ class SynthConfig:
         trajectory_extent: larger bounding-box side of a camera-shake path, as a fraction of ``2r``.
         exposure: fraction of the shake trajectory recorded by the sensor (Boracchi & Foi 2012).
         anxiety: Boracchi & Foi's anxiety, the strength of the random and centripetal terms of the walk.
+        dwell: strength of an uneven speed along a camera-shake path (0: off): bright dwell points joined by faint
+            trails, as in recorded camera shake (``random_trajectory_kernels``).
         gaussian_sigma: standard deviation of Gaussian blur, as a fraction of ``r``.
         defocus_radius: radius of the defocus disk, as a fraction of ``r``.
         noise: standard deviation of additive Gaussian noise on the [0, 1] scale.
@@ -90,6 +92,7 @@ class SynthConfig:
     trajectory_extent: Range = (0.3, 1.0)
     exposure: Range = (0.5, 1.0)
     anxiety: Range = (0.001, 0.005)
+    dwell: Range = (0.0, 0.0)
     gaussian_sigma: Range = (0.05, 0.33)
     defocus_radius: Range = (0.15, 1.0)
     noise: Range = (0.0, 0.01)
@@ -119,6 +122,7 @@ class SynthConfig:
         _check_range("trajectory_extent", self.trajectory_extent, 0.0, 1.0)
         _check_range("exposure", self.exposure, 1e-3, 1.0)
         _check_range("anxiety", self.anxiety, 0.0, 0.1)
+        _check_range("dwell", self.dwell, 0.0, 3.0)
         _check_range("gaussian_sigma", self.gaussian_sigma, 0.0, 1.0)
         _check_range("defocus_radius", self.defocus_radius, 0.0, 1.0)
         _check_range("noise", self.noise, 0.0, 1.0)

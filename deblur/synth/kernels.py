@@ -213,6 +213,7 @@ def random_trajectory_kernels(
     extent: tuple[float, float] = (0.3, 1.0),
     exposure: tuple[float, float] = (0.5, 1.0),
     anxiety: tuple[float, float] = (0.001, 0.005),
+    dwell: tuple[float, float] = (0.0, 0.0),
 ) -> torch.Tensor:
     """Camera shake: a random Boracchi-Foi trajectory, of which the first ``exposure`` fraction is recorded.
 
@@ -220,6 +221,11 @@ def random_trajectory_kernels(
         extent: the recorded path's larger bounding-box side, as a fraction of ``size - 1``.
         exposure: fraction of the path the shutter stays open for; shorter exposures give simpler kernels.
         anxiety: range of Boracchi & Foi's anxiety: larger values give more erratic, curled paths.
+        dwell: range of the strength ``d`` of an uneven speed along the path: the time spent at each point is
+            multiplied by ``exp(d g(t))``, ``g`` a smooth random profile of unit variance (8 knots over the path).
+            Real camera shake lingers where the hand turns and sweeps fast between, giving bright dots joined by
+            faint trails; ``d = 0`` (the default) keeps the walk's own speed and draws nothing more, so seeds give
+            the same kernels as before this option.
     """
     target = sample_uniform(batch, extent, generator) * (size - 1)
     fraction = sample_uniform(batch, exposure, generator)
@@ -230,6 +236,11 @@ def random_trajectory_kernels(
     paths = paths.transpose(1, 2)
     time = torch.linspace(0, 1, count, device=paths.device)
     weights = (time[None, :] <= fraction[:, None]).float()  # the shutter records the first `exposure` of the path
+    if dwell[1] > 0:
+        strength = sample_uniform(batch, dwell, generator).to(paths.device)
+        knots = torch.randn(batch, 1, 8, generator=generator).to(paths.device)
+        profile = torch.nn.functional.interpolate(knots, size=count, mode="linear", align_corners=True)[:, 0]
+        weights = weights * torch.exp(strength[:, None] * profile)
     kept = weights[..., None] > 0
     span = torch.where(kept, paths, -math.inf).amax(dim=1) - torch.where(kept, paths, math.inf).amin(dim=1)
     paths = paths * (target / span.amax(dim=-1).clamp(min=1e-6))[:, None, None]

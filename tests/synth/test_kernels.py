@@ -160,6 +160,29 @@ def test_trajectory_extent_fills_canvas() -> None:
     assert (spans >= 20).all()  # a full-extent path spans most of the 31 px canvas
 
 
+def test_values_trajectory_dwell_uneven_speed() -> None:
+    """dwell = 0 draws nothing more (seeds keep their kernels); dwell > 0 gives bright dots joined by faint
+    trails, still centred kernels summing to 1."""
+    plain = SAMPLERS["trajectory"](8, 27, torch.Generator().manual_seed(3))
+    zero = SAMPLERS["trajectory"](8, 27, torch.Generator().manual_seed(3), dwell=(0.0, 0.0))
+    uneven = SAMPLERS["trajectory"](8, 27, torch.Generator().manual_seed(3), dwell=(1.5, 1.5))
+    assert torch.equal(plain, zero)
+    torch.testing.assert_close(uneven.sum(dim=(-2, -1)), torch.ones(8))
+    assert center_of_mass(uneven).abs().max() < 1e-3 and uneven.min() >= 0
+
+    def contrast(kernels: torch.Tensor) -> float:  # median over kernels of max / median of the drawn pixels
+        return float(torch.stack([k.max() / k[k > 1e-6].median() for k in kernels]).median())
+
+    assert contrast(uneven) > 2 * contrast(plain)
+
+
+def test_exception_dwell_range() -> None:
+    from deblur.config import SynthConfig
+
+    with pytest.raises(ConfigError, match="dwell"):
+        SynthConfig(dwell=(0.0, 5.0))
+
+
 def test_kernel_grid_shape() -> None:
     grid = kernel_grid(torch.rand(6, 5, 5), nrow=3, zoom=2)
     assert grid.shape[0] == 3
