@@ -29,15 +29,16 @@ from deblur import restore
 from deblur.io import list_images, read_image
 from deblur.metrics import psnr
 from deblur.ops.conv import blur
-from deblur.restoration import BlindRestorer, default_model_path, load_restorer
+from deblur.restoration import BlindRestorer, blind_settings, default_model_path, load_restorer
 from deblur.synth.kernels import random_trajectory_kernels
 
 ROOT = Path(__file__).resolve().parent.parent
 EVAL = ROOT.parent / "shared" / "data" / "eval"
 
 
-def sharp_check(net: torch.nn.Module, folder: Path) -> list[dict]:
-    """Each sharp photo restored blind and scored against itself."""
+def sharp_check(net: Path, folder: Path) -> list[dict]:
+    """Each sharp photo restored blind (by the model file ``net``, with its recommended settings) and scored
+    against itself."""
     rows = []
     for path in list_images(folder):
         sharp = read_image(path)
@@ -59,7 +60,7 @@ def sharp_check(net: torch.nn.Module, folder: Path) -> list[dict]:
     return rows
 
 
-def speed(net: torch.nn.Module, photo: Path, repeats: int) -> list[dict]:
+def speed(net: torch.nn.Module, info: dict, photo: Path, repeats: int) -> list[dict]:
     """Median seconds of blind restoration of one 1280x720 photo: estimation, the rest, and the whole call."""
     image = read_image(photo)[None]
     image = torch.nn.functional.interpolate(image, size=(720 + 30, 1280 + 30), mode="bilinear", antialias=True)
@@ -67,7 +68,7 @@ def speed(net: torch.nn.Module, photo: Path, repeats: int) -> list[dict]:
     generator = torch.Generator().manual_seed(0)
     blurred = blur(image, kernel, padding="valid")
     blurred = (blurred + 0.01 * torch.randn(blurred.shape, generator=generator)).clamp(0, 1)
-    restorer = BlindRestorer(net)
+    restorer = BlindRestorer(net, None, blind_settings(info)["strength"])
     restorer.min_confidence = 0.0  # time the whole pipeline even if this photo's self-check would skip it
     times: dict[str, list[float]] = {"kernel estimation": [], "whole restore call": []}
     for round_ in range(repeats + 1):
@@ -95,8 +96,9 @@ def speed(net: torch.nn.Module, photo: Path, repeats: int) -> list[dict]:
     return rows
 
 
-def figure(net: torch.nn.Module, out: Path) -> Path:
-    """Before/after of the clock and of real blurred photos, with each estimated kernel in the corner."""
+def figure(net: Path, out: Path) -> Path:
+    """Before/after of the clock and of real blurred photos, with each estimated kernel in the corner (the model
+    file ``net`` with its recommended settings)."""
     import cv2
 
     from deblur.io import write_image
@@ -140,10 +142,10 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     model = args.model or default_model_path()
-    net, _ = load_restorer(model, "cpu")
-    meta = environment({"model": str(model), "threads": args.threads})
+    net, info = load_restorer(model, "cpu")
+    meta = environment({"model": str(model), "threads": args.threads, **blind_settings(info)})
     if not args.no_sharp:
-        rows = sharp_check(net, args.sharp)
+        rows = sharp_check(model, args.sharp)
         values = [r["PSNR"] for r in rows]
         caption = (
             f"Sharp photos restored blind by {model.name}: {len(rows)} unblurred photos of {args.sharp.name} "
@@ -154,7 +156,7 @@ def main() -> None:
         columns = ["image", "PSNR", "unchanged", "blur-free", "confidence"]
         print(Path(write_results(f"{model.stem}_sharp", rows, columns, caption, meta)).read_text())
     if not args.no_speed:
-        rows = speed(net, sorted((EVAL / "kodak24").glob("*.png"))[0], args.repeats)
+        rows = speed(net, info, sorted((EVAL / "kodak24").glob("*.png"))[0], args.repeats)
         caption = (
             f"Blind restoration of one 1280x720 RGB photo by {model.name} on the CPU, {args.threads} threads: medians "
             f"of {args.repeats} runs after a warm-up (the middle row is the difference of the other two)."
@@ -165,7 +167,7 @@ def main() -> None:
             ).read_text()
         )
     if args.figure:
-        print(figure(net, ROOT / "docs" / "deblur" / f"{model.stem}_real_blur.jpg"))
+        print(figure(model, ROOT / "docs" / "deblur" / f"{model.stem}_real_blur.jpg"))
 
 
 if __name__ == "__main__":

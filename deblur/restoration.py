@@ -216,13 +216,24 @@ class BlindRestorer:
         return torch.cat(results), estimates
 
 
+def blind_settings(info: dict[str, Any]) -> dict[str, float]:
+    """The blind restoration settings a model file recommends (its metadata's ``blind``, written by ``deblur export
+    --blind --strength S --min-confidence C``): ``{"strength": S, "min_confidence": C}``, by default 1 and
+    :data:`MIN_CONFIDENCE`."""
+    given = info.get("blind") or {}
+    return {
+        "strength": float(given.get("strength", 1.0)),
+        "min_confidence": float(given.get("min_confidence", MIN_CONFIDENCE)),
+    }
+
+
 def prepare_restorer(
     model: nn.Module | str | Path | None = None,
     kernel: torch.Tensor | np.ndarray | str | Path | None = None,
     device: str | torch.device = "cpu",
     kernel_weight: float | None = None,
     kernel_size: int | None = None,
-    strength: float = 1.0,
+    strength: float | None = None,
 ) -> tuple[nn.Module | BlindRestorer, dict[str, Any], int]:
     """What a restoration runs: ``(module(blurred) -> restored, its description, the least tile overlap)``.
 
@@ -230,7 +241,7 @@ def prepare_restorer(
     (a ``(k, k)`` array or a kernel file) a kernel-aware model gets it, and without a model the kernel is
     deconvolved (:class:`KernelDeconvolution`, prior weight ``kernel_weight`` or from the noise). A kernel-aware
     model with an estimator and no kernel restores blind: a :class:`BlindRestorer` (``kernel_size`` bounds the
-    estimated kernel, ``strength`` blends toward the input).
+    estimated kernel, ``strength`` blends toward the input; None takes the model file's, see :func:`blind_settings`).
 
     Raises:
         ConfigError: a kernel-aware model without a kernel or an estimator, or a kernel for a model that takes
@@ -253,7 +264,9 @@ def prepare_restorer(
     name = model if isinstance(model, (str, Path)) else "the default model" if model is None else "this network"
     if takes_kernel and kernel is None:
         if getattr(net, "estimator", None) is not None:
-            return BlindRestorer(net, kernel_size, strength), info, 0
+            chosen = blind_settings(info)
+            strength = chosen["strength"] if strength is None else strength
+            return BlindRestorer(net, kernel_size, strength, chosen["min_confidence"]), info, 0
         raise ConfigError(f"{name} is kernel-aware: pass the blur kernel with --kernel PSF")
     if kernel is not None and not takes_kernel:
         raise ConfigError(f"{name} takes no kernel: give --kernel without --model to deconvolve with it")
@@ -399,7 +412,7 @@ def restore(
     half: bool = False,
     kernel: torch.Tensor | np.ndarray | str | Path | None = None,
     kernel_size: int | None = None,
-    strength: float = 1.0,
+    strength: float | None = None,
     estimates: list | None = None,
 ) -> np.ndarray | torch.Tensor:
     """Deblur one image (or a batch of tensors) and return the same kind, shape and dtype.
@@ -415,7 +428,8 @@ def restore(
         kernel: the blur kernel when it is known (a ``(k, k)`` array or a kernel file): for a kernel-aware model,
             or, with ``model=None``, for non-blind deconvolution (see :func:`prepare_restorer`).
         kernel_size, strength: for blind restoration (a model with a kernel estimator and no ``kernel``): the
-            estimated kernel's size bound (odd; None: the model's) and the blend toward the input (0 to 1).
+            estimated kernel's size bound (odd; None: the model's) and the blend toward the input (0 to 1; None:
+            the model's, see :func:`blind_settings`).
         estimates: a list that receives each image's :class:`BlindEstimate` (blind restoration only).
 
     Example:

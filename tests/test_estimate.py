@@ -204,3 +204,51 @@ def test_values_bench_scores_a_blind_model_with_its_kernel_correlation(tmp_path:
     assert float(blind["psnr_shift"]) >= float(blind["psnr"]) - 1e-6  # the zero shift is among those tried
     summary = Path(written["summary"]).read_text()
     assert "kernel corr." in summary and "PSNR shift ±3" in summary and "> 0.3 dB worse" in summary
+
+
+def test_values_support_fit_recovers_a_kernel_with_a_faint_trail() -> None:
+    """The non-negative fit on a grown support keeps a faint trail that a thresholded closed-form fit cuts."""
+    from deblur.ops.estimate import _fit_kernel, _fit_on_support, _gradients
+
+    gray = luminance(_photo())[0, 0]
+    kernel = torch.zeros(15, 15)
+    kernel[7, 3] = 0.6  # a bright dwell point ...
+    kernel[7, 4:12] = 0.05  # ... and a faint trail: the centre of mass is 2.6 px right of the dwell point
+    px, py = _gradients(gray)
+    gx, gy = (blur(g[None, None], kernel[None], padding="same")[0, 0] for g in (px, py))
+    columns = torch.arange(15, dtype=torch.float32)
+    cut = _fit_kernel(px, py, gx, gy, 15, 1e-4, 0.15)
+    start = torch.zeros(15, 15)
+    start[7, 3] = 1  # what a thresholded estimate keeps: the dwell point alone
+    fitted = _fit_on_support(px, py, gx, gy, start, dilate=8, beta=1e-4, steps=300)
+    assert bool((fitted >= 0).all()) and abs(float(fitted.sum()) - 1) < 0.05
+    assert float((fitted - kernel).abs().max()) < 0.02
+    centre = float((fitted.sum(0) * columns).sum() / fitted.sum())
+    true_centre = float((kernel.sum(0) * columns).sum())
+    assert abs(centre - true_centre) < 0.2
+    assert abs(float((cut.sum(0) * columns).sum()) - true_centre) > abs(centre - true_centre)
+    # nothing outside the grown support: a 1 px growth of the dwell point reaches column 4 at most
+    assert torch.equal(_fit_on_support(px, py, gx, gy, start, dilate=1, beta=1e-4, steps=50)[:, 6:], torch.zeros(15, 9))
+
+
+def test_values_export_blind_stores_the_strength_that_restore_uses(tmp_path: Path) -> None:
+    from deblur import restore
+    from deblur.cli import cli
+    from deblur.weights import read_metadata
+
+    full = _blind_model(tmp_path / "full.safetensors")
+    out = tmp_path / "gentle.safetensors"
+    args = ["export", str(full), "--out", str(out), "--blind", "--kernel-size", "15", "--strength", "0.25"]
+    result = CliRunner().invoke(cli, [*args, "--min-confidence", "0.5"])
+    assert result.exit_code == 0, result.output
+    assert read_metadata(out)["blind"] == {"strength": 0.25, "min_confidence": 0.5}
+    blurred = _blurred(_photo(), line_kernels(torch.tensor([9.0]), torch.tensor([30.0]), 15))[0]
+    restored = restore(blurred, full, device="cpu")
+    estimates: list = []
+    gentle = restore(blurred, out, device="cpu", estimates=estimates)  # the file's strength, not 1
+    assert estimates[0].applied == 0.25
+    torch.testing.assert_close(gentle, blurred + 0.25 * (restored - blurred), atol=2e-3, rtol=0)
+    torch.testing.assert_close(restore(blurred, out, device="cpu", strength=1.0), restored, atol=1e-5, rtol=0)
+    result = CliRunner().invoke(cli, ["export", str(full), "--out", str(tmp_path / "z.safetensors"), "--strength", "1"])
+    assert result.exit_code != 0 and "--strength is for blind restoration" in result.output
+    assert not (tmp_path / "z.safetensors").exists()

@@ -147,7 +147,14 @@ def model(
     A kernel-aware model is given each item's true kernel (the non-blind protocol), so it runs where kernels are
     known; with ``blind`` a model with a kernel estimator estimates each item's kernel instead, as ``deblur
     restore`` does (the estimates are kept in ``method.estimates`` by item name)."""
-    from deblur.restoration import DEFAULT_TILE, BlindRestorer, WithKernel, load_restorer, restore_tensor
+    from deblur.restoration import (
+        DEFAULT_TILE,
+        BlindRestorer,
+        WithKernel,
+        blind_settings,
+        load_restorer,
+        restore_tensor,
+    )
 
     net, info = load_restorer(path, device)
     tile = tile if tile is not None else DEFAULT_TILE
@@ -155,12 +162,14 @@ def model(
     if blind and getattr(net, "estimator", None) is None:
         raise ConfigError(f"{path} has no kernel estimator: it cannot restore blind (export it with --blind)")
     estimates: dict[str, Any] = {}
+    chosen = blind_settings(info)  # the strength and confidence floor the model file recommends
 
     @torch.inference_mode()
     def run(item: BenchItem) -> torch.Tensor:
         restorer = net
         if blind:
-            restored, found = BlindRestorer(net).restore(item.blurred[None].clamp(0, 1), tile, 32)
+            blind_restorer = BlindRestorer(net, None, chosen["strength"], chosen["min_confidence"])
+            restored, found = blind_restorer.restore(item.blurred[None].clamp(0, 1), tile, 32)
             estimates[item.name] = found[0]
             return restored[0]
         if takes_kernel:
@@ -169,7 +178,7 @@ def model(
         return restore_tensor(restorer, item.blurred[None].clamp(0, 1), tile=tile)[0]
 
     label = name or Path(path).stem + (" (blind)" if blind else "")
-    extra = {"blind": True} if blind else {}
+    extra = {"blind": True, **chosen} if blind else {}
     settings = {"model": str(path), "tile": tile, **extra}
     return Method(label, run, needs_kernel=takes_kernel and not blind, info=settings, estimates=estimates)
 

@@ -46,9 +46,8 @@ def _terminate(signum: int, _frame: object) -> None:
 @click.option(
     "--strength",
     type=click.FloatRange(0, 1),
-    default=1.0,
-    show_default=True,
-    help="How much of the restoration to apply: 0 returns the input.",
+    help="How much of the restoration to apply: 0 returns the input, 1 the full restoration.  "
+    "[default: the model's (the shipped model's: 0.35)]",
 )
 @click.option(
     "--save-kernel",

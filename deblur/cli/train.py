@@ -102,24 +102,52 @@ def train_command(config_file: Path | None, resume: bool, quiet: bool, **options
 )
 @click.option("--kernel-size", type=int, help="With --blind: the estimator's kernel-size bound (odd).  [default: 47]")
 @click.option(
+    "--strength",
+    type=click.FloatRange(0, 1),
+    help="With --blind: the blend toward the input that `deblur restore` uses unless told otherwise.  [default: 1]",
+)
+@click.option(
+    "--min-confidence",
+    type=click.FloatRange(0, 1),
+    help="With --blind: photos whose kernel self-check scores below this come back unchanged.  [default: 0.7]",
+)
+@click.option(
     "--deconv-weight",
     type=float,
     help="Kernel-aware models: fix the deconvolution's prior weight at this value instead of the learned one "
     "(e.g. chosen on a validation set; the learned value stays in the metadata).",
 )
 def export_command(
-    run: Path, out: Path, which: str, overwrite: bool, blind: bool, kernel_size: int | None, deconv_weight: float | None
+    run: Path,
+    out: Path,
+    which: str,
+    overwrite: bool,
+    blind: bool,
+    kernel_size: int | None,
+    strength: float | None,
+    min_confidence: float | None,
+    deconv_weight: float | None,
 ) -> None:
     """Write a deblurring run's EMA generator, with its configs and metrics, as a .safetensors model file."""
     from deblur.train.run import export_generator
 
     if out.exists() and not overwrite:
         raise click.ClickException(f"{out} already exists: pass --overwrite to replace it")
-    if kernel_size is not None and not blind:
-        raise click.ClickException("--kernel-size is the estimator's: give it with --blind")
+    for name, value in (("--kernel-size", kernel_size), ("--strength", strength), ("--min-confidence", min_confidence)):
+        if value is not None and not blind:
+            raise click.ClickException(f"{name} is for blind restoration: give it with --blind")
     check_kernel_bound(kernel_size, "--kernel-size")
     estimator = ({} if kernel_size is None else {"max_size": kernel_size}) if blind else None
+    settings = {"strength": strength, "min_confidence": min_confidence}
+    settings = {key: value for key, value in settings.items() if value is not None}
     path = export_generator(
-        run, out, which=which, overwrite=overwrite, task="deblur", estimator=estimator, deconv_weight=deconv_weight
+        run,
+        out,
+        which=which,
+        overwrite=overwrite,
+        task="deblur",
+        estimator=estimator,
+        deconv_weight=deconv_weight,
+        extra={"blind": settings} if settings else None,
     )
     click.echo(f"Wrote {path} ({path.stat().st_size / 1e6:.1f} MB).")

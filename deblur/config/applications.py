@@ -47,7 +47,8 @@ class RestoreConfig:
         kernel_weight: its prior weight (None: from each photo's estimated noise, ``7 sigma^2``).
         kernel_size: blind restoration (a model with a kernel estimator, no ``kernel``): the upper bound of the
             estimated kernel's side, odd (None: the model's).
-        strength: blind restoration: how much of the restoration to apply, 0 (the input) to 1.
+        strength: blind restoration: how much of the restoration to apply, 0 (the input) to 1 (None: the model
+            file's recommendation, 1 if it has none).
         save_kernel: blind restoration: write each estimated kernel as a PNG picture and a ``.npy`` array; a file
             name for one input, a folder for several (``<output stem>_kernel.png``).
         tile: tile side in pixels (None: from the free memory of the device; 0: the whole image at once).
@@ -67,7 +68,7 @@ class RestoreConfig:
     kernel: Path | None = None
     kernel_weight: float | None = None
     kernel_size: int | None = None
-    strength: float = 1.0
+    strength: float | None = None
     save_kernel: Path | None = None
     tile: int | None = None
     overlap: int = 32
@@ -86,7 +87,7 @@ class RestoreConfig:
         if self.kernel_weight is not None and not self.kernel_weight > 0:
             raise ConfigError(f"kernel_weight must be positive, got {self.kernel_weight}")
         check_kernel_bound(self.kernel_size)
-        if not 0 <= self.strength <= 1:
+        if self.strength is not None and not 0 <= self.strength <= 1:
             raise ConfigError(f"strength must be between 0 and 1, got {self.strength}")
         if self.kernel is not None and (self.kernel_size is not None or self.save_kernel is not None):
             raise ConfigError("--kernel-size and --save-kernel are for estimated kernels: not with --kernel")

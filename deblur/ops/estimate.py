@@ -11,6 +11,10 @@ the image's luminance: at each level of a pyramid whose kernel grows by sqrt(2) 
 3. *deconvolve* the level's blurred image with that kernel and a quadratic gradient prior (one FFT solve) to get
    the next latent image.
 
+At full size the kernel is then refitted to the strongest gradients of a hyper-Laplacian latent image, first in
+closed form, then once as a non-negative least-squares fit on the kernel's dilated support (Xu & Jia 2010's
+support step), which keeps the faint parts of a camera-shake path.
+
 The kernel is returned centred by its centre of mass on a ``max_size`` canvas, with a confidence in [0, 1] from a
 self-check that needs no ground truth (see :func:`kernel_confidence`).
 """
@@ -131,6 +135,46 @@ def _fit_kernel(px, py, gx, gy, size: int, beta: float, cut: float) -> torch.Ten
     return kernel / total
 
 
+def _fit_on_support(px, py, gx, gy, kernel: torch.Tensor, dilate: int, beta: float, steps: int) -> torch.Tensor:
+    """The non-negative least-squares kernel in the gradient domain, ``argmin_{k >= 0} sum ||k * p - g||^2 +
+    beta ||k||^2`` with ``k`` zero outside the support of ``kernel`` grown by ``dilate`` px (the support step of
+    Xu & Jia's iterative support detection, ECCV 2010). Unlike the closed-form fit, no threshold decides what is
+    blur: faint trails between the bright points of camera shake keep their mass, so the centre of mass, which
+    places the restoration, stays where the blur's is. Solved by ``steps`` of accelerated projected gradient
+    (FISTA) on the kernel's normal equations, whose autocorrelation only spans lags below the kernel's side: each
+    step is two FFTs of a canvas three kernels wide. Returns the kernel (not normalised)."""
+    size = kernel.shape[-1]
+    shape = (_fast_fft_length(px.shape[0] + size), _fast_fft_length(px.shape[1] + size))
+    fpx, fpy = torch.fft.rfft2(px, s=shape), torch.fft.rfft2(py, s=shape)
+    fgx, fgy = torch.fft.rfft2(gx, s=shape), torch.fft.rfft2(gy, s=shape)
+    power = fpx.abs().pow(2) + fpy.abs().pow(2)
+    damping = beta * float(power.mean())
+    half = size // 2
+    # b: the cross-correlation at the kernel's lags; R: the autocorrelation at lags below the kernel's side
+    cross = torch.roll(torch.fft.irfft2(fpx.conj() * fgx + fpy.conj() * fgy, s=shape), (half, half), (0, 1))
+    cross = cross[:size, :size]
+    auto = torch.roll(torch.fft.irfft2(power, s=shape), (2 * half, 2 * half), (0, 1))[: 4 * half + 1, : 4 * half + 1]
+    canvas = (_fast_fft_length(6 * half + 1),) * 2
+    # (R * k)(l) = sum_m R(l - m) k(m): the full linear convolution on the small canvas, its middle kept
+    auto_spectrum = torch.fft.rfft2(auto, s=canvas)
+    support = F.max_pool2d((kernel > 0).float()[None, None], 2 * dilate + 1, 1, dilate)[0, 0] if dilate else None
+    support = (kernel > 0).float() if support is None else support
+
+    def normal(k: torch.Tensor) -> torch.Tensor:
+        full = torch.fft.irfft2(torch.fft.rfft2(k, s=canvas) * auto_spectrum, s=canvas)
+        return full[2 * half : 2 * half + size, 2 * half : 2 * half + size] + damping * k
+
+    step = 1.0 / (float(power.max()) + damping)
+    current = momentum = kernel * support
+    t = 1.0
+    for _ in range(steps):
+        following = ((momentum - step * (normal(momentum) - cross)).clamp(min=0)) * support
+        t_next = (1 + math.sqrt(1 + 4 * t * t)) / 2
+        momentum = following + ((t - 1) / t_next) * (following - current)
+        current, t = following, t_next
+    return current
+
+
 def _main_component(kernel: torch.Tensor) -> torch.Tensor:
     """The kernel restricted to its support's 8-connected component holding the peak: isolated specks of a noisy
     fit shift the centre of mass and double every edge."""
@@ -201,10 +245,19 @@ def estimate_one(
     refine_weight: float = 2e-3,
     refine_per_bin: float = 32.0,
     align: bool = True,
+    support_steps: int = 1,
+    support_dilate: int = 6,
+    support_iterations: int = 100,
+    support_cut: float = 0.005,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The kernel of one luminance image ``(H, W)``; returns ``(kernel (max_size, max_size), latent (h, w))``.
 
-    The kernel is fitted on the middle ``region`` x ``region`` window."""
+    The kernel is fitted on the middle ``region`` x ``region`` window. After the pyramid, ``refine`` closed-form
+    fits to a sparse-prior latent sharpen it, then ``support_steps`` non-negative least-squares fits on its
+    support grown by ``support_dilate`` px (:func:`_fit_on_support`, values below ``support_cut`` of the peak
+    dropped) give back the faint trails that the closed-form fit's threshold cut. On 40 uneven-speed shake images
+    (``docs/deblur/uneven_shake.toml``, 19 and 27 px, a development set) one support step raised the mean kernel
+    correlation from 0.79 to 0.84 and the blind restoration's gain from +1.47 to +2.08 dB."""
     y_full = _middle(gray, region)
     sizes = _sizes(max_size)
     kernel = latent = None
@@ -239,6 +292,15 @@ def estimate_one(
         px, py = _gradients(latent)
         mask = _select_edges(px, py, int(refine_per_bin * max_size), margin)
         kernel = _fit_kernel(px * mask, py * mask, gy_x, gy_y, max_size, refine_beta, cut)
+    for _ in range(support_steps):
+        latent = hl_deconv(y[None, None], kernel[None], refine_weight, iterations=10)[0, 0]
+        px, py = _gradients(latent)
+        mask = _select_edges(px, py, int(refine_per_bin * max_size), margin)
+        fitted = _fit_on_support(px * mask, py * mask, gy_x, gy_y, kernel, support_dilate, refine_beta,
+                                 support_iterations)
+        fitted = _main_component(torch.where(fitted < support_cut * fitted.max(), torch.zeros_like(fitted), fitted))
+        if fitted.sum() > 0:
+            kernel = fitted / fitted.sum()
     kernel = _center(kernel)
     if align:
         kernel = _align_to_data(y, kernel, refine_weight)
@@ -459,10 +521,14 @@ def estimate_with_check(
     if method == "none":
         agreement = 1.0
     elif method == "edges":  # a lighter run suffices to see whether the two parts agree
+        # without the support step: with it, two parts blurred by different kernels agreed almost as well as two
+        # parts of one blur (0.83 against 0.83, camera with horizontal and vertical motion), without 0.81 against
+        # 0.90; gated blind restoration measured the same either way on the development sets
         check = {
             **options,
             "iterations": min(3, options.get("iterations", 5)),
             "refine": min(1, options.get("refine", 2)),
+            "support_steps": 0,
         }
         first, second = (estimate_one(half, max_size, region=region, **check)[0] for half in halves)
         agreement = kernel_agreement(first, second)
