@@ -11,7 +11,8 @@
 
     python -m benchmarks.blind_default --model blind.safetensors [--threads 2] [--figure]
 
-Writes ``results/<model>_sharp.*``, ``results/<model>_speed_cpu.*`` and ``docs/deblur/<model>_real_blur.jpg``.
+Writes ``results/<model>_sharp.*``, ``results/<model>_speed_cpu.*``, ``docs/deblur/<model>_real_blur.jpg`` and
+``docs/deblur/<model>_example.jpg`` (the README's example photo).
 """
 
 from __future__ import annotations
@@ -96,22 +97,22 @@ def speed(net: torch.nn.Module, info: dict, photo: Path, repeats: int) -> list[d
     return rows
 
 
-def figure(net: Path, out: Path) -> Path:
-    """Before/after of the clock and of real blurred photos, with each estimated kernel in the corner (the model
-    file ``net`` with its recommended settings)."""
+def figure(net: Path, out: Path, sources: list[Path] | None = None, side: int = 320) -> Path:
+    """Before/after of the clock and of real blurred photos (or of ``sources``), the middle ``side`` x ``side`` px
+    of each, with each estimated kernel in the corner (the model file ``net`` with its recommended settings)."""
     import cv2
 
     from deblur.io import write_image
 
-    sources = [ROOT / "examples" / "blurred" / "clock.png"]
-    sources += sorted((EVAL / "real_blur" / "koehler").glob("Blurry?_1.png"))[:2]
-    sources += sorted((EVAL / "real_blur" / "misc").glob("*.png"))[:3]
+    if sources is None:
+        sources = [ROOT / "examples" / "blurred" / "clock.png"]
+        sources += sorted((EVAL / "real_blur" / "koehler").glob("Blurry?_1.png"))[:2]
+        sources += sorted((EVAL / "real_blur" / "misc").glob("*.png"))[:3]
     rows = []
     for path in sources:
         blurred = read_image(path)
         found: list = []
         restored = restore(blurred, net, estimates=found)
-        side = 320
         height, width = blurred.shape[-2:]
         top, left = max(0, (height - side) // 2), max(0, (width - side) // 2)
         crop = (slice(None), slice(top, top + side), slice(left, left + side))
@@ -136,7 +137,9 @@ def main() -> None:
     parser.add_argument("--sharp", type=Path, default=EVAL / "kodak24")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--figure", action="store_true", help="also draw docs/deblur/default_real_blur.png")
+    parser.add_argument(
+        "--figure", action="store_true", help="also draw docs/deblur/<model>_real_blur.jpg and <model>_example.jpg"
+    )
     parser.add_argument("--no-sharp", action="store_true")
     parser.add_argument("--no-speed", action="store_true")
     args = parser.parse_args()
@@ -168,6 +171,8 @@ def main() -> None:
         )
     if args.figure:
         print(figure(model, ROOT / "docs" / "deblur" / f"{model.stem}_real_blur.jpg"))
+        example = ROOT / "examples" / "blurred" / "astronaut_shake.png"  # the README's main command, whole
+        print(figure(model, ROOT / "docs" / "deblur" / f"{model.stem}_example.jpg", [example], side=1024))
 
 
 if __name__ == "__main__":

@@ -145,7 +145,12 @@ def kernel_sampler(kind: str, config: SynthConfig) -> KernelSampler:
         return KernelBank.from_path(kind[len("bank:") :]).sample
     ranges: dict[str, dict[str, Any]] = {
         "motion": {"length": config.motion_length},
-        "trajectory": {"extent": config.trajectory_extent, "exposure": config.exposure, "anxiety": config.anxiety, "dwell": config.dwell},
+        "trajectory": {
+            "extent": config.trajectory_extent,
+            "exposure": config.exposure,
+            "anxiety": config.anxiety,
+            "dwell": config.dwell,
+        },
         "gaussian": {"sigma": config.gaussian_sigma},
         "anisotropic": {"sigma": config.gaussian_sigma},
         "defocus": {"radius": config.defocus_radius},
