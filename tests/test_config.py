@@ -60,3 +60,23 @@ def test_exception_bad_files(tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text("[1, 2]")
     with pytest.raises(ConfigError, match="table of settings"):
         load_config_file(tmp_path / "bad.json")
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"d_steps": 0}, "d_steps"),
+        ({"ema": 1.0}, "ema"),
+        ({"precision": "bf-16"}, "precision"),
+        ({"clip": -1.0}, "clip"),
+        ({"optimizer": "rmsprop"}, "optimizer"),
+    ],
+)
+def test_exception_optim_validation(changes: dict, message: str) -> None:
+    """Every optimiser setting is checked when the config is made (d_steps 0 would never train D; "bf-16" would
+    silently run fp32)."""
+    from deblur.config.jobs import OptimConfig
+
+    with pytest.raises(ConfigError, match=message):
+        OptimConfig(**changes)
+    assert OptimConfig(d_steps=2, ema=0.0, precision="bf16", clip=1.0).d_steps == 2

@@ -175,10 +175,6 @@ class OptimConfig:
             raise ConfigError("learning rates must be positive and finite")
         if self.lr_decay_from is not None and not 0.0 <= self.lr_decay_from <= 1.0:
             raise ConfigError(f"lr_decay_from must be in [0, 1], got {self.lr_decay_from}")
-
-    def with_decay(self, default: float) -> OptimConfig:
-        """This config with ``lr_decay_from`` set to ``default`` if it was left to the recipe (None)."""
-        return self if self.lr_decay_from is not None else dataclasses.replace(self, lr_decay_from=default)
         if self.d_steps < 1:
             raise ConfigError(f"d_steps must be at least 1, got {self.d_steps}")
         if not 0 <= self.ema < 1:
@@ -187,6 +183,10 @@ class OptimConfig:
             raise ConfigError(f"precision must be auto, fp32 or bf16, got {self.precision!r}")
         if not self.clip >= 0:
             raise ConfigError(f"clip must be non-negative, got {self.clip!r}")
+
+    def with_decay(self, default: float) -> OptimConfig:
+        """This config with ``lr_decay_from`` set to ``default`` if it was left to the recipe (None)."""
+        return self if self.lr_decay_from is not None else dataclasses.replace(self, lr_decay_from=default)
 
 
 GAN_MODELS = ("mlp", "dcgan", "cgan", "lapgan", "began")
