@@ -80,3 +80,11 @@ def test_exception_optim_validation(changes: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         OptimConfig(**changes)
     assert OptimConfig(d_steps=2, ema=0.0, precision="bf16", clip=1.0).d_steps == 2
+
+
+@pytest.mark.parametrize("changes", [{"gamma": 0.0}, {"gamma": 1.5}, {"lambda_k": -0.1}])
+def test_exception_began_settings(changes: dict) -> None:
+    from deblur.config import GANConfig
+
+    with pytest.raises(ConfigError, match="gamma must be in"):
+        GANConfig(model="began", **changes)

@@ -60,13 +60,25 @@ def gan() -> None:
     "--aux-classes",
     type=float,
     help="Weight of cgan's AC-GAN auxiliary classification loss (Odena et al. 2017): D also names the class of "
-    "real images and G learns to make images D names as their label (0: off).  [default: 0]",
+    "real images and G learns to make images D names as their label (0: off).  [default: 1 for cgan]",
 )
 @click.option(
     "--lapgan-coarse",
     type=click.Choice(["conv", "mlp"]),
     help="LAPGAN's coarsest level: a small convolutional GAN or the paper's fully connected one.  [default: conv]",
 )
+@click.option(
+    "--lapgan-levels",
+    type=int,
+    help="LAPGAN's band levels (0: down to an 8 px coarse image; 1: a coarse image of half the size).  [default: 0]",
+)
+@click.option(
+    "--gamma",
+    type=float,
+    help="BEGAN's diversity ratio: the equilibrium L(G(z)) = gamma L(x) (higher: more varied, less sharp).  "
+    "[default: 0.5]",
+)
+@click.option("--lambda-k", type=float, help="BEGAN's learning rate of k (proportional control).  [default: 0.001]")
 @click.option("--sample-every", type=int, help="Save a sample grid every N steps.  [default: 1000]")
 @optim_options(decay_default="1, constant")
 @run_options

@@ -219,9 +219,13 @@ class GANConfig:
             the image, Mirza & Osindero 2014; label accuracy 0.885 at 6,000 steps on Fashion-MNIST).
         aux_classes: weight of ``cgan``'s AC-GAN auxiliary classification loss (Odena et al. 2017): D gets a
             class head that learns the class of real images, and G is also trained to make images it classifies
-            as their requested label (0: off).
+            as their requested label (0: off; None, the default: 1 for ``cgan``, 0 for the others).
         lapgan_coarse: LAPGAN's coarsest level: ``conv`` (a small convolutional GAN) or ``mlp`` (the paper's fully
             connected one, which held a 4,000-step Fashion-MNIST model at 114 nats: ``benchmarks/lapgan_levels.py``).
+        lapgan_levels: LAPGAN's band levels (0: as many as leave an 8 px coarse image, 2 at 32 px). Fewer levels
+            give a larger coarse image to the coarse GAN: on Fashion-MNIST the 8 -> 16 px band was where a 2-level
+            model lost most (``runs/exp/gan_review.md``), and 1 level (16 px coarse) is Denton et al.'s choice for
+            small images too.
         gamma, lambda_k: BEGAN's diversity ratio and k learning rate.
         seed: seeds data order, noise and initialisation.
         device: ``auto``, ``cpu``, ``cuda[:N]`` or ``mps``.
@@ -248,8 +252,9 @@ class GANConfig:
     r1: float = 0.0
     gp: float = 10.0
     conditioning: str = "projection"
-    aux_classes: float = 0.0
+    aux_classes: float | None = None
     lapgan_coarse: str = "conv"
+    lapgan_levels: int = 0
     gamma: float = 0.5
     lambda_k: float = 0.001
     seed: int = 0
@@ -267,12 +272,18 @@ class GANConfig:
             raise ConfigError(f"folder_mode must be resize or patch, got {self.folder_mode!r}")
         if self.conditioning not in ("projection", "concat"):
             raise ConfigError(f"conditioning must be projection or concat, got {self.conditioning!r}")
+        if self.aux_classes is None:  # the recipe: AC-GAN's class loss for cgan (label accuracy 0.961, 0.900 without)
+            object.__setattr__(self, "aux_classes", 1.0 if self.model == "cgan" else 0.0)
         if self.aux_classes < 0:
             raise ConfigError(f"aux_classes must be at least 0, got {self.aux_classes}")
         if self.aux_classes and self.model != "cgan":
             raise ConfigError(f"aux_classes is for cgan, not {self.model}")
         if self.lapgan_coarse not in ("conv", "mlp"):
             raise ConfigError(f"lapgan_coarse must be conv or mlp, got {self.lapgan_coarse!r}")
+        if not 0 < self.gamma <= 1 or not 0 <= self.lambda_k < math.inf:
+            raise ConfigError(f"gamma must be in (0, 1] and lambda_k at least 0, got {self.gamma}, {self.lambda_k}")
+        if self.lapgan_levels < 0:
+            raise ConfigError(f"lapgan_levels must be at least 0 (0: automatic), got {self.lapgan_levels}")
         _check_at_least_one(self, ("steps", "batch", "z_dim"))
         object.__setattr__(self, "optim", self.optim.with_decay(1.0))  # GANs: a constant learning rate
         if self.channels not in (1, 3):

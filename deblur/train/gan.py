@@ -124,9 +124,11 @@ def network_specs(config: GANConfig, info: dict[str, Any]) -> tuple[dict[str, An
             disc["aux_classes"] = True
         return {"name": "dcgan_generator", "z_dim": config.z_dim, **shared}, disc
     if config.model == "lapgan":
-        levels = int(math.log2(size // 8))
-        if size % 8 or levels < 1:
+        levels = config.lapgan_levels or int(math.log2(size // 8))
+        if size % 8 or size // 8 < 2:
             raise ConfigError(f"lapgan needs an image size of 8 * 2^k (k >= 1), got {size}")
+        if size % 2**levels or size // 2**levels < 4:
+            raise ConfigError(f"lapgan: {levels} levels leave a coarse side under 4 px at image size {size}")
         shared = {"width": width, "image_size": size, "levels": levels, "channels": channels}
         shared["coarse_width"] = LAPGAN_COARSE_WIDTH[config.lapgan_coarse]
         shared["coarse"] = config.lapgan_coarse

@@ -87,6 +87,18 @@ def test_lapgan_samples_are_cropped_to_data_size(tiny_mnist: Path, tmp_path: Pat
     assert sample_images(gen, meta, 3).shape == (3, 1, 28, 28)
 
 
+def test_lapgan_levels_set_the_coarse_side(tiny_mnist: Path, tmp_path: Path) -> None:
+    """lapgan_levels 1 at 32 px: a 16 px coarse GAN and one band; too many levels is a one-line config error."""
+    train_gan(_config(tiny_mnist, tmp_path / "run", "lapgan", 1, lapgan_levels=1), progress=False)
+    gen, meta = load_generator(tmp_path / "run" / "last.pt")
+    assert gen.sides == [16, 32] and len(gen.bands) == 1 and gen.latent_dim == 16 + 32 * 32
+    assert sample_images(gen, meta, 2).shape == (2, 1, 28, 28)
+    with pytest.raises(ConfigError, match="coarse side under 4 px"):
+        train_gan(_config(tiny_mnist, tmp_path / "deep", "lapgan", 1, lapgan_levels=4), progress=False)
+    with pytest.raises(ConfigError, match="lapgan_levels"):
+        _config(tiny_mnist, tmp_path / "x", "lapgan", 1, lapgan_levels=-1)
+
+
 class _Poisoned(GANObjective):
     """Returns a NaN generator loss at the calls in ``bad``."""
 
