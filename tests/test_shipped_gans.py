@@ -54,3 +54,18 @@ def test_benchmark_settings_match_the_shipped_files(monkeypatch: pytest.MonkeyPa
     monkeypatch.setitem(bench.MODELS, "mlp", {**bench.MODELS["mlp"], "steps": 7})
     with pytest.raises(SystemExit, match="not the 7 of"):
         bench.shipped_model("mlp")
+
+
+def test_values_previous_rows_are_kept_however_the_data_path_is_spelled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A results file written with an absolute data path keeps its rows for a run given the same folder relatively."""
+    from benchmarks import parzen_fashion_mnist as bench
+
+    data = tmp_path / "fashion-mnist"
+    data.mkdir()
+    saved = tmp_path / "results.json"
+    saved.write_text(json.dumps({"meta": {"data": str(data)}, "mlp": {"mean": 334.2}, "other": {}}))
+    monkeypatch.chdir(tmp_path)
+    assert bench.load_previous(saved, Path("fashion-mnist")) == {"mlp": {"mean": 334.2}}
+    assert bench.load_previous(saved, Path("elsewhere")) == {}
