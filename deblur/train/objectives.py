@@ -211,7 +211,6 @@ class BEGANObjective(_NoiseMixin):
     ) -> None:
         self._init_noise(latent_dim, device, seed)
         self.gamma, self.lambda_k, self.k = gamma, lambda_k, 0.0
-        self._real_error = self._fake_error = 0.0
 
     @staticmethod
     def _error(disc: nn.Module, images: torch.Tensor) -> torch.Tensor:
@@ -222,7 +221,6 @@ class BEGANObjective(_NoiseMixin):
         with torch.no_grad():
             fake = gen(self.draw_noise(real.shape[0]))
         real_error, fake_error = self._error(disc, real), self._error(disc, fake)
-        self._real_error, self._fake_error = float(real_error.detach()), float(fake_error.detach())
         loss = real_error - self.k * fake_error
         return loss, {
             "loss_d": float(loss.detach()),
@@ -235,19 +233,18 @@ class BEGANObjective(_NoiseMixin):
         return loss, {"loss_g": float(loss.detach())}
 
     def end_step(self, logs: Logs) -> Logs:
-        # L(x) and L(G(z)) as one discriminator sees them, that of the D step (Berthelot et al. 2017, eq. 4):
+        # L(x) and L(G(z)) as one discriminator sees them, that of the D step's logs (Berthelot et al. 2017, eq. 4):
         # the G step's L(G(z)) comes from the discriminator after its update, a different one
-        balance = self.gamma * self._real_error - self._fake_error
+        balance = self.gamma * logs["l_real"] - logs["l_fake"]
         self.k = min(max(self.k + self.lambda_k * balance, 0.0), 1.0)
-        return {**logs, "k": self.k, "convergence": self._real_error + abs(balance)}
+        return {**logs, "k": self.k, "convergence": logs["l_real"] + abs(balance)}
 
     def state_dict(self) -> dict[str, Any]:
-        return {**super().state_dict(), "k": self.k, "real_error": self._real_error, "fake_error": self._fake_error}
+        return {**super().state_dict(), "k": self.k}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
-        self.k, self._real_error = float(state["k"]), float(state["real_error"])
-        self._fake_error = float(state.get("fake_error", 0.0))  # checkpoints before the same-step update
+        self.k = float(state["k"])
 
 
 def never_worse_loss(restored: torch.Tensor, blurred: torch.Tensor, sharp: torch.Tensor) -> torch.Tensor:
