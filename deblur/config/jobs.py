@@ -368,7 +368,9 @@ class TrainConfig:
         synth: the degradations synthesised on the training device (:class:`SynthConfig`).
         init: a model file (``deblur export``'s safetensors) whose generator weights start the run instead of a
             random initialisation: fine-tuning. Its tensors must fit ``gen`` (settings that hold no weights, such
-            as a kernel-aware model's iterations, may differ). Ignored on ``--resume``.
+            as a kernel-aware model's iterations, may differ), except that a U-Net may be wider or take more
+            conditioning channels: it then starts computing what the file's smaller one did
+            (:meth:`deblur.nets.unet.UNetGenerator.embed`). Ignored on ``--resume``.
         workers: data-loader processes for decoding and cropping (-1: 0 on the CPU, 4 on a GPU).
         cache: keep decoded photos in memory.
         seed, device: as everywhere.

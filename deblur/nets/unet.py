@@ -100,3 +100,44 @@ class UNetGenerator(nn.Module):
         x = self.tail(x)
         residual = F.pixel_shuffle(x, self.shuffle) if self.shuffle > 1 else x
         return (padded + residual)[..., :height, :width]
+
+    def embed(self, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """This network's state dict holding a *smaller* U-Net's weights so that it computes what that one did.
+
+        ``state`` is the state dict of a U-Net of the same depth and blocks with a width and conditioning channels no
+        larger than this one's (say width 16 in a width-24 network, or a network grown a conditioning branch). Its
+        weights go to the leading channels of every stage (for the decoders' first convolutions, the leading channels
+        of both the upsampled and the skip halves); the weights from the new channels into the old ones are zero, so
+        the old channels, and the output, are computed exactly as before; the new channels keep this network's fresh
+        initialisation and start to contribute as training moves the zeros (Chen et al. 2016, Net2Net, with
+        zero-initialised fan-out instead of split copies).
+
+        Raises:
+            ValueError: ``state`` is not a smaller U-Net of this depth and blocks.
+        """
+        own = self.state_dict()
+        if set(state) != set(own):
+            raise ValueError("not a U-Net of the same depth and blocks")
+        grown = {}
+        for name, old in state.items():
+            new = own[name].clone()
+            if old.dim() != new.dim() or any(o > n for o, n in zip(old.shape, new.shape, strict=True)):
+                raise ValueError(f"{name}: {tuple(old.shape)} does not fit in {tuple(new.shape)}")
+            if old.dim() == 1:  # a bias: the leading channels
+                new[: old.shape[0]] = old
+                grown[name] = new
+                continue
+            transposed = name.startswith("ups.")  # ConvTranspose2d weights are (in, out, kh, kw)
+            out_dim, in_dim = (1, 0) if transposed else (0, 1)
+            old_out = torch.arange(old.shape[out_dim])
+            halves = name.startswith("decoders.") and name.endswith(".0.weight")  # cat([upsampled, skip])
+            if halves:
+                half_old, half_new = old.shape[in_dim] // 2, new.shape[in_dim] // 2
+                old_in = torch.cat([torch.arange(half_old), half_new + torch.arange(half_old)])
+            else:
+                old_in = torch.arange(old.shape[in_dim])
+            target = new.movedim((out_dim, in_dim), (0, 1))  # a view: writes reach ``new``
+            target[old_out] = 0  # the old channels read nothing from the new ones...
+            target[old_out[:, None], old_in[None, :]] = old.movedim((out_dim, in_dim), (0, 1))  # ...and what they read
+            grown[name] = new
+        return grown

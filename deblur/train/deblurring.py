@@ -32,6 +32,7 @@ from deblur.errors import ConfigError
 from deblur.io import read_image
 from deblur.losses import PerceptualLoss
 from deblur.metrics import psnr, ssim
+from deblur.nets.unet import UNetGenerator
 from deblur.ops.conv import crop_valid
 from deblur.synth.degrade import degrade, sample_params
 from deblur.train.loop import RunState, save_grid, train_loop
@@ -153,9 +154,10 @@ def build_objective(loss: LossConfig, device: torch.device) -> DeblurObjective:
 def start_from(gen: nn.Module, path: Path) -> None:
     """Load a model file's weights into a freshly built generator (fine-tuning), checked tensor by tensor.
 
-    A convolution of the generator that takes more input channels than the source's (a conditioning branch added,
-    such as a kernel-aware model's Wiener branch, whose channels come after the source's) gets the source's weights
-    on its first channels and zeros on the new ones, so that step 0 computes exactly what the source model did.
+    A U-Net of the generator may be larger than the source's: wider (every stage's channels), or taking more
+    conditioning channels (a kernel-aware model's Wiener branch, whose channels come after the source's). It holds the
+    source's weights on its leading channels, with zeros from the new channels into the old
+    (:meth:`~deblur.nets.unet.UNetGenerator.embed`), so that step 0 computes exactly what the source model did.
 
     Raises:
         ConfigError: the file is unreadable or its tensors do not fit the generator.
@@ -167,30 +169,23 @@ def start_from(gen: nn.Module, path: Path) -> None:
     except ModelFileError as exc:
         raise ConfigError(f"init: {exc}") from exc
     tensors, expected = source.state_dict(), gen.state_dict()
-    wrong = sorted(set(tensors) ^ set(expected)) or [
-        k for k in expected if tensors[k].shape != expected[k].shape and not _grows_inputs(tensors[k], expected[k])
-    ]
+    for prefix, module in gen.named_modules():
+        if isinstance(module, UNetGenerator):
+            lead = f"{prefix}." if prefix else ""
+            names = [k for k in tensors if k.startswith(lead)]
+            if any(k in expected and tensors[k].shape != expected[k].shape for k in names):
+                try:
+                    grown = module.embed({k[len(lead) :]: tensors[k] for k in names})
+                except ValueError:
+                    break  # reported below as a mismatch
+                tensors.update({lead + k: v for k, v in grown.items()})
+    wrong = sorted(set(tensors) ^ set(expected)) or [k for k in expected if tensors[k].shape != expected[k].shape]
     if wrong:
         raise ConfigError(
             f"init: {path} does not fit the generator (first mismatch: {wrong[0]}); give a model of the same network"
+            " or of a narrower refiner"
         )
-    for name, tensor in tensors.items():
-        if tensor.shape != expected[name].shape:
-            grown = torch.zeros_like(expected[name])
-            grown[:, : tensor.shape[1]] = tensor
-            tensors[name] = grown
     gen.load_state_dict(tensors, strict=True)
-
-
-def _grows_inputs(source: torch.Tensor, target: torch.Tensor) -> bool:
-    """Whether ``target`` is ``source``'s convolution weight with more input channels (dimension 1) and no other
-    change."""
-    return (
-        source.dim() == target.dim() == 4
-        and source.shape[0] == target.shape[0]
-        and source.shape[2:] == target.shape[2:]
-        and source.shape[1] < target.shape[1]
-    )
 
 
 def _setup_distributed(device: torch.device) -> tuple[int, int, torch.device]:

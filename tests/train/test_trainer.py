@@ -21,7 +21,7 @@ from deblur.train.checkpoint import load_checkpoint
 from deblur.train.deblurring import start_from, train
 from deblur.train.log import read_metrics
 from deblur.train.run import build_networks, export_generator
-from deblur.weights import METADATA_KEYS, load_model
+from deblur.weights import METADATA_KEYS, load_model, save_model
 
 TINY = {
     "crop": 32,
@@ -374,9 +374,9 @@ def test_values_init_starts_the_generator_from_a_model_file(photo_folder: Path, 
     for name, tensor in expected.state_dict().items():
         torch.testing.assert_close(fresh.state_dict()[name], tensor)
     assert train(config, progress=False).step == 1
-    wider = {**gen, "refiner": {"width": 8, "depth": 2, "blocks": 1}}
+    deeper = {**gen, "refiner": {"width": 4, "depth": 3, "blocks": 1}}
     with pytest.raises(ConfigError, match="does not fit the generator"):
-        train(tiny_config(photo_folder, tmp_path / "c", steps=1, val_every=0, gen=wider, init=source), progress=False)
+        train(tiny_config(photo_folder, tmp_path / "c", steps=1, val_every=0, gen=deeper, init=source), progress=False)
     with pytest.raises(ConfigError, match="init: "):
         train(tiny_config(photo_folder, tmp_path / "d", steps=1, val_every=0, init=tmp_path / "nope.safetensors"))
 
@@ -402,6 +402,33 @@ def test_values_init_grows_a_conditioning_branch_with_zero_weights(photo_folder:
     narrower = {**gen, "refiner": {"width": 4, "depth": 2, "blocks": 1, "channels": 1}}
     with pytest.raises(ConfigError, match="does not fit the generator"):
         train(tiny_config(photo_folder, tmp_path / "c", steps=1, val_every=0, gen=narrower, init=source))
+
+
+def test_values_init_widens_the_refiner_and_step_0_computes_the_source(photo_folder: Path, tmp_path: Path) -> None:
+    gen = {"name": "kernel_aware", "refiner": {"width": 4, "depth": 2}, "iterations": 3}
+    train(tiny_config(photo_folder, tmp_path / "a", steps=2, val_every=0, gen=gen), progress=False)
+    source = export_generator(tmp_path / "a", tmp_path / "a.safetensors", task="deblur")
+    expected, metadata = load_model(source)
+    with torch.no_grad():  # trained weights are near their init; make every channel matter
+        for parameter in expected.refiner.parameters():
+            parameter.normal_(0, 0.2, generator=torch.Generator().manual_seed(parameter.numel()))
+    save_model(tmp_path / "b.safetensors", expected, {"task": metadata["task"]})
+    wider = {**gen, "refiner": {"width": 6, "depth": 2}, "wiener_nsr": 5e-3}  # wider, and a Wiener branch
+    fresh, _ = build_networks(wider, {"name": "patchgan", "width": 4}, torch.device("cpu"))
+    start_from(fresh, tmp_path / "b.safetensors")
+    assert fresh.refiner.head.weight.shape[0] == 6 and fresh.refiner.decoders[0][0].weight.shape[1] == 12
+    # the new channels keep a fresh initialisation: they are not all zero, only their fan-out into old channels is
+    assert fresh.refiner.head.weight[4:].abs().sum() > 0
+    assert fresh.refiner.encoders[0][0].weight[:4, 4:].abs().sum() == 0
+    blurred = torch.rand(2, 3, 24, 24, generator=torch.Generator().manual_seed(0)).double()
+    kernel = torch.full((1, 5, 5), 1 / 25).double()
+    fresh, expected = fresh.double().eval(), expected.double().eval()
+    with torch.no_grad():
+        torch.testing.assert_close(fresh(blurred, kernel), expected(blurred, kernel))
+        assert expected(blurred, kernel).std() > 0.1  # the refiner's residual is not negligible
+    narrower = {**gen, "refiner": {"width": 2, "depth": 2}}
+    with pytest.raises(ConfigError, match="does not fit the generator"):
+        start_from(build_networks(narrower, {"name": "patchgan", "width": 4}, torch.device("cpu"))[0], source)
 
 
 def test_exception_a_second_run_into_the_same_folder_needs_resume(photo_folder: Path, tmp_path: Path) -> None:
