@@ -38,7 +38,9 @@ def fft_flops(net: torch.nn.Module, image: torch.Tensor, kernel: torch.Tensor) -
     (height, width), _ = _frame(image, kernel)
     points = image.shape[0] * image.shape[1] * height * width
     transforms = 4 * net.iterations + 3  # and the OTF of the kernel and of the differences (small, counted)
-    return transforms * 2.5 * points * math.log2(height * width)
+    solves = 1 + (getattr(net, "sharp_factor", None) is not None)  # the sharper deconvolution doubles the batch
+    wiener = 2 if getattr(net, "wiener_nsr", None) is not None else 0  # one more FFT pair
+    return (solves * transforms + wiener) * 2.5 * points * math.log2(height * width)
 
 
 def fft_share(fn: Callable[[], object]) -> float:
@@ -65,6 +67,10 @@ def main() -> None:
     kernel = torch.rand(1, 27, 27, generator=generator)
     kernel = kernel / kernel.sum()
     deconvolved = net.deconvolve(image, kernel).clamp(-0.5, 1.5)
+    sharper = None
+    if getattr(net, "sharp_factor", None) is not None:
+        deconvolved, sharper = deconvolved.chunk(2, dim=1)
+    condition = net.condition(image, kernel, sharper)  # the blurred image and any Wiener / sharper branch
 
     def forward(bf16: bool):
         def run() -> torch.Tensor:
@@ -76,7 +82,7 @@ def main() -> None:
     def refiner(bf16: bool):
         def run() -> torch.Tensor:
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-                return net.refiner(deconvolved, condition=image)
+                return net.refiner(deconvolved, condition=condition)
 
         return run
 
@@ -90,7 +96,7 @@ def main() -> None:
     with torch.inference_mode():
         times = time_calls(fns, torch.device("cpu"), repeats=args.repeats, warmup=2)
         with FlopCounterMode(display=False) as counter:
-            net.refiner(deconvolved, condition=image)
+            net.refiner(deconvolved, condition=condition)
         refiner_flops = counter.get_total_flops()
         transform_flops = fft_flops(net, image, kernel)
         share = {name: fft_share(fn) for name, fn in fns.items() if name.startswith("model")}

@@ -307,3 +307,35 @@ def test_kernel_aware_wiener_branch_is_seen_by_the_refiner_and_validated() -> No
         assert not torch.allclose(changed, net(blurred, kernel))
     with pytest.raises(ValueError, match="wiener_nsr must be positive"):
         make("kernel_aware", wiener_nsr=0.0)
+
+
+def test_kernel_aware_sharper_branch_is_a_second_hl_deconvolution_in_one_batched_call() -> None:
+    from deblur.nets import create_net as make
+    from deblur.ops.deconv import hl_deconv
+
+    torch.manual_seed(0)
+    spec = {"refiner": {"width": 4, "depth": 2, "blocks": 1}, "iterations": 3, "wiener_nsr": 1e-2}
+    net = make("kernel_aware", sharp_factor=0.25, **spec).eval()
+    assert net.refiner.extra_channels == 9  # blurred, Wiener, and the sharper deconvolution, last
+    blurred = torch.rand(2, 3, 24, 32)
+    kernel = torch.rand(2, 5, 5)
+    kernel = kernel / kernel.sum((1, 2), keepdim=True)
+    both = net.deconvolve(blurred, kernel)
+    weight = float(net.log_weight.detach().exp())
+    for i in range(2):  # each half is the plain solve with its own weight (per-sample kernels kept apart)
+        for half, w in ((both[i : i + 1, :3], weight), (both[i : i + 1, 3:], 0.25 * weight)):
+            expected = hl_deconv(blurred[i : i + 1], kernel[i : i + 1], w, net.alpha, iterations=3, beta_max=256.0)
+            torch.testing.assert_close(half, expected, atol=1e-5, rtol=1e-4)
+    # the lower weight keeps more high frequencies: larger gradients than the main deconvolution
+    assert both[:, 3:].diff(dim=-1).abs().mean() > both[:, :3].diff(dim=-1).abs().mean()
+    plain = make("kernel_aware", **spec).eval()
+    plain.load_state_dict({k: v for k, v in net.state_dict().items() if not k.startswith("refiner")}, strict=False)
+    with torch.no_grad():  # untrained: a zero residual on the main deconvolution, as without the branch
+        torch.testing.assert_close(net(blurred, kernel), plain.deconvolve(blurred, kernel).clamp(-0.5, 1.5))
+        for p in net.refiner.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+        changed = net(blurred, kernel)
+        net.sharp_factor = 0.05  # a different sharper image reaches the refiner's output
+        assert not torch.allclose(changed, net(blurred, kernel))
+    with pytest.raises(ValueError, match="sharp_factor must be positive"):
+        make("kernel_aware", sharp_factor=-1.0)

@@ -40,6 +40,10 @@ class KernelAwareGenerator(nn.Module):
         wiener_nsr: if given, the refiner also sees a Wiener deconvolution with this constant noise-to-signal ratio
             (one more FFT pair): a smooth, ringing-poor estimate to fall back on where the hyper-Laplacian one
             rings because the kernel is wrong. None: no Wiener branch.
+        sharp_factor: if given, the refiner also sees a second hyper-Laplacian deconvolution whose prior weight is
+            this factor times the model's (say 0.25: sharper and noisier), solved in the same batched call. The best
+            prior weight varies about 8x between photos; with both the refiner can choose per pixel. None: no
+            second deconvolution. Its channels come last, so ``init`` grows it onto a model without it.
         estimator: options of :func:`deblur.ops.estimate.estimate_kernel` (``max_size`` and the like) for blind
             restoration: a model with an estimator restores photos whose kernel is unknown (``deblur restore
             photo.jpg``), estimating it once per image; None: the kernel must be given.
@@ -62,6 +66,7 @@ class KernelAwareGenerator(nn.Module):
         alpha: float = 2 / 3,
         beta_max: float = 256.0,
         wiener_nsr: float | None = None,
+        sharp_factor: float | None = None,
         estimator: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
@@ -70,12 +75,14 @@ class KernelAwareGenerator(nn.Module):
         spec = {"name": "unet", "width": 16, **(refiner or {})}
         if spec["name"] != "unet":
             raise ValueError(f"the refiner must be a unet, got {spec['name']!r}")
-        spec["extra_channels"] = spec.get("channels", 3) * (1 if wiener_nsr is None else 2)
+        spec["extra_channels"] = spec.get("channels", 3) * (1 + (wiener_nsr is not None) + (sharp_factor is not None))
         if not weight > 0 or iterations < 1 or not beta_max >= 1:
             raise ValueError("weight must be positive, iterations at least 1 and beta_max at least 1")
         if wiener_nsr is not None and not wiener_nsr > 0:
             raise ValueError(f"wiener_nsr must be positive, got {wiener_nsr}")
-        self.wiener_nsr = wiener_nsr
+        if sharp_factor is not None and not sharp_factor > 0:
+            raise ValueError(f"sharp_factor must be positive, got {sharp_factor}")
+        self.wiener_nsr, self.sharp_factor = wiener_nsr, sharp_factor
         self.estimator = None if estimator is None else dict(estimator)
         self.refiner = net_from_spec(spec)
         self.multiple = self.refiner.multiple
@@ -88,18 +95,26 @@ class KernelAwareGenerator(nn.Module):
         self.cpu_bf16 = True  # run the refiner in bf16 at inference on CPUs that have it (not a weight or a spec)
 
     def deconvolve(self, blurred: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
-        """The physics step alone, outside autocast and at least in fp32 (the FFT solves need the precision)."""
+        """The physics step alone, outside autocast and at least in fp32 (the FFT solves need the precision).
+        With ``sharp_factor`` it returns both deconvolutions side by side, ``(B, 2C, H, W)``."""
         dtype = torch.float32 if blurred.dtype in (torch.float16, torch.bfloat16) else blurred.dtype
         with torch.autocast(blurred.device.type, enabled=False):
             weight = self.log_weight.to(dtype).exp()
-            return hl_deconv(
-                blurred.to(dtype),
-                kernel.to(dtype),
-                weight,
-                self.alpha,
-                iterations=self.iterations,
-                beta_max=self.beta_max,
-            )
+            blurred, kernel = blurred.to(dtype), kernel.to(dtype)
+            if self.sharp_factor is not None:  # one batched solve: (2B, C, H, W) with weights (2B,)
+                batch = blurred.shape[0]
+                kernel = kernel.expand(batch, *kernel.shape[-2:]) if kernel.shape[0] == 1 else kernel
+                weights = torch.cat([weight.expand(batch), (weight * self.sharp_factor).expand(batch)])
+                both = hl_deconv(
+                    torch.cat([blurred, blurred]),
+                    torch.cat([kernel, kernel]),
+                    weights,
+                    self.alpha,
+                    iterations=self.iterations,
+                    beta_max=self.beta_max,
+                )
+                return torch.cat(both.chunk(2), dim=1)
+            return hl_deconv(blurred, kernel, weight, self.alpha, iterations=self.iterations, beta_max=self.beta_max)
 
     def estimate(self, blurred: torch.Tensor, max_size: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """The blur kernels of whole images ``(B, C, H, W)`` and their confidence (see
@@ -110,18 +125,27 @@ class KernelAwareGenerator(nn.Module):
             options["max_size"] = max_size
         return estimate_kernel(blurred, **options)
 
-    def condition(self, blurred: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
-        """What the refiner sees beside the deconvolution: the blurred image, and the Wiener branch if any."""
-        if self.wiener_nsr is None:
-            return blurred
-        dtype = torch.float32 if blurred.dtype in (torch.float16, torch.bfloat16) else blurred.dtype
-        with torch.autocast(blurred.device.type, enabled=False):
-            smooth = wiener_deconv(blurred.to(dtype), kernel.to(dtype), self.wiener_nsr).clamp(-0.5, 1.5)
-        return torch.cat([blurred, smooth.to(blurred.dtype)], dim=1)
+    def condition(
+        self, blurred: torch.Tensor, kernel: torch.Tensor, sharper: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """What the refiner sees beside the deconvolution: the blurred image, the Wiener branch if any, and the
+        sharper deconvolution if any (``sharper``, from :meth:`deconvolve`)."""
+        parts = [blurred]
+        if self.wiener_nsr is not None:
+            dtype = torch.float32 if blurred.dtype in (torch.float16, torch.bfloat16) else blurred.dtype
+            with torch.autocast(blurred.device.type, enabled=False):
+                smooth = wiener_deconv(blurred.to(dtype), kernel.to(dtype), self.wiener_nsr).clamp(-0.5, 1.5)
+            parts.append(smooth.to(blurred.dtype))
+        if sharper is not None:
+            parts.append(sharper.to(blurred.dtype))
+        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
 
     def forward(self, blurred: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
         deconvolved = self.deconvolve(blurred, kernel).clamp(-0.5, 1.5)
-        condition = self.condition(blurred, kernel)
+        sharper = None
+        if self.sharp_factor is not None:
+            deconvolved, sharper = deconvolved.chunk(2, dim=1)
+        condition = self.condition(blurred, kernel, sharper)
         if self.cpu_bf16 and not self.training and blurred.device.type == "cpu" and _native_bf16():
             # inference on a CPU with bf16 units: the refiner 2-3x faster (its residual is added in fp32)
             with torch.autocast("cpu", dtype=torch.bfloat16):

@@ -386,6 +386,14 @@ def test_values_init_grows_a_conditioning_branch_with_zero_weights(photo_folder:
     train(tiny_config(photo_folder, tmp_path / "a", steps=2, val_every=0, gen=gen), progress=False)
     source = export_generator(tmp_path / "a", tmp_path / "a.safetensors", task="deblur")
     grown = {**gen, "wiener_nsr": 5e-3}  # the refiner's head takes 3 more input channels
+    _check_grown_branch(grown, source)
+    _check_grown_branch({**grown, "sharp_factor": 0.25}, source)  # and 3 more for a sharper deconvolution
+    narrower = {**gen, "refiner": {"width": 4, "depth": 2, "blocks": 1, "channels": 1}}
+    with pytest.raises(ConfigError, match="does not fit the generator"):
+        train(tiny_config(photo_folder, tmp_path / "c", steps=1, val_every=0, gen=narrower, init=source))
+
+
+def _check_grown_branch(grown: dict, source: Path) -> None:
     fresh, _ = build_networks(grown, {"name": "patchgan", "width": 4}, torch.device("cpu"))
     start_from(fresh, source)
     expected, _ = load_model(source)
@@ -399,9 +407,6 @@ def test_values_init_grows_a_conditioning_branch_with_zero_weights(photo_folder:
     fresh.cpu_bf16 = expected.cpu_bf16 = False
     with torch.no_grad():  # the new branch starts silent: the grown model computes what the source did
         torch.testing.assert_close(fresh(blurred, kernel), expected(blurred, kernel))
-    narrower = {**gen, "refiner": {"width": 4, "depth": 2, "blocks": 1, "channels": 1}}
-    with pytest.raises(ConfigError, match="does not fit the generator"):
-        train(tiny_config(photo_folder, tmp_path / "c", steps=1, val_every=0, gen=narrower, init=source))
 
 
 def test_values_init_widens_the_refiner_and_step_0_computes_the_source(photo_folder: Path, tmp_path: Path) -> None:
