@@ -39,7 +39,11 @@ from deblur.nets.blocks import NORMS
 @click.option("--scales", type=int, help="Discriminator scales (multi-scale PatchGAN).  [default: 1]")
 @click.option("--adv-loss", type=click.Choice(GAN_LOSSES), help="Adversarial loss.  [default: nonsaturating]")
 @click.option("--adv-weight", type=float, help="Adversarial weight; 0 trains with content losses only.  [default: 1]")
-@click.option("--content", type=click.Choice(["l1", "charbonnier"]), help="Content loss.  [default: l1]")
+@click.option(
+    "--content",
+    type=click.Choice(["l1", "charbonnier", "l2"]),
+    help="Content loss (l2: mean squared error, what PSNR measures).  [default: l1]",
+)
 @click.option("--content-weight", type=float, help="Content loss weight (pix2pix: 100).  [default: 100]")
 @click.option("--fft-weight", type=float, help="Frequency loss weight.  [default: 0]")
 @click.option("--guard-weight", type=float, help="Per-sample never-worse-than-input loss weight.  [default: 0]")

@@ -303,8 +303,8 @@ class LossConfig:
     Attributes:
         adv_loss, adv_weight: adversarial loss kind (``deblur.losses.GAN_LOSSES``) and weight (0: no
             discriminator, content losses only).
-        content, content_weight: ``l1`` or ``charbonnier`` and its weight (100 relative to the adversarial term,
-            as in pix2pix).
+        content, content_weight: ``l1``, ``charbonnier`` or ``l2`` (mean squared error) and its weight (100
+            relative to the adversarial term, as in pix2pix).
         fft_weight: weight of the frequency loss.
         guard_weight: weight of the per-sample never-worse-than-the-input term (0: off).
         perceptual_weights, perceptual_weight: a local VGG-19 weights file and the perceptual loss weight.
@@ -322,8 +322,8 @@ class LossConfig:
     def __post_init__(self) -> None:
         if self.perceptual_weights is not None:
             object.__setattr__(self, "perceptual_weights", Path(self.perceptual_weights))
-        if self.content not in ("l1", "charbonnier"):
-            raise ConfigError(f"content must be l1 or charbonnier, got {self.content!r}")
+        if self.content not in ("l1", "charbonnier", "l2"):
+            raise ConfigError(f"content must be l1, charbonnier or l2, got {self.content!r}")
         for name in ("adv_weight", "content_weight", "fft_weight", "perceptual_weight", "guard_weight"):
             if not getattr(self, name) >= 0:
                 raise ConfigError(f"{name} must be non-negative, got {getattr(self, name)}")

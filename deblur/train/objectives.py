@@ -247,6 +247,10 @@ class BEGANObjective(_NoiseMixin):
         self.k = float(state["k"])
 
 
+CONTENT_LOSSES = {"l1": nn.functional.l1_loss, "charbonnier": charbonnier_loss, "l2": nn.functional.mse_loss}
+"""The content losses of :class:`DeblurObjective` by name."""
+
+
 def never_worse_loss(restored: torch.Tensor, blurred: torch.Tensor, sharp: torch.Tensor) -> torch.Tensor:
     """``mean_i max(0, log(MSE(restored_i, sharp_i) / MSE(blurred_i, sharp_i)))``: zero for every sample restored at
     least as well as its input, and ``ln(10) / 10`` per dB of PSNR lost otherwise."""
@@ -278,7 +282,7 @@ class DeblurObjective:
     Args:
         adv_loss: adversarial loss kind (:data:`deblur.losses.GAN_LOSSES`).
         adv_weight: weight of the adversarial term; 0 trains the generator alone (``uses_disc`` is then False).
-        content: ``l1`` or ``charbonnier``.
+        content: ``l1``, ``charbonnier`` or ``l2`` (mean squared error, the loss PSNR measures).
         content_weight, fft_weight, perceptual_weight: weights of the other terms.
         perceptual: a :class:`deblur.losses.PerceptualLoss` (needed when ``perceptual_weight > 0``).
         gp: WGAN-GP weight (with ``adv_loss="wgan"``).
@@ -300,7 +304,9 @@ class DeblurObjective:
         if perceptual_weight > 0 and perceptual is None:
             raise ValueError("perceptual_weight > 0 needs a PerceptualLoss")
         self.loss, self.adv_weight, self.gp = GANLoss(adv_loss), adv_weight, gp
-        self.content = charbonnier_loss if content == "charbonnier" else nn.functional.l1_loss
+        if content not in CONTENT_LOSSES:
+            raise ValueError(f"content must be one of {', '.join(CONTENT_LOSSES)}, got {content!r}")
+        self.content = CONTENT_LOSSES[content]
         self.content_weight, self.fft_weight = content_weight, fft_weight
         self.perceptual, self.perceptual_weight = perceptual, perceptual_weight
         self.uses_disc = adv_weight > 0
