@@ -136,6 +136,14 @@ def charbonnier_loss(prediction: torch.Tensor, target: torch.Tensor, eps: float 
     return torch.sqrt((prediction.float() - target.float()) ** 2 + eps**2).mean()
 
 
+CONTENT_LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
+    "l1": F.l1_loss,
+    "charbonnier": charbonnier_loss,
+    "l2": F.mse_loss,
+}
+"""The content losses of a deblurring generator by name (``l2``: mean squared error, what PSNR measures)."""
+
+
 def fft_loss(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Mean absolute difference of the 2-D spectra (real and imaginary parts), a frequency loss that penalises
     missing high frequencies that L1 alone forgives (as in MIMO-UNet, Cho et al. 2021)."""

@@ -9,7 +9,7 @@ import click
 
 from deblur.cli.options import KIND_HELP, RangeParam, config_file_option, kernel_kinds, optim_options, run_options
 from deblur.config import check_kernel_bound, load_train_config
-from deblur.losses import GAN_LOSSES
+from deblur.losses import CONTENT_LOSSES, GAN_LOSSES
 from deblur.nets.blocks import NORMS
 
 
@@ -41,7 +41,7 @@ from deblur.nets.blocks import NORMS
 @click.option("--adv-weight", type=float, help="Adversarial weight; 0 trains with content losses only.  [default: 1]")
 @click.option(
     "--content",
-    type=click.Choice(["l1", "charbonnier", "l2"]),
+    type=click.Choice(list(CONTENT_LOSSES)),
     help="Content loss (l2: mean squared error, what PSNR measures).  [default: l1]",
 )
 @click.option("--content-weight", type=float, help="Content loss weight (pix2pix: 100).  [default: 100]")

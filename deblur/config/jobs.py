@@ -322,7 +322,7 @@ class LossConfig:
     def __post_init__(self) -> None:
         if self.perceptual_weights is not None:
             object.__setattr__(self, "perceptual_weights", Path(self.perceptual_weights))
-        if self.content not in ("l1", "charbonnier", "l2"):
+        if self.content not in ("l1", "charbonnier", "l2"):  # deblur.losses.CONTENT_LOSSES (config stays torch-free)
             raise ConfigError(f"content must be l1, charbonnier or l2, got {self.content!r}")
         for name in ("adv_weight", "content_weight", "fft_weight", "perceptual_weight", "guard_weight"):
             if not getattr(self, name) >= 0:

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import torch
 from torch import nn
 
-from deblur.losses import GANLoss, charbonnier_loss, fft_loss, gradient_penalty, r1_penalty
+from deblur.losses import CONTENT_LOSSES, GANLoss, fft_loss, gradient_penalty, r1_penalty
 from deblur.ops.pyramid import laplacian_pyramid
 
 Batch = dict[str, torch.Tensor]
@@ -245,10 +245,6 @@ class BEGANObjective(_NoiseMixin):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
         self.k = float(state["k"])
-
-
-CONTENT_LOSSES = {"l1": nn.functional.l1_loss, "charbonnier": charbonnier_loss, "l2": nn.functional.mse_loss}
-"""The content losses of :class:`DeblurObjective` by name."""
 
 
 def never_worse_loss(restored: torch.Tensor, blurred: torch.Tensor, sharp: torch.Tensor) -> torch.Tensor:
