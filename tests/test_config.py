@@ -88,3 +88,15 @@ def test_exception_began_settings(changes: dict) -> None:
 
     with pytest.raises(ConfigError, match="gamma must be in"):
         GANConfig(model="began", **changes)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [({"model": "began", "pull_away": -0.1}, "pull_away must be at least 0"), ({"pull_away": 0.1}, "for began")],
+)
+def test_exception_pull_away_settings(changes: dict, message: str) -> None:
+    from deblur.config import GANConfig
+
+    with pytest.raises(ConfigError, match=message):
+        GANConfig(**changes)
+    assert GANConfig(model="began", pull_away=0.1).pull_away == 0.1

@@ -79,6 +79,12 @@ def gan() -> None:
     "[default: 0.5]",
 )
 @click.option("--lambda-k", type=float, help="BEGAN's learning rate of k (proportional control).  [default: 0.001]")
+@click.option(
+    "--pull-away",
+    type=float,
+    help="Weight of EBGAN's pull-away term in BEGAN's generator loss: pushes a batch of fakes apart in D's code "
+    "space, against mode collapse (0: off, as in the BEGAN paper).  [default: 0]",
+)
 @click.option("--sample-every", type=int, help="Save a sample grid every N steps.  [default: 1000]")
 @optim_options(decay_default="1, constant")
 @run_options

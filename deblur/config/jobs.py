@@ -227,6 +227,8 @@ class GANConfig:
             model lost most (``runs/exp/gan_review.md``), and 1 level (16 px coarse) is Denton et al.'s choice for
             small images too.
         gamma, lambda_k: BEGAN's diversity ratio and k learning rate.
+        pull_away: weight of EBGAN's pull-away term in BEGAN's generator loss (0: off, as in the BEGAN paper;
+            ``deblur.train.objectives.pull_away_term``).
         seed: seeds data order, noise and initialisation.
         device: ``auto``, ``cpu``, ``cuda[:N]`` or ``mps``.
         log_every, sample_every, ckpt_every: periods in steps.
@@ -257,6 +259,7 @@ class GANConfig:
     lapgan_levels: int = 0
     gamma: float = 0.5
     lambda_k: float = 0.001
+    pull_away: float = 0.0
     seed: int = 0
     device: str = "auto"
     log_every: int = 50
@@ -282,6 +285,10 @@ class GANConfig:
             raise ConfigError(f"lapgan_coarse must be conv or mlp, got {self.lapgan_coarse!r}")
         if not 0 < self.gamma <= 1 or not 0 <= self.lambda_k < math.inf:
             raise ConfigError(f"gamma must be in (0, 1] and lambda_k at least 0, got {self.gamma}, {self.lambda_k}")
+        if not 0 <= self.pull_away < math.inf:
+            raise ConfigError(f"pull_away must be at least 0, got {self.pull_away}")
+        if self.pull_away and self.model != "began":
+            raise ConfigError(f"pull_away is for began, not {self.model}")
         if self.lapgan_levels < 0:
             raise ConfigError(f"lapgan_levels must be at least 0 (0: automatic), got {self.lapgan_levels}")
         _check_at_least_one(self, ("steps", "batch", "z_dim"))

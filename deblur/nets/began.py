@@ -88,5 +88,13 @@ class BEGANDiscriminator(nn.Module):
         self.encoder = nn.Sequential(*layers, nn.Flatten(), nn.Linear(width * (scales + 1) * 64, code))
         self.decoder = _Decoder(code, width, image_size, channels)
 
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """The ``h``-D code of images in [0, 1]: ``(B, C, S, S) -> (B, h)``."""
+        return self.encoder(x * 2 - 1)
+
+    def decode(self, code: torch.Tensor) -> torch.Tensor:
+        """The reconstruction of a code, in [0, 1]: ``(B, h) -> (B, C, S, S)``."""
+        return (self.decoder(code) + 1) / 2
+
     def forward(self, x: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
-        return (self.decoder(self.encoder(x * 2 - 1)) + 1) / 2
+        return self.decode(self.encode(x))

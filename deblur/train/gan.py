@@ -146,7 +146,9 @@ def build_objective(config: GANConfig, gen: nn.Module, device: torch.device) -> 
     if config.model == "lapgan":
         return LAPGANObjective(gen, device, config.loss, seed=config.seed + 1)
     if config.model == "began":
-        return BEGANObjective(gen.latent_dim, device, config.gamma, config.lambda_k, seed=config.seed + 1)
+        return BEGANObjective(
+            gen.latent_dim, device, config.gamma, config.lambda_k, seed=config.seed + 1, pull_away=config.pull_away
+        )
     return GANObjective(
         gen.latent_dim,
         device,

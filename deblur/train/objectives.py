@@ -199,6 +199,10 @@ class BEGANObjective(_NoiseMixin):
         latent_dim: size of ``z``.
         gamma: diversity ratio (0.5 in the paper).
         lambda_k: learning rate of ``k`` (0.001).
+        pull_away: weight of EBGAN's pull-away term (Zhao et al. 2017) in G's loss: the mean squared cosine
+            similarity between the discriminator's codes of different fakes in a batch, which pushes a batch of
+            fakes apart in the autoencoder's code space (0: off, the BEGAN paper). Needs a discriminator with
+            ``encode`` and ``decode``.
     """
 
     def __init__(
@@ -208,9 +212,11 @@ class BEGANObjective(_NoiseMixin):
         gamma: float = 0.5,
         lambda_k: float = 0.001,
         seed: int = 0,
+        pull_away: float = 0.0,
     ) -> None:
         self._init_noise(latent_dim, device, seed)
         self.gamma, self.lambda_k, self.k = gamma, lambda_k, 0.0
+        self.pull_away = pull_away
 
     @staticmethod
     def _error(disc: nn.Module, images: torch.Tensor) -> torch.Tensor:
@@ -229,8 +235,16 @@ class BEGANObjective(_NoiseMixin):
         }
 
     def g_loss(self, gen: nn.Module, disc: nn.Module, batch: Batch) -> tuple[torch.Tensor, Logs]:
-        loss = self._error(disc, gen(self.draw_noise(batch["image"].shape[0])))
-        return loss, {"loss_g": float(loss.detach())}
+        fake = gen(self.draw_noise(batch["image"].shape[0]))
+        if not self.pull_away:
+            loss = self._error(disc, fake)
+            return loss, {"loss_g": float(loss.detach())}
+        autoencoder = getattr(disc, "module", disc)  # under DDP: only G's gradients count in this step
+        code = autoencoder.encode(fake)
+        error = (fake - autoencoder.decode(code)).abs().float().mean()
+        repel = pull_away_term(code)
+        loss = error + self.pull_away * repel
+        return loss, {"loss_g": float(loss.detach()), "pull_away": float(repel.detach())}
 
     def end_step(self, logs: Logs) -> Logs:
         # L(x) and L(G(z)) as one discriminator sees them, that of the D step's logs (Berthelot et al. 2017, eq. 4):
@@ -245,6 +259,17 @@ class BEGANObjective(_NoiseMixin):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
         self.k = float(state["k"])
+
+
+def pull_away_term(codes: torch.Tensor) -> torch.Tensor:
+    """EBGAN's repelling regulariser (Zhao et al. 2017, eq. 5): the mean over pairs ``i != j`` of the squared cosine
+    similarity of codes ``(N, h)``; 0 for mutually orthogonal codes, 1 for parallel ones."""
+    n = codes.shape[0]
+    if n < 2:
+        raise ValueError(f"the pull-away term needs at least 2 codes, got {n}")
+    unit = torch.nn.functional.normalize(codes.float().flatten(1), dim=1)
+    cosine = unit @ unit.T
+    return (cosine.pow(2).sum() - cosine.diagonal().pow(2).sum()) / (n * (n - 1))
 
 
 def never_worse_loss(restored: torch.Tensor, blurred: torch.Tensor, sharp: torch.Tensor) -> torch.Tensor:
