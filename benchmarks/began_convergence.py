@@ -31,14 +31,14 @@ def convergence_rows(metrics: list[dict[str, Any]], window: int) -> list[dict[st
     for end in range(window, last + window, window):
         chunk = [m for m in logged if end - window < m["step"] <= end]
         if chunk:
-            mean = {k: sum(m[k] for m in chunk) / len(chunk) for k in ("convergence", "k", "l_real", "loss_g")}
+            mean = {k: sum(m[k] for m in chunk) / len(chunk) for k in ("convergence", "k", "l_real", "l_fake")}
             rows.append(
                 {
                     "steps": min(end, last),
                     "convergence_M": mean["convergence"],
                     "k": mean["k"],
                     "L_real": mean["l_real"],
-                    "L_fake": mean["loss_g"],
+                    "L_fake": mean["l_fake"],  # the D step's, as M uses; G's loss may add a pull-away term
                 }
             )
     return rows

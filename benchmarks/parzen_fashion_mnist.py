@@ -80,12 +80,13 @@ MODELS: dict[str, dict[str, Any]] = {
     # 0.7 -193, 0.85 -237 and mostly footwear); fp32, as bf16 is coarse against equilibrium errors of 0.016
     "began": {
         "model": "began",
-        "steps": 12_000,
+        "steps": 8_000,
         "batch": 32,
         "width": 16,
         "lr": 4e-4,
         "lambda_k": 0.01,
-        "gamma": 0.7,
+        "gamma": 1.0,
+        "pull_away": 0.1,
         "lr_decay_from": 0.5,
         "precision": "fp32",
     },

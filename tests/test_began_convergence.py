@@ -14,7 +14,15 @@ from benchmarks.began_convergence import convergence_rows, steadiness, write_con
 
 def _metrics(steps: range, m_of_step) -> list[dict]:
     return [
-        {"step": s, "convergence": m_of_step(s), "k": s / 1000, "l_real": 0.1, "loss_g": 0.05, "loss_d": 0.0}
+        {
+            "step": s,
+            "convergence": m_of_step(s),
+            "k": s / 1000,
+            "l_real": 0.1,
+            "l_fake": 0.05,
+            "loss_g": 0.5,
+            "loss_d": 0.0,
+        }
         for s in steps
     ]
 
@@ -26,7 +34,9 @@ def test_rows_are_window_means() -> None:
     assert [r["steps"] for r in rows] == [50, 100]
     assert rows[0]["convergence_M"] == pytest.approx((10 + 20 + 30 + 40 + 50) / 5)
     assert rows[1]["convergence_M"] == pytest.approx((60 + 70 + 80 + 90 + 100) / 5)
-    assert rows[1]["k"] == pytest.approx(0.08) and rows[0]["L_fake"] == pytest.approx(0.05)
+    assert rows[1]["k"] == pytest.approx(0.08) and rows[0]["L_fake"] == pytest.approx(
+        0.05
+    )  # the D step's L(G(z)), not G's loss
 
 
 def test_partial_last_window_ends_at_the_last_step() -> None:
