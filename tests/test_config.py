@@ -92,7 +92,11 @@ def test_exception_began_settings(changes: dict) -> None:
 
 @pytest.mark.parametrize(
     ("changes", "message"),
-    [({"model": "began", "pull_away": -0.1}, "pull_away must be at least 0"), ({"pull_away": 0.1}, "for began")],
+    [
+        ({"model": "began", "pull_away": -0.1}, "pull_away must be at least 0"),
+        ({"pull_away": 0.1}, "for began"),
+        ({"model": "began", "pull_away": 0.1, "batch": 1}, "batch must be at least 2"),
+    ],
 )
 def test_exception_pull_away_settings(changes: dict, message: str) -> None:
     from deblur.config import GANConfig

@@ -289,6 +289,8 @@ class GANConfig:
             raise ConfigError(f"pull_away must be at least 0, got {self.pull_away}")
         if self.pull_away and self.model != "began":
             raise ConfigError(f"pull_away is for began, not {self.model}")
+        if self.pull_away and self.batch < 2:
+            raise ConfigError(f"pull_away compares the fakes of a batch: batch must be at least 2, got {self.batch}")
         if self.lapgan_levels < 0:
             raise ConfigError(f"lapgan_levels must be at least 0 (0: automatic), got {self.lapgan_levels}")
         _check_at_least_one(self, ("steps", "batch", "z_dim"))
