@@ -41,6 +41,14 @@ def test_shipped_photo_began() -> None:
     gen, meta = load_generator(ROOT / "models" / "gan_photos_began.safetensors")
     images = sample_images(gen, meta, 4, seed=0)
     assert images.shape == (4, 3, 64, 64) and images.min() >= 0 and images.max() <= 1
+    # trained with the settings benchmarks/began_photos.py states (the model card's recipe)
+    from benchmarks.began_photos import SETTINGS
+
+    config = meta["config"]
+    assert config["model"] == "began" and config["folder_mode"] == "patch"
+    for key in ("batch", "width", "z_dim", "gamma", "lambda_k", "pull_away"):
+        assert config[key] == SETTINGS[key], key
+    assert config["optim"]["lr"] == SETTINGS["lr"] and config["optim"]["precision"] == SETTINGS["precision"]
 
 
 def test_benchmark_settings_match_the_shipped_files(monkeypatch: pytest.MonkeyPatch) -> None:
