@@ -15,9 +15,6 @@ show structure or flat colour?) and ``docs/gan/began_photos.png`` (64 samples).
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
-import time
 from pathlib import Path
 
 import kornia
@@ -25,12 +22,11 @@ import torch
 
 from benchmarks.began_convergence import write_convergence
 from benchmarks.common import environment, write_results
-from benchmarks.parzen_fashion_mnist import same_training
+from benchmarks.parzen_fashion_mnist import train_or_reuse
 from deblur.config import GANConfig, load_config
 from deblur.data.streams import PatchBatches
 from deblur.io import list_images, read_image
-from deblur.train.checkpoint import load_checkpoint
-from deblur.train.gan import sample_images, train_gan
+from deblur.train.gan import sample_images
 from deblur.train.loop import save_grid
 from deblur.train.run import export_generator, load_generator
 
@@ -112,20 +108,7 @@ def main() -> None:
     args = parser.parse_args()
     given = {"data": args.data, "out": args.runs, "steps": args.steps, "device": args.device}
     config = load_config(GANConfig, overrides={**SETTINGS, **given})
-    timing_file = args.runs / "train_seconds.json"
-    done = False
-    if (args.runs / "last.pt").exists():
-        saved = load_checkpoint(args.runs / "last.pt")
-        found = int(saved["meta"].get("config", {}).get("steps", config.steps))
-        if not same_training(saved["meta"], dataclasses.replace(config, steps=found)):
-            raise SystemExit(f"error: {args.runs} holds a run with other settings; pass another --runs")
-        done = saved["state"]["step"] >= config.steps and timing_file.exists()
-    if not done:  # a shorter run with the same settings is continued (constant learning rate: the same as one run)
-        before = json.loads(timing_file.read_text())["train_seconds"] if timing_file.exists() else 0.0
-        start = time.perf_counter()
-        train_gan(config, resume=True)
-        timing_file.write_text(json.dumps({"train_seconds": before + time.perf_counter() - start}))
-    seconds = json.loads(timing_file.read_text())["train_seconds"]
+    seconds = train_or_reuse(config)["train_seconds"]  # a shorter run with these settings is continued
 
     gen, meta = load_generator(args.runs / "last.pt", task="gan")
     samples = sample_images(gen, meta, 256, seed=1)

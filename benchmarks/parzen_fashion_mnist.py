@@ -124,20 +124,34 @@ def same_training(saved: dict[str, Any], wanted: GANConfig) -> bool:
     """Whether a saved run's settings (a checkpoint's ``meta``, of this or an older version: fields added since
     take their defaults) compute the same as ``wanted``."""
     found = config_from_dict(GANConfig, saved.get("config", saved.get("gan", {})))
-    return dataclasses.replace(found, **{k: getattr(wanted, k) for k in IRRELEVANT}) == wanted
+    same = {k: getattr(wanted, k) for k in IRRELEVANT}
+    if Path(found.data).resolve() == Path(wanted.data).resolve():  # one folder, however it is spelled
+        same["data"] = wanted.data
+    return dataclasses.replace(found, **same) == wanted
 
 
 def train_or_reuse(config: GANConfig) -> dict[str, Any]:
-    """Train unless ``out/last.pt`` already holds a finished run with these settings; returns timing info."""
+    """Train unless ``out/last.pt`` already holds a finished run with these settings; returns timing info.
+
+    An unfinished run with these settings is continued, as is a shorter one where the learning rate is constant (the
+    step count changes nothing else, so the continued run computes what one run would); the training time adds up
+    over the segments. A run with other settings is refused, not continued."""
     checkpoint, timing = config.out / "last.pt", config.out / "train_seconds.json"
-    if checkpoint.exists() and timing.exists():
+    before = 0.0
+    if checkpoint.exists():
         saved = load_checkpoint(checkpoint)
-        if saved["state"]["step"] >= config.steps and same_training(saved["meta"], config):
-            return {"trained_now": False, **json.loads(timing.read_text())}
+        found = int(saved["meta"].get("config", {}).get("steps", config.steps))
+        extendable = config.optim.lr_decay_from >= 1 or found == config.steps
+        if not (extendable and same_training(saved["meta"], dataclasses.replace(config, steps=found))):
+            raise SystemExit(f"error: {config.out} holds a run with other settings; move it or pass another --runs")
+        if timing.exists():
+            if saved["state"]["step"] >= config.steps:
+                return {"trained_now": False, **json.loads(timing.read_text())}
+            before = json.loads(timing.read_text())["train_seconds"]
     start = time.perf_counter()
     train_gan(config, resume=True)
-    seconds = time.perf_counter() - start
-    (config.out / "train_seconds.json").write_text(json.dumps({"train_seconds": seconds}))
+    seconds = before + time.perf_counter() - start
+    timing.write_text(json.dumps({"train_seconds": seconds}))
     return {"trained_now": True, "train_seconds": seconds}
 
 

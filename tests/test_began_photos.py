@@ -44,3 +44,39 @@ def test_real_patches_and_the_table(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert [r["images"] for r in rows] == ["real patches (5)", "BEGAN samples (5)", "samples / real"]
     assert rows[2]["gradient"] == pytest.approx(0.0, abs=1e-6) and rows[0]["gradient"] > 0.1
     assert written["began_photos_structure"] is rows
+
+
+def test_train_or_reuse_continues_reuses_and_refuses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The benchmarks' shared runner: a finished run is reused, a shorter one at a constant learning rate continued
+    (its time added), and a run with other settings, or a shorter one whose decay depended on its length, refused."""
+    import json
+
+    from benchmarks import parzen_fashion_mnist as bench
+    from deblur.config import GANConfig, config_to_dict, load_config
+    from deblur.train.checkpoint import save_checkpoint
+
+    def config(**over: object) -> GANConfig:
+        return load_config(GANConfig, overrides={"model": "began", "data": tmp_path, "out": tmp_path / "run", **over})
+
+    def saved_run(cfg: GANConfig, step: int, seconds: float | None) -> None:
+        cfg.out.mkdir(exist_ok=True)
+        save_checkpoint(cfg.out / "last.pt", {"state": {"step": step}, "meta": {"config": config_to_dict(cfg)}})
+        if seconds is not None:
+            (cfg.out / "train_seconds.json").write_text(json.dumps({"train_seconds": seconds}))
+
+    trained = []
+    monkeypatch.setattr(bench, "train_gan", lambda cfg, resume: trained.append((cfg.steps, resume)))
+    saved_run(config(steps=100), 100, 60.0)
+    assert bench.train_or_reuse(config(steps=100)) == {"trained_now": False, "train_seconds": 60.0}
+    monkeypatch.chdir(tmp_path.parent)  # the same data folder, spelled relatively
+    relative = config(steps=100, data=Path(tmp_path.name), out=tmp_path / "run")
+    assert bench.train_or_reuse(relative)["trained_now"] is False
+    assert trained == []
+    timing = bench.train_or_reuse(config(steps=300))  # constant learning rate: continued
+    assert trained == [(300, True)] and timing["trained_now"] and timing["train_seconds"] >= 60.0
+    with pytest.raises(SystemExit, match="other settings"):
+        bench.train_or_reuse(config(steps=300, gamma=0.7))
+    saved_run(config(steps=100, lr_decay_from=0.5), 100, 60.0)
+    with pytest.raises(SystemExit, match="other settings"):  # its decay was fitted to 100 steps
+        bench.train_or_reuse(config(steps=300, lr_decay_from=0.5))
+    assert trained == [(300, True)]
