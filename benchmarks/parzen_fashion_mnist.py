@@ -205,7 +205,8 @@ def shipped_model(name: str) -> Path:
     path = model_file(name)
     if not path.exists():
         raise SystemExit(f"error: {path} does not exist; run without --shipped to train {name}")
-    steps = read_metadata(path).get("steps")
+    metadata = read_metadata(path)
+    steps = metadata.get("config", {}).get("steps", metadata.get("steps"))  # of the run (best.pt may be earlier)
     if steps != MODELS[name]["steps"]:
         raise SystemExit(
             f"error: {path} was trained for {steps} steps, not the {MODELS[name]['steps']} of MODELS['{name}']; "
@@ -230,6 +231,12 @@ def _row(model: str, parzen: float, stderr: float, **cells: Any) -> dict[str, An
     return {"model": model, "parzen": parzen, "stderr": stderr, **dict.fromkeys(COLUMNS[3:], ""), **cells}
 
 
+def steps_cell(result: dict[str, Any]) -> str:
+    """The steps of a row: ``8000``, or ``6500 of 8000`` where the run kept an earlier step's generator."""
+    run_steps = result.get("run_steps", result["steps"])
+    return f"{result['steps']}" if run_steps == result["steps"] else f"{result['steps']} of {run_steps}"
+
+
 def table_rows(results: dict[str, Any], names: list[str]) -> list[dict[str, Any]]:
     """The reference, each model in ``names`` and the paper's MNIST rows."""
     real = results["real_data"]
@@ -252,7 +259,7 @@ def table_rows(results: dict[str, Any], names: list[str]) -> list[dict[str, Any]
                 r["stderr"],
                 sigma=r["sigma"],
                 confidence=r["confidence"],
-                steps=r["steps"],
+                steps=steps_cell(r),
                 train_min=round(r["train_seconds"] / 60, 1) if r["train_seconds"] else "",
                 device=r.get("device", ""),
             )
@@ -279,7 +286,7 @@ def reproduce_notes(results: dict[str, Any], names: list[str]) -> str:
         settings = ", ".join(f"{k}={v}" for k, v in r["config"].items())
         minutes = f"{r['train_seconds'] / 60:.0f} min" if r.get("train_seconds") else ""
         lines.append(
-            f"| {name} | {settings} | {r.get('seed', SEED)} | {r['steps']} | {minutes} | {r.get('device', '')} | "
+            f"| {name} | {settings} | {r.get('seed', SEED)} | {steps_cell(r)} | {minutes} | {r.get('device', '')} | "
             f"`{r.get('command', '')}` ({r.get('date', '')}"
             + (f"; the shipped file, trained {r['trained']}" if r.get("shipped") else "")
             + ") |"
@@ -338,7 +345,8 @@ def main() -> None:
             trained = before.get("trained", before.get("date"))
             timing = {"train_seconds": before.get("train_seconds"), "trained": trained}
         else:
-            timing, source = train_or_reuse(config), config.out / "last.pt"
+            # with eval_every, best.pt: the step whose samples scored highest on the held-out split (not the test)
+            timing, source = train_or_reuse(config), config.out / ("best.pt" if config.eval_every else "last.pt")
         gen, meta = load_generator(source, device, task="gan")
         n_classes = int(getattr(gen, "n_classes", 0) or 0)
         samples = sample_images(gen, meta, 10_000, seed=SEED)
@@ -350,6 +358,7 @@ def main() -> None:
             **parzen.as_dict(),
             **quality,
             "steps": meta["steps"],
+            "run_steps": meta["config"]["steps"],
             "train_seconds": timing["train_seconds"],
             "parzen_seconds": time.perf_counter() - start,
             "config": MODELS[name],
@@ -371,7 +380,7 @@ def main() -> None:
                 "sample_quality": quality,
                 "trained_on": "Fashion-MNIST training split, first 50,000 images (Xiao et al. 2017)",
             }
-            path = export_generator(config.out / "last.pt", model_file(name), overwrite=True, extra=extra, task="gan")
+            path = export_generator(source, model_file(name), overwrite=True, extra=extra, task="gan")
             results[name]["model_file"] = str(path.relative_to(ROOT))
         if args.export:
             # a conditional generator cycles through the classes: ten columns, one class each

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pytest
+import torch
 from click.testing import CliRunner
 
 from deblur.cli import cli
-from deblur.io import read_image
+from deblur.data.mnist import load_mnist_family
+from deblur.io import read_image, write_image
+from deblur.parzen import parzen_evaluate
+from deblur.train.checkpoint import load_checkpoint
+from deblur.train.gan import EVAL_SAMPLES, sample_images
+from deblur.train.run import load_generator
 
 
 def _run(*args: str) -> tuple[int, str]:
@@ -110,3 +118,32 @@ def test_resume_flag(tiny_mnist: Path, tmp_path: Path) -> None:
     _train(tiny_mnist, out, "mlp")
     code, output = _run(*_train_args(tiny_mnist, out, "mlp", steps=4), "--resume")
     assert code == 0 and "for 4 steps" in output
+
+
+def test_eval_every_keeps_the_best_held_out_parzen(tiny_mnist: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    code, output = _run(*_train_args(tiny_mnist, out, "began", steps=4), "--eval-every", "2")
+    assert code == 0, output
+    logged = {
+        row["step"]: row["parzen_val"]
+        for row in map(json.loads, (out / "metrics.jsonl").read_text().splitlines())
+        if "parzen_val" in row
+    }
+    assert sorted(logged) == [2, 4]
+    # the value at the last step is the Parzen protocol on the held-out split's halves, with the EMA generator
+    gen, meta = load_generator(out / "last.pt", "cpu", which="last", task="gan")
+    held_out = load_mnist_family(tiny_mnist, "val", 20).images
+    expected = parzen_evaluate(sample_images(gen, meta, EVAL_SAMPLES, 0), held_out[:10], held_out[10:]).mean
+    assert logged[4] == pytest.approx(expected, rel=1e-6)
+    best_step = max(logged, key=logged.get)
+    assert load_checkpoint(out / "best.pt")["state"]["step"] == best_step
+
+
+def test_exception_eval_every_needs_mnist_format(tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    write_image(folder / "a.png", torch.rand(3, 40, 40))
+    code, output = _run(*_train_args(folder, tmp_path / "o", "began"), "--eval-every", "2", "--image-size", "16")
+    assert code == 1 and "MNIST-format" in output and "Traceback" not in output
+    code, output = _run(*_train_args(folder, tmp_path / "o", "began"), "--eval-every", "-1")
+    assert code != 0 and "eval_every" in output

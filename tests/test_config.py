@@ -96,9 +96,12 @@ def test_exception_began_settings(changes: dict) -> None:
         ({"model": "began", "pull_away": -0.1}, "pull_away must be at least 0"),
         ({"pull_away": 0.1}, "for began"),
         ({"model": "began", "pull_away": 0.1, "batch": 1}, "batch must be at least 2"),
+        ({"began_skip": True}, "began_skip is for began"),
+        ({"eval_every": -1}, "eval_every must be at least 0"),
+        ({"eval_every": 10, "holdout": 2}, "holdout must be at least 4"),
     ],
 )
-def test_exception_pull_away_settings(changes: dict, message: str) -> None:
+def test_exception_began_and_eval_settings(changes: dict, message: str) -> None:
     from deblur.config import GANConfig
 
     with pytest.raises(ConfigError, match=message):

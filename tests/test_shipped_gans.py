@@ -77,3 +77,12 @@ def test_values_previous_rows_are_kept_however_the_data_path_is_spelled(
     monkeypatch.chdir(tmp_path)
     assert bench.load_previous(saved, Path("fashion-mnist")) == {"mlp": {"mean": 334.2}}
     assert bench.load_previous(saved, Path("elsewhere")) == {}
+
+
+def test_steps_cell_names_an_earlier_kept_step() -> None:
+    """A row of a run whose best.pt (held-out Parzen, eval_every) is an earlier step says so in the steps column."""
+    from benchmarks import parzen_fashion_mnist as bench
+
+    assert bench.steps_cell({"steps": 8000}) == "8000"
+    assert bench.steps_cell({"steps": 8000, "run_steps": 8000}) == "8000"
+    assert bench.steps_cell({"steps": 4500, "run_steps": 8000}) == "4500 of 8000"

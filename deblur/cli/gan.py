@@ -85,7 +85,18 @@ def gan() -> None:
     help="Weight of EBGAN's pull-away term in BEGAN's generator loss: pushes a batch of fakes apart in D's code "
     "space, against mode collapse (0: off, as in the BEGAN paper).  [default: 0]",
 )
+@click.option(
+    "--began-skip/--no-began-skip",
+    default=None,
+    help="BEGAN's skip connections: every decoder scale also sees the first 8x8 map, upsampled.  [default: off]",
+)
 @click.option("--sample-every", type=int, help="Save a sample grid every N steps.  [default: 1000]")
+@click.option(
+    "--eval-every",
+    type=int,
+    help="MNIST-format data: every N steps, log the Parzen log-likelihood of the held-out images (never the test "
+    "split) and keep the best generator in best.pt (0: never).  [default: 0]",
+)
 @optim_options(decay_default="1, constant")
 @run_options
 def gan_train(config_file: Path | None, resume: bool, quiet: bool, **options: Any) -> None:
@@ -142,7 +153,12 @@ def gan_parzen(ckpt: Path | None, data: Path, real: bool, count: int, seed: int,
 
 
 @gan.command("export")
-@click.option("--ckpt", required=True, type=click.Path(path_type=Path), help="Run checkpoint (last.pt).")
+@click.option(
+    "--ckpt",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Run checkpoint (last.pt, or best.pt of a run trained with --eval-every).",
+)
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Model file to write (.safetensors).")
 @click.option("--overwrite", is_flag=True)
 def gan_export(ckpt: Path, out: Path, overwrite: bool) -> None:

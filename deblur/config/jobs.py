@@ -229,9 +229,15 @@ class GANConfig:
         gamma, lambda_k: BEGAN's diversity ratio and k learning rate.
         pull_away: weight of EBGAN's pull-away term in BEGAN's generator loss (0: off, as in the BEGAN paper;
             ``deblur.train.objectives.pull_away_term``).
+        began_skip: BEGAN's skip connections (the paper's section 3.2): every decoder scale also sees the first 8x8
+            map, upsampled (off: the plain decoder).
         seed: seeds data order, noise and initialisation.
         device: ``auto``, ``cpu``, ``cuda[:N]`` or ``mps``.
         log_every, sample_every, ckpt_every: periods in steps.
+        eval_every: on MNIST-format data, every ``eval_every`` steps (and at the last) the EMA generator's Parzen
+            log-likelihood of the held-out split is logged (``parzen_val``: 2,000 samples, ``sigma`` chosen on the
+            first half of the held-out images, the second half scored) and ``best.pt`` keeps the generator that
+            scored highest; the test split is never seen (0: never).
     """
 
     FLAT_KEYS: ClassVar[dict[str, str]] = {key: f"optim.{key}" for key in OPTIM_KEYS}
@@ -260,11 +266,13 @@ class GANConfig:
     gamma: float = 0.5
     lambda_k: float = 0.001
     pull_away: float = 0.0
+    began_skip: bool = False
     seed: int = 0
     device: str = "auto"
     log_every: int = 50
     sample_every: int = 1000
     ckpt_every: int = 1000
+    eval_every: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data", Path(self.data))
@@ -289,10 +297,16 @@ class GANConfig:
             raise ConfigError(f"pull_away must be at least 0, got {self.pull_away}")
         if self.pull_away and self.model != "began":
             raise ConfigError(f"pull_away is for began, not {self.model}")
+        if self.began_skip and self.model != "began":
+            raise ConfigError(f"began_skip is for began, not {self.model}")
         if self.pull_away and self.batch < 2:
             raise ConfigError(f"pull_away compares the fakes of a batch: batch must be at least 2, got {self.batch}")
         if self.lapgan_levels < 0:
             raise ConfigError(f"lapgan_levels must be at least 0 (0: automatic), got {self.lapgan_levels}")
+        if self.eval_every < 0:
+            raise ConfigError(f"eval_every must be at least 0 (0: never), got {self.eval_every}")
+        if self.eval_every and self.holdout < 4:
+            raise ConfigError(f"eval_every scores the held-out images: holdout must be at least 4, got {self.holdout}")
         _check_at_least_one(self, ("steps", "batch", "z_dim"))
         object.__setattr__(self, "optim", self.optim.with_decay(1.0))  # GANs: a constant learning rate
         if self.channels not in (1, 3):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -23,14 +24,14 @@ def _scales(image_size: int) -> int:
 
 
 class _Decoder(nn.Module):
-    def __init__(self, code: int, width: int, image_size: int, channels: int) -> None:
+    def __init__(self, code: int, width: int, image_size: int, channels: int, skip: bool = False) -> None:
         super().__init__()
-        self.width = width
+        self.width, self.skip = width, skip
         self.project = nn.Linear(code, width * 8 * 8)
         layers: list[nn.Module] = []
         for scale in range(_scales(image_size) + 1):
             layers += [
-                nn.Conv2d(width, width, 3, 1, 1),
+                nn.Conv2d(2 * width if skip and scale else width, width, 3, 1, 1),
                 nn.ELU(inplace=True),
                 nn.Conv2d(width, width, 3, 1, 1),
                 nn.ELU(inplace=True),
@@ -41,7 +42,13 @@ class _Decoder(nn.Module):
         self.body = nn.Sequential(*layers)
 
     def forward(self, code: torch.Tensor) -> torch.Tensor:
-        return self.body(self.project(code).view(-1, self.width, 8, 8))
+        first = self.project(code).view(-1, self.width, 8, 8)
+        x = first
+        for layer in self.body:
+            x = layer(x)
+            if self.skip and isinstance(layer, nn.Upsample):  # the paper's skip: h0, upsampled, beside each scale
+                x = torch.cat([x, F.interpolate(first, size=x.shape[-2:], mode="nearest")], dim=1)
+        return x
 
 
 class BEGANGenerator(nn.Module):
@@ -52,15 +59,19 @@ class BEGANGenerator(nn.Module):
         width: ``n``, the channels of every decoder convolution.
         image_size: 8 * 2^k.
         channels: image channels.
+        skip: the paper's skip connections: the first ``n x 8 x 8`` map, upsampled, is concatenated to the input of
+            every later scale.
 
     Shape:
         ``(B, z_dim) -> (B, channels, image_size, image_size)``.
     """
 
-    def __init__(self, z_dim: int = 64, width: int = 32, image_size: int = 64, channels: int = 3) -> None:
+    def __init__(
+        self, z_dim: int = 64, width: int = 32, image_size: int = 64, channels: int = 3, skip: bool = False
+    ) -> None:
         super().__init__()
         self.latent_dim = z_dim
-        self.decoder = _Decoder(z_dim, width, image_size, channels)
+        self.decoder = _Decoder(z_dim, width, image_size, channels, skip)
 
     def forward(self, z: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
         return (self.decoder(z) + 1) / 2
@@ -74,9 +85,12 @@ class BEGANDiscriminator(nn.Module):
         width: ``n``; scale ``s`` of the encoder has ``(s + 1) n`` channels.
         image_size: 8 * 2^k.
         channels: image channels.
+        skip: skip connections in the decoder, as the generator's.
     """
 
-    def __init__(self, code: int = 64, width: int = 32, image_size: int = 64, channels: int = 3) -> None:
+    def __init__(
+        self, code: int = 64, width: int = 32, image_size: int = 64, channels: int = 3, skip: bool = False
+    ) -> None:
         super().__init__()
         scales = _scales(image_size)
         layers: list[nn.Module] = [nn.Conv2d(channels, width, 3, 1, 1), nn.ELU(inplace=True)]
@@ -86,7 +100,7 @@ class BEGANDiscriminator(nn.Module):
             if scale < scales:
                 layers += [nn.Conv2d(c, c + width, 3, 2, 1), nn.ELU(inplace=True)]  # (B, c + n, H/2, W/2)
         self.encoder = nn.Sequential(*layers, nn.Flatten(), nn.Linear(width * (scales + 1) * 64, code))
-        self.decoder = _Decoder(code, width, image_size, channels)
+        self.decoder = _Decoder(code, width, image_size, channels, skip)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """The ``h``-D code of images in [0, 1]: ``(B, C, S, S) -> (B, h)``."""

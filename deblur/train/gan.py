@@ -15,6 +15,7 @@ Loading a trained generator and exporting it are the application layer's (``debl
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -133,7 +134,7 @@ def network_specs(config: GANConfig, info: dict[str, Any]) -> tuple[dict[str, An
         shared["coarse_width"] = LAPGAN_COARSE_WIDTH[config.lapgan_coarse]
         shared["coarse"] = config.lapgan_coarse
         return {"name": "lapgan_generator", "z_dim": config.z_dim, **shared}, {"name": "lapgan_discriminator", **shared}
-    shared = {"width": width, "image_size": size, "channels": channels}
+    shared = {"width": width, "image_size": size, "channels": channels, **({"skip": True} if config.began_skip else {})}
     return {"name": "began_generator", "z_dim": config.z_dim, **shared}, {
         "name": "began_discriminator",
         "code": config.z_dim,
@@ -179,18 +180,43 @@ def train_gan(config: GANConfig, resume: bool = False, progress: bool = True) ->
     def sample_fn(generator: nn.Module) -> torch.Tensor:
         return _generate(generator, fixed, labels, info["crop"])
 
+    meta = run_meta("gan", config, gen, disc, info)
     return train_loop(
         gen,
         disc,
         objective,
         stream,
-        loop_config(config, sample_every=config.sample_every),
+        loop_config(config, sample_every=config.sample_every, eval_every=config.eval_every, best_metric="parzen_val"),
         config.out,
-        meta=run_meta("gan", config, gen, disc, info),
+        meta=meta,
         sample_fn=sample_fn,
+        eval_fn=holdout_parzen(config, meta, device) if config.eval_every else None,
         resume=resume,
         progress=progress,
     )
+
+
+EVAL_SAMPLES = 2000
+"""Generator samples of each held-out Parzen evaluation during training (``GANConfig.eval_every``)."""
+
+
+def holdout_parzen(
+    config: GANConfig, meta: dict[str, Any], device: torch.device
+) -> Callable[[nn.Module, int], dict[str, float]]:
+    """``eval_fn`` of :func:`train_loop` for ``config.eval_every``: the Parzen log-likelihood of the second half of
+    the held-out split under :data:`EVAL_SAMPLES` samples (the same noise each time), ``sigma`` chosen on the first
+    half. Model selection on it never sees the test split."""
+    if not is_mnist_family(config.data):
+        raise ConfigError(f"eval_every scores held-out images of MNIST-format data, which {config.data} is not")
+    held_out = load_mnist_family(config.data, "val", config.holdout).images.to(device)
+    half = len(held_out) // 2
+
+    def evaluate(gen: nn.Module, step: int) -> dict[str, float]:
+        samples = sample_images(gen, meta, EVAL_SAMPLES, config.seed).to(device)
+        result = parzen_evaluate(samples, held_out[:half], held_out[half:])
+        return {"parzen_val": result.mean, "parzen_val_sigma": result.sigma}
+
+    return evaluate
 
 
 @torch.no_grad()

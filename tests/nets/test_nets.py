@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -248,3 +250,25 @@ def test_values_kernel_aware_bf16_refiner_at_cpu_inference_only() -> None:
     torch.testing.assert_close(net(blurred, kernel), full, atol=1e-5, rtol=0)  # training stays fp32
     with pytest.raises(ValueError, match="beta_max"):
         create_net("kernel_aware", **SMALL["kernel_aware"], beta_max=0.5)
+
+
+@pytest.mark.parametrize("size", [16, 32])
+def test_began_skip(size: int) -> None:
+    torch.manual_seed(0)
+    gen = create_net("began_generator", z_dim=8, width=4, image_size=size, skip=True)
+    disc = create_net("began_discriminator", code=8, width=4, image_size=size, skip=True)
+    plain = create_net("began_generator", z_dim=8, width=4, image_size=size)
+    # every scale after the first sees the 8x8 map too: twice the input channels of its first convolution
+    wider = [conv for conv in gen.decoder.body if isinstance(conv, torch.nn.Conv2d) and conv.in_channels == 8]
+    assert len(wider) == int(math.log2(size // 8))
+    assert sum(p.numel() for p in gen.parameters()) == sum(p.numel() for p in plain.parameters()) + 4 * 4 * 9 * len(
+        wider
+    )
+    images = gen(torch.randn(2, 8))
+    assert images.shape == (2, 3, size, size) and disc(images).shape == images.shape
+    # with the first scale's convolution zeroed, z reaches the output only through the skip path
+    z = torch.randn(2, 8)
+    for net in (gen, plain):
+        torch.nn.init.zeros_(net.decoder.body[0].weight)
+    with torch.no_grad():
+        assert not torch.allclose(gen(z)[0], gen(z)[1]) and torch.allclose(plain(z)[0], plain(z)[1])
