@@ -139,6 +139,20 @@ def test_eval_every_keeps_the_best_held_out_parzen(tiny_mnist: Path, tmp_path: P
     assert load_checkpoint(out / "best.pt")["state"]["step"] == best_step
 
 
+@pytest.mark.parametrize("flag", ["--began-skip", "--began-batch-std"])
+def test_began_options_reach_the_networks(tiny_mnist: Path, tmp_path: Path, flag: str) -> None:
+    out = tmp_path / "run"
+    _train(tiny_mnist, out, "began", flag)
+    key = flag.removeprefix("--").replace("-", "_")
+    assert json.loads((out / "config.json").read_text())["config"][key] is True
+    gen, _ = load_generator(out / "last.pt", "cpu", which="last", task="gan")
+    assert gen.decoder.skip is (flag == "--began-skip")
+    disc = load_checkpoint(out / "last.pt")["state"]["disc"]
+    # the code layer reads width * scales channels of 8x8, plus one plane with the batch standard deviation
+    code_in = next(v.shape[1] for k, v in disc.items() if k.startswith("encoder.") and v.ndim == 2)
+    assert (code_in // 64) % 8 == (flag == "--began-batch-std")
+
+
 def test_exception_eval_every_needs_mnist_format(tmp_path: Path) -> None:
     folder = tmp_path / "photos"
     folder.mkdir()

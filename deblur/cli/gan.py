@@ -90,6 +90,12 @@ def gan() -> None:
     default=None,
     help="BEGAN's skip connections: every decoder scale also sees the first 8x8 map, upsampled.  [default: off]",
 )
+@click.option(
+    "--began-batch-std/--no-began-batch-std",
+    default=None,
+    help="BEGAN's discriminator also sees the minibatch standard deviation of its features (Karras et al. 2018), "
+    "against mode collapse.  [default: off]",
+)
 @click.option("--sample-every", type=int, help="Save a sample grid every N steps.  [default: 1000]")
 @click.option(
     "--eval-every",

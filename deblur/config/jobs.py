@@ -231,6 +231,8 @@ class GANConfig:
             ``deblur.train.objectives.pull_away_term``).
         began_skip: BEGAN's skip connections (the paper's section 3.2): every decoder scale also sees the first 8x8
             map, upsampled (off: the plain decoder).
+        began_batch_std: BEGAN's discriminator sees the minibatch standard deviation of its encoder's last map
+            (Karras et al. 2018), a deviation from the paper against mode collapse (off: the paper's encoder).
         seed: seeds data order, noise and initialisation.
         device: ``auto``, ``cpu``, ``cuda[:N]`` or ``mps``.
         log_every, sample_every, ckpt_every: periods in steps.
@@ -267,6 +269,7 @@ class GANConfig:
     lambda_k: float = 0.001
     pull_away: float = 0.0
     began_skip: bool = False
+    began_batch_std: bool = False
     seed: int = 0
     device: str = "auto"
     log_every: int = 50
@@ -297,8 +300,9 @@ class GANConfig:
             raise ConfigError(f"pull_away must be at least 0, got {self.pull_away}")
         if self.pull_away and self.model != "began":
             raise ConfigError(f"pull_away is for began, not {self.model}")
-        if self.began_skip and self.model != "began":
-            raise ConfigError(f"began_skip is for began, not {self.model}")
+        for name in ("began_skip", "began_batch_std"):
+            if getattr(self, name) and self.model != "began":
+                raise ConfigError(f"{name} is for began, not {self.model}")
         if self.pull_away and self.batch < 2:
             raise ConfigError(f"pull_away compares the fakes of a batch: batch must be at least 2, got {self.batch}")
         if self.lapgan_levels < 0:

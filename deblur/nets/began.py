@@ -86,12 +86,23 @@ class BEGANDiscriminator(nn.Module):
         image_size: 8 * 2^k.
         channels: image channels.
         skip: skip connections in the decoder, as the generator's.
+        batch_std: append the minibatch standard deviation (Karras et al. 2018) to the encoder's last map, as one
+            more 8x8 plane: the mean over features of their standard deviation across the batch. The batch of real
+            and the batch of fake images are encoded apart, so a batch of fakes less varied than real images is
+            visible to D, which can then reconstruct it badly.
     """
 
     def __init__(
-        self, code: int = 64, width: int = 32, image_size: int = 64, channels: int = 3, skip: bool = False
+        self,
+        code: int = 64,
+        width: int = 32,
+        image_size: int = 64,
+        channels: int = 3,
+        skip: bool = False,
+        batch_std: bool = False,
     ) -> None:
         super().__init__()
+        self.batch_std = batch_std
         scales = _scales(image_size)
         layers: list[nn.Module] = [nn.Conv2d(channels, width, 3, 1, 1), nn.ELU(inplace=True)]
         for scale in range(scales + 1):
@@ -99,12 +110,18 @@ class BEGANDiscriminator(nn.Module):
             layers += [nn.Conv2d(c, c, 3, 1, 1), nn.ELU(inplace=True), nn.Conv2d(c, c, 3, 1, 1), nn.ELU(inplace=True)]
             if scale < scales:
                 layers += [nn.Conv2d(c, c + width, 3, 2, 1), nn.ELU(inplace=True)]  # (B, c + n, H/2, W/2)
-        self.encoder = nn.Sequential(*layers, nn.Flatten(), nn.Linear(width * (scales + 1) * 64, code))
+        features = width * (scales + 1) + int(batch_std)
+        self.encoder = nn.Sequential(*layers, nn.Flatten(), nn.Linear(features * 64, code))
         self.decoder = _Decoder(code, width, image_size, channels, skip)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """The ``h``-D code of images in [0, 1]: ``(B, C, S, S) -> (B, h)``."""
-        return self.encoder(x * 2 - 1)
+        if not self.batch_std:
+            return self.encoder(x * 2 - 1)
+        maps = self.encoder[:-2](x * 2 - 1)  # (B, C, 8, 8)
+        spread = maps.float().std(dim=0, unbiased=False).mean() if len(maps) > 1 else maps.new_zeros(())
+        plane = spread.to(maps.dtype).expand(len(maps), 1, *maps.shape[-2:])
+        return self.encoder[-2:](torch.cat([maps, plane], dim=1))
 
     def decode(self, code: torch.Tensor) -> torch.Tensor:
         """The reconstruction of a code, in [0, 1]: ``(B, h) -> (B, C, S, S)``."""

@@ -139,6 +139,7 @@ def network_specs(config: GANConfig, info: dict[str, Any]) -> tuple[dict[str, An
         "name": "began_discriminator",
         "code": config.z_dim,
         **shared,
+        **({"batch_std": True} if config.began_batch_std else {}),
     }
 
 

@@ -272,3 +272,25 @@ def test_began_skip(size: int) -> None:
         torch.nn.init.zeros_(net.decoder.body[0].weight)
     with torch.no_grad():
         assert not torch.allclose(gen(z)[0], gen(z)[1]) and torch.allclose(plain(z)[0], plain(z)[1])
+
+
+def test_began_batch_std() -> None:
+    torch.manual_seed(0)
+    disc = create_net("began_discriminator", code=8, width=4, image_size=16, batch_std=True)
+    plain = create_net("began_discriminator", code=8, width=4, image_size=16)
+    # one more 8x8 plane into the code layer; every other parameter as the paper's encoder
+    assert sum(p.numel() for p in disc.parameters()) == sum(p.numel() for p in plain.parameters()) + 64 * 8
+    varied = torch.rand(4, 3, 16, 16)
+    same = varied[:1].expand(4, -1, -1, -1)
+    with torch.no_grad():
+        codes = disc.encode(same)
+        # a batch of one image four times has zero spread: the plane is zero, so the code is the plain encoder's
+        code_layer = disc.encoder[-1]
+        maps = disc.encoder[:-2](same * 2 - 1).flatten(1)
+        expected = maps @ code_layer.weight[:, : maps.shape[1]].T + code_layer.bias
+        assert torch.allclose(codes, expected, atol=1e-5)
+        # with varied images the spread plane moves every code, so D can tell a collapsed batch from a varied one
+        first = disc.encode(varied)[0]
+        alone = disc.encode(torch.cat([varied[:1]] * 4))[0]
+        assert not torch.allclose(first, alone, atol=1e-4)
+        assert disc.encode(varied[:1]).shape == (1, 8) and disc(varied).shape == varied.shape
