@@ -66,11 +66,16 @@ def main() -> None:
     image = torch.rand(1, 3, 720, 1280, generator=generator).contiguous(memory_format=torch.channels_last)
     kernel = torch.rand(1, 27, 27, generator=generator)
     kernel = kernel / kernel.sum()
-    deconvolved = net.deconvolve(image, kernel).clamp(-0.5, 1.5)
+    residual = None
+    if getattr(net, "residual", False):  # the kernel-trust map comes from the same solve
+        deconvolved, residual = net.deconvolve(image, kernel, residual=True)
+    else:
+        deconvolved = net.deconvolve(image, kernel)
+    deconvolved = deconvolved.clamp(-0.5, 1.5)
     sharper = None
     if getattr(net, "sharp_factor", None) is not None:
         deconvolved, sharper = deconvolved.chunk(2, dim=1)
-    condition = net.condition(image, kernel, sharper)  # the blurred image and any Wiener / sharper branch
+    condition = net.condition(image, kernel, sharper, residual)  # the blurred image and any other branch
 
     def forward(bf16: bool):
         def run() -> torch.Tensor:

@@ -309,6 +309,38 @@ def test_kernel_aware_wiener_branch_is_seen_by_the_refiner_and_validated() -> No
         make("kernel_aware", wiener_nsr=0.0)
 
 
+def test_kernel_aware_residual_input_is_the_normalised_reblur_misfit() -> None:
+    from deblur.nets import create_net as make
+    from deblur.nets.kernel_aware import trust_map
+    from deblur.ops.deconv import estimate_noise, hl_deconv
+
+    torch.manual_seed(0)
+    spec = {"refiner": {"width": 4, "depth": 2, "blocks": 1}, "iterations": 3, "wiener_nsr": 1e-2}
+    net = make("kernel_aware", residual=True, **spec).eval()
+    assert net.refiner.extra_channels == 9  # blurred, Wiener, and the residual map, last
+    blurred = torch.rand(2, 3, 24, 32)
+    kernel = torch.rand(2, 5, 5)
+    kernel = kernel / kernel.sum((1, 2), keepdim=True)
+    latent, residual = net.deconvolve(blurred, kernel, residual=True)
+    weight = float(net.log_weight.detach().exp())
+    torch.testing.assert_close(latent, hl_deconv(blurred, kernel, weight, net.alpha, iterations=3, beta_max=256.0))
+    sigma = estimate_noise(blurred).clamp(min=2e-3)
+    expected = (residual / sigma[:, None, None, None]).clamp(-10, 10) / 10
+    torch.testing.assert_close(net.condition(blurred, kernel, residual=residual)[:, 6:], expected)
+    torch.testing.assert_close(trust_map(blurred, residual), expected)
+    assert expected.abs().max() <= 1
+    with torch.no_grad():  # untrained: a zero residual on the deconvolution; then the map reaches the output
+        torch.testing.assert_close(net(blurred, kernel), latent.clamp(-0.5, 1.5))
+        for p in net.refiner.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+        changed = net(blurred, kernel)
+        net.residual = False  # the same network without its third branch would read the wrong channels
+        with pytest.raises(RuntimeError):
+            net(blurred, kernel)
+        net.residual = True
+        torch.testing.assert_close(net(blurred, kernel), changed)
+
+
 def test_kernel_aware_sharper_branch_is_a_second_hl_deconvolution_in_one_batched_call() -> None:
     from deblur.nets import create_net as make
     from deblur.ops.deconv import hl_deconv

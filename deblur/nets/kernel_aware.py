@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from deblur.ops.deconv import hl_deconv, wiener_deconv
+from deblur.ops.deconv import estimate_noise, hl_deconv, wiener_deconv
 from deblur.ops.estimate import estimate_kernel
 
 
@@ -44,6 +44,12 @@ class KernelAwareGenerator(nn.Module):
             this factor times the model's (say 0.25: sharper and noisier), solved in the same batched call. The best
             prior weight varies about 8x between photos; with both the refiner can choose per pixel. None: no
             second deconvolution. Its channels come last, so ``init`` grows it onto a model without it.
+        residual: if True, the refiner also sees the deconvolution's re-blur residual ``k * x - y`` over the
+            image's estimated noise (:func:`deblur.ops.deconv.estimate_noise`), clipped to +-10 and scaled by 1/10: a
+            kernel-trust map that comes free from the deconvolution's last iteration. Given the true kernel it is
+            noise of unit scale; given a wrong one it grows along the edges that the wrong kernel rings on, so one
+            model can rely on the deconvolution where its kernel fits and fall back where it does not. Its channels
+            come last, so ``init`` grows it onto a model without it.
         estimator: options of :func:`deblur.ops.estimate.estimate_kernel` (``max_size`` and the like) for blind
             restoration: a model with an estimator restores photos whose kernel is unknown (``deblur restore
             photo.jpg``), estimating it once per image; None: the kernel must be given.
@@ -67,6 +73,7 @@ class KernelAwareGenerator(nn.Module):
         beta_max: float = 256.0,
         wiener_nsr: float | None = None,
         sharp_factor: float | None = None,
+        residual: bool = False,
         estimator: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
@@ -75,14 +82,15 @@ class KernelAwareGenerator(nn.Module):
         spec = {"name": "unet", "width": 16, **(refiner or {})}
         if spec["name"] != "unet":
             raise ValueError(f"the refiner must be a unet, got {spec['name']!r}")
-        spec["extra_channels"] = spec.get("channels", 3) * (1 + (wiener_nsr is not None) + (sharp_factor is not None))
+        branches = 1 + (wiener_nsr is not None) + (sharp_factor is not None) + bool(residual)
+        spec["extra_channels"] = spec.get("channels", 3) * branches
         if not weight > 0 or iterations < 1 or not beta_max >= 1:
             raise ValueError("weight must be positive, iterations at least 1 and beta_max at least 1")
         if wiener_nsr is not None and not wiener_nsr > 0:
             raise ValueError(f"wiener_nsr must be positive, got {wiener_nsr}")
         if sharp_factor is not None and not sharp_factor > 0:
             raise ValueError(f"sharp_factor must be positive, got {sharp_factor}")
-        self.wiener_nsr, self.sharp_factor = wiener_nsr, sharp_factor
+        self.wiener_nsr, self.sharp_factor, self.residual = wiener_nsr, sharp_factor, bool(residual)
         self.estimator = None if estimator is None else dict(estimator)
         self.refiner = net_from_spec(spec)
         self.multiple = self.refiner.multiple
@@ -94,27 +102,27 @@ class KernelAwareGenerator(nn.Module):
         self.iterations, self.alpha, self.beta_max = iterations, alpha, beta_max
         self.cpu_bf16 = True  # run the refiner in bf16 at inference on CPUs that have it (not a weight or a spec)
 
-    def deconvolve(self, blurred: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    def deconvolve(
+        self, blurred: torch.Tensor, kernel: torch.Tensor, residual: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """The physics step alone, outside autocast and at least in fp32 (the FFT solves need the precision).
-        With ``sharp_factor`` it returns both deconvolutions side by side, ``(B, 2C, H, W)``."""
+        With ``sharp_factor`` it returns both deconvolutions side by side, ``(B, 2C, H, W)``; with ``residual`` also
+        the re-blur residual of the (first) deconvolution, ``(B, C, H, W)``."""
         dtype = torch.float32 if blurred.dtype in (torch.float16, torch.bfloat16) else blurred.dtype
         with torch.autocast(blurred.device.type, enabled=False):
             weight = self.log_weight.to(dtype).exp()
             blurred, kernel = blurred.to(dtype), kernel.to(dtype)
-            if self.sharp_factor is not None:  # one batched solve: (2B, C, H, W) with weights (2B,)
-                batch = blurred.shape[0]
-                kernel = kernel.expand(batch, *kernel.shape[-2:]) if kernel.shape[0] == 1 else kernel
-                weights = torch.cat([weight.expand(batch), (weight * self.sharp_factor).expand(batch)])
-                both = hl_deconv(
-                    torch.cat([blurred, blurred]),
-                    torch.cat([kernel, kernel]),
-                    weights,
-                    self.alpha,
-                    iterations=self.iterations,
-                    beta_max=self.beta_max,
-                )
-                return torch.cat(both.chunk(2), dim=1)
-            return hl_deconv(blurred, kernel, weight, self.alpha, iterations=self.iterations, beta_max=self.beta_max)
+            options = {"iterations": self.iterations, "beta_max": self.beta_max, "residual": residual}
+            if self.sharp_factor is None:
+                return hl_deconv(blurred, kernel, weight, self.alpha, **options)
+            batch = blurred.shape[0]  # one batched solve: (2B, C, H, W) with weights (2B,)
+            kernel = kernel.expand(batch, *kernel.shape[-2:]) if kernel.shape[0] == 1 else kernel
+            weights = torch.cat([weight.expand(batch), (weight * self.sharp_factor).expand(batch)])
+            both = hl_deconv(torch.cat([blurred, blurred]), torch.cat([kernel, kernel]), weights, self.alpha, **options)
+            if residual:
+                both, misfit = both
+                return torch.cat(both.chunk(2), dim=1), misfit[:batch]
+            return torch.cat(both.chunk(2), dim=1)
 
     def estimate(self, blurred: torch.Tensor, max_size: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """The blur kernels of whole images ``(B, C, H, W)`` and their confidence (see
@@ -126,10 +134,15 @@ class KernelAwareGenerator(nn.Module):
         return estimate_kernel(blurred, **options)
 
     def condition(
-        self, blurred: torch.Tensor, kernel: torch.Tensor, sharper: torch.Tensor | None = None
+        self,
+        blurred: torch.Tensor,
+        kernel: torch.Tensor,
+        sharper: torch.Tensor | None = None,
+        residual: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """What the refiner sees beside the deconvolution: the blurred image, the Wiener branch if any, and the
-        sharper deconvolution if any (``sharper``, from :meth:`deconvolve`)."""
+        """What the refiner sees beside the deconvolution: the blurred image, the Wiener branch if any, the
+        sharper deconvolution if any (``sharper``, from :meth:`deconvolve`) and the normalised re-blur residual if
+        the model takes it (``residual``, from :meth:`deconvolve`)."""
         parts = [blurred]
         if self.wiener_nsr is not None:
             dtype = torch.float32 if blurred.dtype in (torch.float16, torch.bfloat16) else blurred.dtype
@@ -138,19 +151,34 @@ class KernelAwareGenerator(nn.Module):
             parts.append(smooth.to(blurred.dtype))
         if sharper is not None:
             parts.append(sharper.to(blurred.dtype))
+        if residual is not None:
+            parts.append(trust_map(blurred, residual).to(blurred.dtype))
         return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
 
     def forward(self, blurred: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
-        deconvolved = self.deconvolve(blurred, kernel).clamp(-0.5, 1.5)
+        residual = None
+        if self.residual:
+            deconvolved, residual = self.deconvolve(blurred, kernel, residual=True)
+        else:
+            deconvolved = self.deconvolve(blurred, kernel)
+        deconvolved = deconvolved.clamp(-0.5, 1.5)
         sharper = None
         if self.sharp_factor is not None:
             deconvolved, sharper = deconvolved.chunk(2, dim=1)
-        condition = self.condition(blurred, kernel, sharper)
+        condition = self.condition(blurred, kernel, sharper, residual)
         if self.cpu_bf16 and not self.training and blurred.device.type == "cpu" and _native_bf16():
             # inference on a CPU with bf16 units: the refiner 2-3x faster (its residual is added in fp32)
             with torch.autocast("cpu", dtype=torch.bfloat16):
                 return self.refiner(deconvolved, condition=condition).float()
         return self.refiner(deconvolved, condition=condition)
+
+
+def trust_map(blurred: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
+    """The refiner's view of a re-blur residual: over the blurred image's estimated noise (at least 0.002), clipped to
+    +-10 and scaled by 1/10, in fp32."""
+    with torch.autocast(blurred.device.type, enabled=False):
+        sigma = estimate_noise(blurred.float()).clamp(min=2e-3).reshape(-1, 1, 1, 1)
+        return (residual.float() / sigma).clamp(-10, 10) / 10
 
 
 @functools.cache

@@ -84,10 +84,11 @@ def estimate_noise(image: torch.Tensor) -> torch.Tensor:
         >>> round(float(estimate_noise(noisy)), 3)
         0.02
     """
-    mask = torch.tensor([[1.0, -2.0, 1.0], [-2.0, 4.0, -2.0], [1.0, -2.0, 1.0]], dtype=image.dtype, device=image.device)
-    batch, channels = image.shape[:2]
-    response = F.conv2d(image.reshape(batch * channels, 1, *image.shape[-2:]), mask[None, None])
-    return response.abs().mean(dim=(1, 2, 3)).reshape(batch, channels).mean(1) * math.sqrt(math.pi / 2) / 6
+    # the mask [[1, -2, 1], [-2, 4, -2], [1, -2, 1]] is the outer product of two second differences: applied as
+    # slices it is several times faster on the CPU than a one-channel convolution
+    rows = image[..., 2:, :] - 2 * image[..., 1:-1, :] + image[..., :-2, :]
+    response = rows[..., 2:] - 2 * rows[..., 1:-1] + rows[..., :-2]
+    return response.abs().mean(dim=(2, 3)).mean(1) * math.sqrt(math.pi / 2) / 6
 
 
 def _taper_weights(kernel: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
@@ -240,7 +241,8 @@ def hl_deconv(
     iterations: int = 10,
     beta_start: float = 1.0,
     beta_max: float = 256.0,
-) -> torch.Tensor:
+    residual: bool = False,
+) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """Deconvolution with a hyper-Laplacian prior on the gradients (Krishnan & Fergus, NeurIPS 2009).
 
     Minimises ``1/2 ||M (k * x) - y||^2 + weight * sum |grad x|^alpha``. With ``boundary="masked"`` the latent
@@ -262,9 +264,13 @@ def hl_deconv(
         boundary: ``masked`` or ``taper``.
         iterations: ADMM / half-quadratic steps.
         beta_start, beta_max: the continuation of the gradient penalty.
+        residual: also return the re-blur residual ``k * x - y`` on the observed pixels (masked boundary only; it
+            comes free from the last iteration). Given the true kernel it stays near the noise; given a wrong one
+            it grows along edges, so it tells how far the kernel can be trusted.
 
     Returns:
-        ``(B, C, H, W)``: the latent image on the observation's pixels (not clipped).
+        ``(B, C, H, W)``: the latent image on the observation's pixels (not clipped); with ``residual``, the pair
+        ``(latent, residual)``.
 
     Example:
         >>> x = torch.rand(1, 1, 32, 32, generator=torch.Generator().manual_seed(0))
@@ -290,6 +296,8 @@ def hl_deconv(
             numerator = data * kty + beta * torch.fft.rfft2(_adjoint_gradients(wx, wy))
             x = torch.fft.irfft2(numerator / (data * otf_power + beta * gradient_power), s=size)
             beta *= rate
+        if residual:
+            raise ValueError("residual needs the masked boundary")
         return _crop(x, pad, blurred)
     if boundary != "masked":
         raise ValueError(f"boundary must be masked or taper, got {boundary!r}")
@@ -305,12 +313,15 @@ def hl_deconv(
     else:
         admm = _masked_admm_inplace  # the same steps, about 25% faster where no gradient is recorded
     spectra = (otf, rho * otf.conj(), rho * otf_power, gradient_power)
-    x = admm(x, observed, rho_inverse, spectra, size, iterations, beta_start, rate, alpha)
+    x, blurred_x = admm(x, observed, rho_inverse, spectra, size, iterations, beta_start, rate, alpha)
+    if residual:
+        return _crop(x, pad, blurred), _crop(blurred_x, pad, blurred) - blurred
     return _crop(x, pad, blurred)
 
 
-def _masked_admm(x, observed, rho_inverse, spectra, size, iterations, beta, rate, alpha) -> torch.Tensor:
-    """The ADMM iterations of :func:`hl_deconv`'s masked data term, differentiable (see there)."""
+def _masked_admm(x, observed, rho_inverse, spectra, size, iterations, beta, rate, alpha):
+    """The ADMM iterations of :func:`hl_deconv`'s masked data term, differentiable (see there): the latent image
+    and its blur ``k * x`` on the FFT grid."""
     otf, rho_otf_conj, rho_otf_power, gradient_power = spectra
     blurred_x = torch.fft.irfft2(torch.fft.rfft2(x) * otf, s=size)
     gx, gy = _gradients(x)
@@ -329,10 +340,10 @@ def _masked_admm(x, observed, rho_inverse, spectra, size, iterations, beta, rate
         # the gradient penalty grows; its scaled dual shrinks in proportion, so the unscaled dual is unchanged
         dgx, dgy = (dgx + gx - vx) / rate, (dgy + gy - vy) / rate
         beta *= rate
-    return x
+    return x, blurred_x
 
 
-def _masked_admm_inplace(x, observed, rho_inverse, spectra, size, iterations, beta, rate, alpha) -> torch.Tensor:
+def _masked_admm_inplace(x, observed, rho_inverse, spectra, size, iterations, beta, rate, alpha):
     """:func:`_masked_admm` with in-place updates of preallocated buffers: no gradient, fewer allocations (each
     fresh image-sized buffer costs page faults comparable to the arithmetic on it)."""
     otf, rho_otf_conj, rho_otf_power, gradient_power = spectra
@@ -359,7 +370,7 @@ def _masked_admm_inplace(x, observed, rho_inverse, spectra, size, iterations, be
         dgx.add_(gx).sub_(vx).div_(rate)
         dgy.add_(gy).sub_(vy).div_(rate)
         beta *= rate
-    return x
+    return x, blurred_x
 
 
 def richardson_lucy(

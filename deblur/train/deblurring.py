@@ -32,6 +32,7 @@ from deblur.errors import ConfigError
 from deblur.io import read_image
 from deblur.losses import PerceptualLoss
 from deblur.metrics import psnr, ssim
+from deblur.nets.kernel_aware import KernelAwareGenerator
 from deblur.nets.unet import UNetGenerator
 from deblur.ops.conv import crop_valid
 from deblur.synth.degrade import degrade, sample_params
@@ -179,6 +180,11 @@ def start_from(gen: nn.Module, path: Path) -> None:
                 except ValueError:
                     break  # reported below as a mismatch
                 tensors.update({lead + k: v for k, v in grown.items()})
+    for prefix, module in gen.named_modules():  # a fixed prior weight is a setting of the new model, not a weight
+        if isinstance(module, KernelAwareGenerator) and not isinstance(module.log_weight, nn.Parameter):
+            key = f"{prefix}.log_weight" if prefix else "log_weight"
+            if key in tensors:
+                tensors[key] = expected[key]
     wrong = sorted(set(tensors) ^ set(expected)) or [k for k in expected if tensors[k].shape != expected[k].shape]
     if wrong:
         raise ConfigError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -388,6 +389,12 @@ def test_values_init_grows_a_conditioning_branch_with_zero_weights(photo_folder:
     grown = {**gen, "wiener_nsr": 5e-3}  # the refiner's head takes 3 more input channels
     _check_grown_branch(grown, source)
     _check_grown_branch({**grown, "sharp_factor": 0.25}, source)  # and 3 more for a sharper deconvolution
+    _check_grown_branch({**grown, "residual": True}, source)  # or for the kernel-trust residual map
+    learned = float(load_model(source)[0].log_weight)
+    for spec, expected in (({**gen, "weight": 2e-3}, learned), ({**gen, "weight": 2e-3, "learn_weight": False}, None)):
+        fresh, _ = build_networks(spec, {"name": "patchgan", "width": 4}, torch.device("cpu"))
+        start_from(fresh, source)  # a learned weight comes from the source; a fixed one is the spec's setting
+        assert float(fresh.log_weight) == pytest.approx(math.log(2e-3) if expected is None else expected)
     narrower = {**gen, "refiner": {"width": 4, "depth": 2, "blocks": 1, "channels": 1}}
     with pytest.raises(ConfigError, match="does not fit the generator"):
         train(tiny_config(photo_folder, tmp_path / "c", steps=1, val_every=0, gen=narrower, init=source))
