@@ -66,16 +66,7 @@ def main() -> None:
     image = torch.rand(1, 3, 720, 1280, generator=generator).contiguous(memory_format=torch.channels_last)
     kernel = torch.rand(1, 27, 27, generator=generator)
     kernel = kernel / kernel.sum()
-    residual = None
-    if getattr(net, "residual", False):  # the kernel-trust map comes from the same solve
-        deconvolved, residual = net.deconvolve(image, kernel, residual=True)
-    else:
-        deconvolved = net.deconvolve(image, kernel)
-    deconvolved = deconvolved.clamp(-0.5, 1.5)
-    sharper = None
-    if getattr(net, "sharp_factor", None) is not None:
-        deconvolved, sharper = deconvolved.chunk(2, dim=1)
-    condition = net.condition(image, kernel, sharper, residual)  # the blurred image and any other branch
+    deconvolved, condition = net.refiner_inputs(image, kernel)  # the blurred image and any other branch
 
     def forward(bf16: bool):
         def run() -> torch.Tensor:

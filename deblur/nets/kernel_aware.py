@@ -155,7 +155,8 @@ class KernelAwareGenerator(nn.Module):
             parts.append(trust_map(blurred, residual).to(blurred.dtype))
         return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
 
-    def forward(self, blurred: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    def refiner_inputs(self, blurred: torch.Tensor, kernel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """What the refiner takes: the (clamped) deconvolution and its condition (:meth:`condition`)."""
         residual = None
         if self.residual:
             deconvolved, residual = self.deconvolve(blurred, kernel, residual=True)
@@ -165,7 +166,10 @@ class KernelAwareGenerator(nn.Module):
         sharper = None
         if self.sharp_factor is not None:
             deconvolved, sharper = deconvolved.chunk(2, dim=1)
-        condition = self.condition(blurred, kernel, sharper, residual)
+        return deconvolved, self.condition(blurred, kernel, sharper, residual)
+
+    def forward(self, blurred: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+        deconvolved, condition = self.refiner_inputs(blurred, kernel)
         if self.cpu_bf16 and not self.training and blurred.device.type == "cpu" and _native_bf16():
             # inference on a CPU with bf16 units: the refiner 2-3x faster (its residual is added in fp32)
             with torch.autocast("cpu", dtype=torch.bfloat16):

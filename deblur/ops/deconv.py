@@ -279,6 +279,8 @@ def hl_deconv(
         True
     """
     kernel = _check(blurred, kernel)
+    if residual and boundary != "masked":
+        raise ValueError("residual needs the masked boundary")
     blurred = blurred.contiguous()  # channels_last images (as restore passes them) make every FFT strided: 15% slower
     if weight is None:
         weight = (7 * estimate_noise(blurred).pow(2)).clamp(min=1e-4)
@@ -296,8 +298,6 @@ def hl_deconv(
             numerator = data * kty + beta * torch.fft.rfft2(_adjoint_gradients(wx, wy))
             x = torch.fft.irfft2(numerator / (data * otf_power + beta * gradient_power), s=size)
             beta *= rate
-        if residual:
-            raise ValueError("residual needs the masked boundary")
         return _crop(x, pad, blurred)
     if boundary != "masked":
         raise ValueError(f"boundary must be masked or taper, got {boundary!r}")
