@@ -371,3 +371,24 @@ def test_kernel_aware_sharper_branch_is_a_second_hl_deconvolution_in_one_batched
         assert not torch.allclose(changed, net(blurred, kernel))
     with pytest.raises(ValueError, match="sharp_factor must be positive"):
         make("kernel_aware", sharp_factor=-1.0)
+
+
+def test_kernel_aware_center_takes_every_kernel_by_its_centre_of_mass() -> None:
+    from deblur.nets import create_net as make
+    from deblur.synth.kernels import line_kernels
+
+    torch.manual_seed(0)
+    spec = {"refiner": {"width": 4, "depth": 2, "blocks": 1}, "iterations": 3, "wiener_nsr": 1e-2}
+    plain, centred = make("kernel_aware", **spec).eval(), make("kernel_aware", center=True, **spec).eval()
+    with torch.no_grad():
+        for p in plain.refiner.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    centred.load_state_dict(plain.state_dict())  # the option adds no weights: any kernel-aware file can take it
+    blurred = torch.rand(2, 3, 32, 40)
+    kernel = line_kernels(torch.tensor([4.0, 6.0]), torch.tensor([20.0, 100.0]), 13)  # rolls wrap no mass
+    shifted = torch.stack([torch.roll(kernel[0], (1, 2), dims=(0, 1)), torch.roll(kernel[1], (-2, 0), dims=(0, 1))])
+    with torch.no_grad():
+        torch.testing.assert_close(centred(blurred, kernel), plain(blurred, kernel))  # centred kernels: a no-op
+        # a shifted kernel is put back: the result of the centred kernel on the widened canvas
+        torch.testing.assert_close(centred(blurred, shifted), plain(blurred, torch.nn.functional.pad(kernel, [2] * 4)))
+        assert not torch.allclose(plain(blurred, shifted), centred(blurred, shifted), atol=1e-3)

@@ -121,6 +121,12 @@ def train_command(config_file: Path | None, resume: bool, quiet: bool, **options
     help="Kernel-aware models: fix the deconvolution's prior weight at this value instead of the learned one "
     "(e.g. chosen on a validation set; the learned value stays in the metadata).",
 )
+@click.option(
+    "--center-kernels",
+    is_flag=True,
+    help="Kernel-aware models: shift each given kernel so its centre of mass is the middle pixel before deconvolving "
+    "(a kernel off by a shift would shift the whole photo; centred kernels are unchanged).",
+)
 def export_command(
     run: Path,
     out: Path,
@@ -131,6 +137,7 @@ def export_command(
     strength: float | None,
     min_confidence: float | None,
     deconv_weight: float | None,
+    center_kernels: bool,
 ) -> None:
     """Write a deblurring run's EMA generator, with its configs and metrics, as a .safetensors model file."""
     from deblur.train.run import export_generator
@@ -152,6 +159,7 @@ def export_command(
         task="deblur",
         estimator=estimator,
         deconv_weight=deconv_weight,
+        center=center_kernels,
         extra={"blind": settings} if settings else None,
     )
     click.echo(f"Wrote {path} ({path.stat().st_size / 1e6:.1f} MB).")

@@ -22,6 +22,7 @@ from torch import nn
 
 from deblur.ops.deconv import estimate_noise, hl_deconv, wiener_deconv
 from deblur.ops.estimate import estimate_kernel
+from deblur.ops.psf import center_kernels
 
 
 class KernelAwareGenerator(nn.Module):
@@ -50,6 +51,12 @@ class KernelAwareGenerator(nn.Module):
             noise of unit scale; given a wrong one it grows along the edges that the wrong kernel rings on, so one
             model can rely on the deconvolution where its kernel fits and fall back where it does not. Its channels
             come last, so ``init`` grows it onto a model without it.
+        center: if True, each given kernel is first shifted by whole pixels so its centre of mass is the middle pixel
+            (:func:`deblur.ops.psf.center_kernels`, canvas widened so no mass is lost): deblur's convention for
+            every kernel. A kernel's position cannot be told from the blurred photo, so a kernel off by a shift
+            (as an estimate may be) would otherwise shift the restored image by as much; a model trained on shifted
+            kernels learns to hedge with a softer image instead. A no-op on centred kernels (``restore --kernel``
+            centres kernel files, and the estimator returns centred kernels).
         estimator: options of :func:`deblur.ops.estimate.estimate_kernel` (``max_size`` and the like) for blind
             restoration: a model with an estimator restores photos whose kernel is unknown (``deblur restore
             photo.jpg``), estimating it once per image; None: the kernel must be given.
@@ -74,6 +81,7 @@ class KernelAwareGenerator(nn.Module):
         wiener_nsr: float | None = None,
         sharp_factor: float | None = None,
         residual: bool = False,
+        center: bool = False,
         estimator: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
@@ -91,6 +99,7 @@ class KernelAwareGenerator(nn.Module):
         if sharp_factor is not None and not sharp_factor > 0:
             raise ValueError(f"sharp_factor must be positive, got {sharp_factor}")
         self.wiener_nsr, self.sharp_factor, self.residual = wiener_nsr, sharp_factor, bool(residual)
+        self.center = bool(center)
         self.estimator = None if estimator is None else dict(estimator)
         self.refiner = net_from_spec(spec)
         self.multiple = self.refiner.multiple
@@ -157,6 +166,8 @@ class KernelAwareGenerator(nn.Module):
 
     def refiner_inputs(self, blurred: torch.Tensor, kernel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """What the refiner takes: the (clamped) deconvolution and its condition (:meth:`condition`)."""
+        if self.center:
+            kernel = center_kernels(kernel)
         residual = None
         if self.residual:
             deconvolved, residual = self.deconvolve(blurred, kernel, residual=True)

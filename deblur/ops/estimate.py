@@ -31,7 +31,7 @@ import torch.nn.functional as F
 
 from deblur.ops.conv import _fast_fft_length
 from deblur.ops.deconv import _gradient_power, hl_deconv, psf_to_otf
-from deblur.ops.psf import disk_kernels, gaussian_kernels
+from deblur.ops.psf import center_kernels, disk_kernels, gaussian_kernels
 
 __all__ = [
     "KernelEstimate",
@@ -218,16 +218,7 @@ def _middle(gray: torch.Tensor, region: int) -> torch.Tensor:
 
 def _center(kernel: torch.Tensor) -> torch.Tensor:
     """Shift by whole pixels so the centre of mass is the middle pixel (zeros shifted in)."""
-    size = kernel.shape[-1]
-    coords = torch.arange(size, dtype=kernel.dtype, device=kernel.device)
-    cy = int(round(float((kernel.sum(1) * coords).sum())))
-    cx = int(round(float((kernel.sum(0) * coords).sum())))
-    shift_y, shift_x = size // 2 - cy, size // 2 - cx
-    out = torch.zeros_like(kernel)
-    ys, yd = slice(max(0, -shift_y), size - max(0, shift_y)), slice(max(0, shift_y), size - max(0, -shift_y))
-    xs, xd = slice(max(0, -shift_x), size - max(0, shift_x)), slice(max(0, shift_x), size - max(0, -shift_x))
-    out[yd, xd] = kernel[ys, xs]
-    return out / out.sum().clamp(min=1e-12)
+    return center_kernels(kernel[None], grow=False)[0]
 
 
 def estimate_one(

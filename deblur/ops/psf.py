@@ -9,7 +9,7 @@ import torch
 
 from deblur.ops.conv import check_kernel_size
 
-__all__ = ["disk_kernels", "gaussian_kernels", "normalize_kernels"]
+__all__ = ["center_kernels", "disk_kernels", "gaussian_kernels", "normalize_kernels"]
 
 
 def _coords(size: int, device: torch.device | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -65,3 +65,38 @@ def disk_kernels(radius: torch.Tensor, size: int) -> torch.Tensor:
     distance = torch.sqrt(x**2 + y**2)
     radius = radius.float().clamp(0, size // 2)[:, None, None]
     return normalize_kernels((radius + 0.5 - distance).clamp(0, 1))
+
+
+def center_kernels(kernels: torch.Tensor, grow: bool = True) -> torch.Tensor:
+    """Shift each kernel of ``(B, k, k)`` by whole pixels so that its centre of mass is the middle pixel (to within
+    half a pixel): the convention every kernel in deblur follows (kernel files, synthesis, estimation).
+
+    A kernel's position is not identifiable from a blurred photo (a kernel shifted by ``d`` and the image shifted back
+    by ``d`` blur to the same photo), so this convention is what ties a restored image to its blurred one.
+
+    Args:
+        kernels: ``(B, k, k)``, any ``k``.
+        grow: widen the canvas by twice the largest shift so no mass is lost (``(B, k + 2s, k + 2s)``; the same
+            tensor back when every kernel is already centred); False keeps ``k``, drops the mass shifted out (zeros
+            shifted in) and divides each kernel by its sum.
+
+    Example:
+        >>> k = torch.zeros(1, 3, 3); k[0, 1, 2] = 1.0
+        >>> center_kernels(k)[0].nonzero().tolist()
+        [[2, 2]]
+    """
+    size = kernels.shape[-1]
+    coords = torch.arange(size, dtype=kernels.dtype, device=kernels.device) - (size - 1) / 2
+    mass = kernels.sum(dim=(-2, -1)).clamp(min=1e-12)
+    cy = (kernels.sum(-1) * coords).sum(-1) / mass
+    cx = (kernels.sum(-2) * coords).sum(-1) / mass
+    shifts = torch.stack([cy, cx], dim=-1).round().long().neg().tolist()
+    reach = max((abs(v) for pair in shifts for v in pair), default=0)
+    if reach == 0 and grow:
+        return kernels
+    padded = torch.nn.functional.pad(kernels, [reach] * 4)
+    out = torch.stack([torch.roll(kernel, shift, dims=(0, 1)) for kernel, shift in zip(padded, shifts, strict=True)])
+    if grow:
+        return out
+    out = out[..., reach : reach + size, reach : reach + size]
+    return out / out.sum(dim=(-2, -1), keepdim=True).clamp(min=1e-12)

@@ -185,6 +185,7 @@ def export_generator(
     task: str | None = None,
     estimator: dict[str, Any] | None = None,
     deconv_weight: float | None = None,
+    center: bool = False,
 ) -> Path:
     """Write a run's generator (EMA weights when kept) as a self-describing model file: weights, network spec,
     task, training config, data, validation metrics (``deblur restore --model`` or ``deblur gan sample`` loads it
@@ -203,6 +204,8 @@ def export_generator(
         deconv_weight: set a kernel-aware generator's deconvolution prior weight to this value instead of the
             learned one (e.g. one chosen on a validation set); the learned value stays in the metadata
             (``deconv_weight``).
+        center: make a kernel-aware generator take each kernel by its centre of mass
+            (:class:`deblur.nets.kernel_aware.KernelAwareGenerator`'s ``center``); the weights stay as they are.
     """
     run = Path(run)
     source = run if run.suffix == ".safetensors" else checkpoint_path(run, which)
@@ -212,6 +215,11 @@ def export_generator(
             raise ConfigError(f"{source} holds a {gen.spec['name']}, which takes no kernel: no estimator to add")
         gen.estimator = dict(estimator)
         gen.spec = {**gen.spec, "estimator": dict(estimator)}
+    if center:
+        if not getattr(gen, "takes_kernel", False):
+            raise ConfigError(f"{source} holds a {gen.spec['name']}, which takes no kernel to centre")
+        gen.center = True
+        gen.spec = {**gen.spec, "center": True}
     prior = {}
     if deconv_weight is not None:
         if not hasattr(gen, "log_weight"):

@@ -214,3 +214,21 @@ def test_values_perturb_kernels_shifts_at_most_two_pixels() -> None:
     offsets = center_of_mass(out)
     assert offsets.abs().max() <= 2.0 + 0.5  # whole-pixel shifts of at most 2, plus the faint trail's pull
     assert (offsets.abs() > 0.5).any()  # some kernels do move
+
+
+def test_center_kernels_moves_the_centre_of_mass_and_keeps_every_weight() -> None:
+    from deblur.ops.psf import center_kernels
+
+    true = line_kernels(torch.tensor([6.0, 0.0]), torch.tensor([30.0, 0.0]), 15)
+    shifted = torch.stack([torch.roll(true[0], (2, -1), dims=(0, 1)), torch.roll(true[1], (0, 3), dims=(0, 1))])
+    grown = center_kernels(shifted)
+    assert grown.shape == (2, 21, 21)  # widened by twice the largest shift (3)
+    torch.testing.assert_close(grown, torch.nn.functional.pad(true, [3] * 4))  # exactly the centred kernels
+    assert center_kernels(true) is true  # centred already: the same tensor, no new canvas
+    kept = center_kernels(shifted, grow=False)
+    torch.testing.assert_close(kept, true)  # nothing fell off these canvases
+    edge = torch.zeros(1, 5, 5)
+    edge[0, 0, 0], edge[0, 0, 1] = 0.75, 0.25  # mass in a corner: the fixed canvas drops what leaves it
+    moved = center_kernels(edge, grow=False)
+    assert moved.shape == (1, 5, 5) and abs(float(moved.sum()) - 1) < 1e-6 and float(moved[0, 2, 2]) > 0
+    assert float(center_kernels(edge).sum()) == pytest.approx(1.0)

@@ -195,3 +195,27 @@ def test_values_export_fixes_the_deconvolution_weight(tmp_path: Path) -> None:
             cli, ["export", str(source), "--out", str(tmp_path / "x.safetensors"), "--deconv-weight", value]
         )
         assert result.exit_code == 1 and message in result.output and not (tmp_path / "x.safetensors").exists()
+
+
+def test_values_export_center_kernels_sets_the_option_and_keeps_the_weights(tmp_path: Path) -> None:
+    """export --center-kernels gives a kernel-aware model the centring option (in its spec, so it loads with it) and
+    changes no weight; a network that takes no kernel gets a one-line error and no file."""
+    from click.testing import CliRunner
+
+    from deblur.cli import cli
+    from deblur.weights import save_model
+
+    net = create_net("kernel_aware", refiner={"width": 4, "depth": 2})
+    plain = save_model(tmp_path / "plain.safetensors", net, {"task": "deblur"})
+    out = tmp_path / "centred.safetensors"
+    result = CliRunner().invoke(cli, ["export", str(plain), "--out", str(out), "--center-kernels"])
+    assert result.exit_code == 0, result.output
+    centred, meta = load_model(out)
+    assert centred.center and meta["net"]["center"] is True and not net.center
+    before, after = net.state_dict(), centred.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    unet = save_model(tmp_path / "unet.safetensors", create_net("unet", width=4, depth=2), {"task": "deblur"})
+    result = CliRunner().invoke(
+        cli, ["export", str(unet), "--out", str(tmp_path / "x.safetensors"), "--center-kernels"]
+    )
+    assert result.exit_code == 1 and "takes no kernel" in result.output and not (tmp_path / "x.safetensors").exists()
