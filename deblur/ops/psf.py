@@ -1,6 +1,7 @@
 """Point-spread-function builders shared by synthesis and estimation: parametric kernels ``(B, k, k)``, odd ``k``,
 non-negative, summing to 1, centred on the middle pixel (Gaussian, defocus disk). :mod:`deblur.synth.kernels`
-re-exports them beside its random samplers; :mod:`deblur.ops.estimate` searches over them.
+re-exports them beside its random samplers; :mod:`deblur.ops.estimate` searches over them. Also the centre of mass
+of kernels and their centring on it, deblur's convention for where a kernel sits.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import torch
 
 from deblur.ops.conv import check_kernel_size
 
-__all__ = ["center_kernels", "disk_kernels", "gaussian_kernels", "normalize_kernels"]
+__all__ = ["center_kernels", "center_of_mass", "disk_kernels", "gaussian_kernels", "normalize_kernels"]
 
 
 def _coords(size: int, device: torch.device | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -21,6 +22,19 @@ def _coords(size: int, device: torch.device | None = None) -> tuple[torch.Tensor
 def normalize_kernels(kernels: torch.Tensor) -> torch.Tensor:
     """Divide each kernel of ``(B, k, k)`` by its sum."""
     return kernels / kernels.sum(dim=(-2, -1), keepdim=True)
+
+
+def center_of_mass(kernels: torch.Tensor) -> torch.Tensor:
+    """Offsets ``(B, 2)`` as ``(dy, dx)`` of each kernel's centre of mass from its middle pixel.
+
+    Example:
+        >>> k = torch.zeros(1, 3, 3); k[0, 1, 2] = 1.0
+        >>> center_of_mass(k).tolist()
+        [[0.0, 1.0]]
+    """
+    y, x = _coords(kernels.shape[-1], kernels.device)
+    mass = kernels.sum(dim=(-2, -1))
+    return torch.stack([(kernels * y).sum(dim=(-2, -1)) / mass, (kernels * x).sum(dim=(-2, -1)) / mass], dim=-1)
 
 
 def gaussian_kernels(sigma_x: torch.Tensor, sigma_y: torch.Tensor, angle: torch.Tensor, size: int) -> torch.Tensor:
@@ -75,7 +89,7 @@ def center_kernels(kernels: torch.Tensor, grow: bool = True) -> torch.Tensor:
     by ``d`` blur to the same photo), so this convention is what ties a restored image to its blurred one.
 
     Args:
-        kernels: ``(B, k, k)``, any ``k``.
+        kernels: ``(B, k, k)``, odd ``k``.
         grow: widen the canvas by twice the largest shift so no mass is lost (``(B, k + 2s, k + 2s)``; the same
             tensor back when every kernel is already centred); False keeps ``k``, drops the mass shifted out (zeros
             shifted in) and divides each kernel by its sum.
@@ -86,11 +100,8 @@ def center_kernels(kernels: torch.Tensor, grow: bool = True) -> torch.Tensor:
         [[2, 2]]
     """
     size = kernels.shape[-1]
-    coords = torch.arange(size, dtype=kernels.dtype, device=kernels.device) - (size - 1) / 2
-    mass = kernels.sum(dim=(-2, -1)).clamp(min=1e-12)
-    cy = (kernels.sum(-1) * coords).sum(-1) / mass
-    cx = (kernels.sum(-2) * coords).sum(-1) / mass
-    shifts = torch.stack([cy, cx], dim=-1).round().long().neg().tolist()
+    # a kernel of zero mass has no centre (NaN): it stays where it is
+    shifts = center_of_mass(kernels).nan_to_num(0.0).round().long().neg().tolist()
     reach = max((abs(v) for pair in shifts for v in pair), default=0)
     if reach == 0 and grow:
         return kernels

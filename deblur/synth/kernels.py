@@ -24,22 +24,15 @@ import torch
 import torchvision
 
 from deblur.ops.conv import blur, check_kernel_size
-from deblur.ops.psf import _coords, disk_kernels, gaussian_kernels, normalize_kernels  # noqa: F401 (re-exported)
+from deblur.ops.psf import (  # noqa: F401 (re-exported)
+    _coords,
+    center_of_mass,
+    disk_kernels,
+    gaussian_kernels,
+    normalize_kernels,
+)
 
 KernelSampler = Callable[..., torch.Tensor]
-
-
-def center_of_mass(kernels: torch.Tensor) -> torch.Tensor:
-    """Offsets ``(B, 2)`` as ``(dy, dx)`` of each kernel's centre of mass from its middle pixel.
-
-    Example:
-        >>> k = torch.zeros(1, 3, 3); k[0, 1, 2] = 1.0
-        >>> center_of_mass(k).tolist()
-        [[0.0, 1.0]]
-    """
-    y, x = _coords(kernels.shape[-1], kernels.device)
-    mass = kernels.sum(dim=(-2, -1))
-    return torch.stack([(kernels * y).sum(dim=(-2, -1)) / mass, (kernels * x).sum(dim=(-2, -1)) / mass], dim=-1)
 
 
 def rasterize_path(points: torch.Tensor, size: int, weights: torch.Tensor | None = None) -> torch.Tensor:
