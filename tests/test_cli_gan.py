@@ -84,6 +84,17 @@ def test_parzen_real_reference(tiny_mnist: Path) -> None:
     assert code == 0 and "60 real images" in output
 
 
+def test_parzen_held_out_never_reads_the_test_split(tiny_mnist: Path) -> None:
+    code, output = _run(
+        "gan", "parzen", "--real", "--data", tiny_mnist, "-n", "60", "--holdout", "20", "--held-out", "--device", "cpu"
+    )
+    assert code == 0 and "60 real images, 10 held-out images" in output
+    held_out = load_mnist_family(tiny_mnist, "val", 20).images
+    train = load_mnist_family(tiny_mnist, "train", 20).images[:60]
+    expected = parzen_evaluate(train, held_out[:10], held_out[10:])
+    assert f"{expected.mean:.1f} +- {expected.stderr:.1f} nats" in output
+
+
 def test_exception_label_needs_conditional(tiny_mnist: Path, tmp_path: Path) -> None:
     _train(tiny_mnist, tmp_path / "run", "dcgan")
     code, output = _run(
@@ -151,6 +162,17 @@ def test_began_options_reach_the_networks(tiny_mnist: Path, tmp_path: Path, flag
     # the code layer reads width * scales channels of 8x8, plus one plane with the batch standard deviation
     code_in = next(v.shape[1] for k, v in disc.items() if k.startswith("encoder.") and v.ndim == 2)
     assert (code_in // 64) % 8 == (flag == "--began-batch-std")
+
+
+@pytest.mark.parametrize("model", ["began", "dcgan"])
+def test_disc_width_sets_the_discriminator_alone(tiny_mnist: Path, tmp_path: Path, model: str) -> None:
+    out = tmp_path / "run"
+    _train(tiny_mnist, out, model, "--width", "8", "--disc-width", "12")
+    meta = load_checkpoint(out / "last.pt")["meta"]
+    assert (meta["gen"]["width"], meta["disc"]["width"]) == (8, 12)
+    disc = load_checkpoint(out / "last.pt")["state"]["disc"]
+    first = next(v for k, v in disc.items() if v.ndim == 4)  # the first convolution's weight (out, in, kh, kw)
+    assert first.shape[0] == 12
 
 
 def test_exception_eval_every_needs_mnist_format(tmp_path: Path) -> None:

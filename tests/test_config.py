@@ -98,6 +98,8 @@ def test_exception_began_settings(changes: dict) -> None:
         ({"model": "began", "pull_away": 0.1, "batch": 1}, "batch must be at least 2"),
         ({"began_skip": True}, "began_skip is for began"),
         ({"began_batch_std": True}, "began_batch_std is for began"),
+        ({"disc_width": -1}, "disc_width must be at least 0"),
+        ({"model": "lapgan", "disc_width": 32}, "disc_width is for dcgan, cgan and began"),
         ({"eval_every": -1}, "eval_every must be at least 0"),
         ({"eval_every": 10, "holdout": 2}, "holdout must be at least 4"),
     ],

@@ -40,6 +40,11 @@ def gan() -> None:
 @click.option("--batch", type=int, help="Minibatch size.  [default: 64]")
 @click.option("--loss", type=click.Choice(GAN_LOSSES), help="Adversarial loss.  [default: nonsaturating]")
 @click.option("--width", type=int, help="Network width (0: the model's default).")
+@click.option(
+    "--disc-width",
+    type=int,
+    help="Discriminator width of dcgan, cgan and began, where it should differ from the generator's (0: --width).",
+)
 @click.option("--image-size", type=int, help="Side of generated images (0: the data's, as the model needs).")
 @click.option(
     "--folder-mode",
@@ -144,17 +149,27 @@ def gan_sample(ckpt: Path, count: int, out: Path, label: int | None, seed: int, 
 @click.option("-n", "count", type=int, default=10_000, show_default=True, help="Samples in the Parzen window.")
 @click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--holdout", type=int, default=10_000, show_default=True, help="Last training images used as validation.")
+@click.option(
+    "--held-out",
+    "held_out_only",
+    is_flag=True,
+    help="Score the second half of the held-out images (sigma chosen on the first half), never the test split: for "
+    "choosing between runs.",
+)
 @click.option("--device", default="auto", show_default=True)
-def gan_parzen(ckpt: Path | None, data: Path, real: bool, count: int, seed: int, holdout: int, device: str) -> None:
+def gan_parzen(
+    ckpt: Path | None, data: Path, real: bool, count: int, seed: int, holdout: int, held_out_only: bool, device: str
+) -> None:
     """Gaussian Parzen-window log-likelihood of the test set (Goodfellow et al. 2014, Table 1)."""
     from deblur.train.gan import parzen_score
 
     if (ckpt is None) == (not real):
         raise click.ClickException("give --ckpt, or --real for the real-data reference")
-    result = parzen_score(data, None if real else ckpt, count, seed, holdout, resolve_device(device))
+    result = parzen_score(data, None if real else ckpt, count, seed, holdout, resolve_device(device), held_out_only)
+    scored = "held-out images" if held_out_only else "test images"
     click.echo(
         f"Parzen log-likelihood: {result.mean:.1f} +- {result.stderr:.1f} nats (sigma {result.sigma:.4f}, "
-        f"{result.n_samples} {'real images' if real else 'samples'}, {result.n_test} test images)"
+        f"{result.n_samples} {'real images' if real else 'samples'}, {result.n_test} {scored})"
     )
 
 

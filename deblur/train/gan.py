@@ -118,7 +118,7 @@ def network_specs(config: GANConfig, info: dict[str, Any]) -> tuple[dict[str, An
     if config.model in ("dcgan", "cgan"):
         shared = {"width": width, "image_size": size, "channels": channels}
         shared["n_classes"] = info["n_classes"] if config.model == "cgan" else 0
-        disc = {"name": "dcgan_discriminator", **shared}
+        disc = {"name": "dcgan_discriminator", **shared, "width": config.disc_width or width}
         if config.model == "cgan" and config.conditioning == "projection":
             disc["projection"] = True
         if config.aux_classes:
@@ -139,6 +139,7 @@ def network_specs(config: GANConfig, info: dict[str, Any]) -> tuple[dict[str, An
         "name": "began_discriminator",
         "code": config.z_dim,
         **shared,
+        "width": config.disc_width or width,
         **({"batch_std": True} if config.began_batch_std else {}),
     }
 
@@ -265,12 +266,20 @@ def parzen_score(
     seed: int = 0,
     holdout: int = 10_000,
     device: torch.device | str = "cpu",
+    held_out_only: bool = False,
 ) -> ParzenResult:
     """The 2014 Parzen protocol on MNIST-format data: a window on ``n`` generator samples (or, with ``ckpt=None``,
     on the first ``n`` real training images, the reference), ``sigma`` chosen on the held-out validation split,
-    mean log-likelihood of the test split."""
+    mean log-likelihood of the test split.
+
+    With ``held_out_only``, ``sigma`` is chosen on the first half of the held-out split and the second half is
+    scored, as ``eval_every`` does during training but with ``n`` samples: a way to compare runs that never sees
+    the test split."""
     val = load_mnist_family(data, "val", holdout).images
-    test = load_mnist_family(data, "test", holdout).images
+    if held_out_only:
+        val, test = val[: len(val) // 2], val[len(val) // 2 :]
+    else:
+        test = load_mnist_family(data, "test", holdout).images
     if ckpt is None:
         samples = load_mnist_family(data, "train", holdout).images[:n]
     else:
