@@ -168,10 +168,11 @@ def test_began_options_reach_the_networks(tiny_mnist: Path, tmp_path: Path, flag
 def test_disc_width_sets_the_discriminator_alone(tiny_mnist: Path, tmp_path: Path, model: str) -> None:
     out = tmp_path / "run"
     _train(tiny_mnist, out, model, "--width", "8", "--disc-width", "12")
-    meta = load_checkpoint(out / "last.pt")["meta"]
-    assert (meta["gen"]["width"], meta["disc"]["width"]) == (8, 12)
-    disc = load_checkpoint(out / "last.pt")["state"]["disc"]
-    first = next(v for k, v in disc.items() if v.ndim == 4)  # the first convolution's weight (out, in, kh, kw)
+    checkpoint = load_checkpoint(out / "last.pt")
+    assert (checkpoint["meta"]["gen"]["width"], checkpoint["meta"]["disc"]["width"]) == (8, 12)
+    first = next(
+        v for v in checkpoint["state"]["disc"].values() if v.ndim == 4
+    )  # the first convolution's weight (out, in, kh, kw)
     assert first.shape[0] == 12
 
 

@@ -111,6 +111,7 @@ def load_data(config: GANConfig, device: torch.device) -> tuple[Any, dict[str, A
 def network_specs(config: GANConfig, info: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Specs of the generator and discriminator of ``config.model`` for data described by ``info``."""
     size, channels, width = info["image_size"], info["channels"], config.width or DEFAULT_WIDTH[config.model]
+    disc_width = config.disc_width or width
     if config.model == "mlp":
         shape = (channels, size, size)
         gen = {"name": "mlp_generator", "z_dim": config.z_dim, "hidden": (width, width), "image_shape": shape}
@@ -118,7 +119,7 @@ def network_specs(config: GANConfig, info: dict[str, Any]) -> tuple[dict[str, An
     if config.model in ("dcgan", "cgan"):
         shared = {"width": width, "image_size": size, "channels": channels}
         shared["n_classes"] = info["n_classes"] if config.model == "cgan" else 0
-        disc = {"name": "dcgan_discriminator", **shared, "width": config.disc_width or width}
+        disc = {"name": "dcgan_discriminator", **shared, "width": disc_width}
         if config.model == "cgan" and config.conditioning == "projection":
             disc["projection"] = True
         if config.aux_classes:
@@ -139,7 +140,7 @@ def network_specs(config: GANConfig, info: dict[str, Any]) -> tuple[dict[str, An
         "name": "began_discriminator",
         "code": config.z_dim,
         **shared,
-        "width": config.disc_width or width,
+        "width": disc_width,
         **({"batch_std": True} if config.began_batch_std else {}),
     }
 
@@ -202,6 +203,12 @@ EVAL_SAMPLES = 2000
 """Generator samples of each held-out Parzen evaluation during training (``GANConfig.eval_every``)."""
 
 
+def held_out_halves(held_out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The held-out protocol's split: ``sigma`` is chosen on the first half, the second half is scored."""
+    half = len(held_out) // 2
+    return held_out[:half], held_out[half:]
+
+
 def holdout_parzen(
     config: GANConfig, meta: dict[str, Any], device: torch.device
 ) -> Callable[[nn.Module, int], dict[str, float]]:
@@ -210,12 +217,11 @@ def holdout_parzen(
     half. Model selection on it never sees the test split."""
     if not is_mnist_family(config.data):
         raise ConfigError(f"eval_every scores held-out images of MNIST-format data, which {config.data} is not")
-    held_out = load_mnist_family(config.data, "val", config.holdout).images.to(device)
-    half = len(held_out) // 2
+    choose, score = held_out_halves(load_mnist_family(config.data, "val", config.holdout).images.to(device))
 
     def evaluate(gen: nn.Module, step: int) -> dict[str, float]:
         samples = sample_images(gen, meta, EVAL_SAMPLES, config.seed).to(device)
-        result = parzen_evaluate(samples, held_out[:half], held_out[half:])
+        result = parzen_evaluate(samples, choose, score)
         return {"parzen_val": result.mean, "parzen_val_sigma": result.sigma}
 
     return evaluate
@@ -277,7 +283,7 @@ def parzen_score(
     the test split."""
     val = load_mnist_family(data, "val", holdout).images
     if held_out_only:
-        val, test = val[: len(val) // 2], val[len(val) // 2 :]
+        val, test = held_out_halves(val)
     else:
         test = load_mnist_family(data, "test", holdout).images
     if ckpt is None:
