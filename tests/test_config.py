@@ -67,6 +67,7 @@ def test_exception_bad_files(tmp_path: Path) -> None:
     [
         ({"d_steps": 0}, "d_steps"),
         ({"ema": 1.0}, "ema"),
+        ({"ema_start": -1}, "ema_start"),
         ({"precision": "bf-16"}, "precision"),
         ({"clip": -1.0}, "clip"),
         ({"optimizer": "rmsprop"}, "optimizer"),

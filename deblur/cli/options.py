@@ -99,6 +99,12 @@ def optim_options(decay_default: str) -> Any:
             help=f"Fraction of the steps after which learning rates fall linearly to 0.  [default: {decay_default}]",
         ),
         click.option("--ema", type=float, help="EMA decay of the generator; 0 turns it off.  [default: 0.999]"),
+        click.option(
+            "--ema-start",
+            type=int,
+            help="Generator steps during which the EMA copies the live weights; after them it decays at --ema itself. "
+            "[default: none: the decay ramps up as min(ema, (1 + t) / (10 + t)), reaching 0.999 near 9,000 steps]",
+        ),
         click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), help=PRECISION_HELP),
         click.option("--clip", type=float, help="Gradient-norm clip (0: off)."),
     ]

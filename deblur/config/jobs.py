@@ -152,6 +152,9 @@ class OptimConfig:
             None: the recipe's default, 1 for GANs and 0.5 for deblurring).
         d_steps: discriminator steps per generator step (``k`` of Algorithm 1, Goodfellow et al. 2014).
         ema: decay of the generator's exponential moving average (0: no EMA).
+        ema_start: generator steps during which the average copies the live weights, after which it decays at
+            ``ema`` itself (None: the decay ramps up as ``min(ema, (1 + t) / (10 + t))``, reaching 0.999 near
+            9,000 steps).
         precision: ``auto`` (bf16 on CUDA, fp32 elsewhere), ``fp32`` or ``bf16`` (autocast, also on the CPU).
         clip: max gradient norm (0: no clipping).
     """
@@ -165,6 +168,7 @@ class OptimConfig:
     lr_decay_from: float | None = None
     d_steps: int = 1
     ema: float = 0.999
+    ema_start: int | None = None
     precision: str = "auto"
     clip: float = 0.0
 
@@ -179,6 +183,8 @@ class OptimConfig:
             raise ConfigError(f"d_steps must be at least 1, got {self.d_steps}")
         if not 0 <= self.ema < 1:
             raise ConfigError(f"ema must be in [0, 1), got {self.ema}")
+        if self.ema_start is not None and self.ema_start < 0:
+            raise ConfigError(f"ema_start must be non-negative, got {self.ema_start}")
         if self.precision not in ("auto", "fp32", "bf16"):
             raise ConfigError(f"precision must be auto, fp32 or bf16, got {self.precision!r}")
         if not self.clip >= 0:

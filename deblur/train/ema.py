@@ -11,25 +11,33 @@ from torch import nn
 
 class EMA:
     """Keeps ``ema = decay * ema + (1 - decay) * live`` for every parameter; buffers (batch-norm statistics) are
-    copied. Early on the effective decay is ``min(decay, (1 + t) / (10 + t))`` so the average is not dominated by
-    the random initialisation.
+    copied. By default the effective decay is ``min(decay, (1 + t) / (10 + t))`` after ``t`` updates, so the average
+    is not dominated by the random initialisation; this ramp reaches 0.999 only after about 9,000 updates. With
+    ``start`` the average copies the live weights for the first ``start`` updates and then runs at ``decay`` itself
+    (diffusers' ``update_after_step``), so a short run gets the averaging horizon it asks for.
 
     Args:
         model: the live network; a frozen copy in eval mode becomes :attr:`model`.
         decay: the long-run decay, e.g. 0.999.
+        start: updates that copy the live weights before the constant decay (None: the ramp above).
     """
 
-    def __init__(self, model: nn.Module, decay: float = 0.999) -> None:
+    def __init__(self, model: nn.Module, decay: float = 0.999, start: int | None = None) -> None:
         if not 0.0 < decay < 1.0:
             raise ValueError(f"EMA decay must be in (0, 1), got {decay}")
+        if start is not None and start < 0:
+            raise ValueError(f"EMA start must be non-negative, got {start}")
         self.model = copy.deepcopy(model).eval().requires_grad_(False)
-        self.decay, self.updates = decay, 0
+        self.decay, self.start, self.updates = decay, start, 0
 
     @torch.no_grad()
     def update(self, model: nn.Module) -> None:
         """Move the average towards ``model``'s current weights."""
         self.updates += 1
-        decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        if self.start is None:
+            decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        else:
+            decay = self.decay if self.updates > self.start else 0.0
         for averaged, live in zip(self.model.parameters(), model.parameters(), strict=True):
             averaged.lerp_(live.detach(), 1.0 - decay)
         for averaged, live in zip(self.model.buffers(), model.buffers(), strict=True):

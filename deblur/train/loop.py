@@ -266,7 +266,7 @@ def train_loop(
         disc=disc,
         opt_g=make_optimizer(gen.parameters(), optim, optim.lr),
         opt_d=make_optimizer(disc.parameters(), optim, lr_d),
-        ema=EMA(gen, optim.ema) if optim.ema > 0 else None,
+        ema=EMA(gen, optim.ema, optim.ema_start) if optim.ema > 0 else None,
         objective=objective,
         stream=stream,
     )
