@@ -184,3 +184,15 @@ def test_exception_eval_every_needs_mnist_format(tmp_path: Path) -> None:
     assert code == 1 and "MNIST-format" in output and "Traceback" not in output
     code, output = _run(*_train_args(folder, tmp_path / "o", "began"), "--eval-every", "-1")
     assert code != 0 and "eval_every" in output
+
+
+def test_ema_start_flag_reaches_the_run(tiny_mnist: Path, tmp_path: Path) -> None:
+    """``--ema-start N`` sets the run's average: with N = steps the EMA generator in the checkpoint equals the live
+    one, and the saved config records it."""
+    out = tmp_path / "run"
+    _train(tiny_mnist, out, "dcgan", "--ema", "0.99", "--ema-start", "2")
+    state = load_checkpoint(out / "last.pt")["state"]
+    assert state["ema"]["updates"] == 2
+    for name, live in state["gen"].items():
+        assert torch.equal(state["ema"]["model"][name], live), name
+    assert json.loads((out / "config.json").read_text())["config"]["optim"]["ema_start"] == 2

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 import torch
 from torch import nn
@@ -12,16 +9,15 @@ from torch import nn
 from deblur.train.ema import EMA
 
 
-def _net(value: float) -> nn.Linear:
-    net = nn.Linear(1, 1, bias=False)
-    with torch.no_grad():
-        net.weight.fill_(value)
-    return net
-
-
 def _set(net: nn.Linear, value: float) -> None:
     with torch.no_grad():
         net.weight.fill_(value)
+
+
+def _net(value: float) -> nn.Linear:
+    net = nn.Linear(1, 1, bias=False)
+    _set(net, value)
+    return net
 
 
 def test_values_default_ramp_caps_the_decay_early() -> None:
@@ -54,23 +50,3 @@ def test_values_start_copies_then_decays_at_the_constant() -> None:
 def test_exception_negative_start() -> None:
     with pytest.raises(ValueError, match="start"):
         EMA(_net(0.0), decay=0.9, start=-1)
-
-
-def test_values_ema_start_flag_reaches_the_run(tiny_mnist: Path, tmp_path: Path) -> None:
-    """``deblur gan train --ema-start N`` sets the run's average: with N = steps the EMA generator in the checkpoint
-    equals the live one, and the saved config records it."""
-    from click.testing import CliRunner
-
-    from deblur.cli import cli
-    from deblur.train.checkpoint import load_checkpoint
-
-    out = tmp_path / "run"
-    args = ["gan", "train", "--model", "dcgan", "--data", tiny_mnist, "--out", out, "--steps", "2", "--batch", "8"]
-    args += ["--width", "8", "--holdout", "20", "--device", "cpu", "-q", "--ema", "0.99", "--ema-start", "2"]
-    result = CliRunner().invoke(cli, [str(a) for a in args])
-    assert result.exit_code == 0, result.output
-    state = load_checkpoint(out / "last.pt")["state"]
-    assert state["ema"]["updates"] == 2
-    for name, live in state["gen"].items():
-        assert torch.equal(state["ema"]["model"][name], live), name
-    assert json.loads((out / "config.json").read_text())["config"]["optim"]["ema_start"] == 2
