@@ -148,12 +148,12 @@ def test_exception_refuses_huge_and_animated(tmp_path: Path) -> None:
         read_photo(tmp_path / "big.png", max_pixels=1000)
 
 
-def test_values_blind_kernel_aware_deep_restores_the_example_and_leaves_sharp_photos_alone(tmp_path: Path) -> None:
+def test_values_blind_kernel_aware_model_restores_the_example_and_leaves_sharp_photos_alone(tmp_path: Path) -> None:
     from deblur.train.run import export_generator
     from deblur.weights import read_metadata
 
-    models = Path(__file__).resolve().parent.parent / "models"
-    path = export_generator(models / "kernel_aware_deep.safetensors", tmp_path / "blind.safetensors", estimator={})
+    model = Path(__file__).resolve().parent.parent / "models" / "kernel_aware_centred_adv.safetensors"  # non-blind
+    path = export_generator(model, tmp_path / "blind.safetensors", estimator={})  # made blind
     examples = Path(__file__).resolve().parent.parent / "examples"
     assert path.stat().st_size <= 25e6  # small enough to ship as the default
     info = read_metadata(path)
@@ -270,21 +270,28 @@ def test_values_restore_api_takes_a_kernel() -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "steps", "iterations"), [("kernel_aware_cpu", 5000, 10), ("kernel_aware_fast", 6000, 5)]
+    ("name", "steps", "adv_weight", "blind"),
+    [("kernel_aware_centred_adv", 1500, 0.1, False), ("deblur_default", 10000, 0.0, True)],
 )
-def test_values_shipped_kernel_aware_model_loads_and_needs_its_kernel(name: str, steps: int, iterations: int) -> None:
+def test_values_shipped_kernel_aware_model_loads_and_takes_a_kernel(
+    name: str, steps: int, adv_weight: float, blind: bool
+) -> None:
     from deblur.restoration import load_restorer
 
     path = Path(__file__).resolve().parent.parent / "models" / f"{name}.safetensors"
     net, info = load_restorer(path)
-    assert info["task"] == "deblur" and info["steps"] == steps and net.takes_kernel and net.iterations == iterations
-    assert info["config"]["gen"]["name"] == "kernel_aware" and info["config"]["loss"]["adv_weight"] == 0.0
+    assert info["task"] == "deblur" and info["steps"] == steps and net.takes_kernel and net.iterations == 5
+    assert info["config"]["gen"]["name"] == "kernel_aware" and info["config"]["loss"]["adv_weight"] == adv_weight
+    assert (net.estimator is not None) == blind  # the default estimates its kernel; the non-blind model needs one
     blurred = torch.rand(1, 3, 40, 48)
     kernel = torch.zeros(1, 5, 5)
     kernel[0, 2, :] = 0.2
     with torch.no_grad():
         out = net(blurred, kernel)
     assert out.shape == blurred.shape and torch.isfinite(out).all()
+    if not blind:
+        with pytest.raises(Exception, match="kernel-aware: pass the blur kernel"):
+            restore(blurred[0], net)
 
 
 def test_kernel_aware_wiener_branch_is_seen_by_the_refiner_and_validated() -> None:
