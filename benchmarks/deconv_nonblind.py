@@ -8,7 +8,7 @@ unknown border; prior weight 7e-4 chosen on photos/val20 x synthetic camera-shak
 Levin's kernels). Then the time of one 768x512 RGB deconvolution (27 px kernel; median of 7 after a warm-up).
 
     python -m benchmarks.deconv_nonblind [--limit N] [--no-quality]
-    python -m benchmarks.deconv_nonblind --model models/kernel_aware_cpu.safetensors --no-speed
+    python -m benchmarks.deconv_nonblind --model models/kernel_aware_centred_adv.safetensors --no-speed
 
 Writes ``results/deconv_levin_kodak24.*`` (deblur bench's tables and plots) and ``results/deconv_speed_<device>.*``.
 """

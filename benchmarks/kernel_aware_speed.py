@@ -9,9 +9,9 @@ counted as ``2.5 N log2 N`` (half the complex transform's ``5 N log2 N``), the u
 (shrinkage, the ADMM updates) is not counted, so the GFLOP/s figures are lower bounds. The FFT share is the
 profiler's self time in ``aten::_fft_*`` over the whole forward pass.
 
-    python -m benchmarks.kernel_aware_speed [--model models/kernel_aware_fast.safetensors] [--repeats 7]
+    python -m benchmarks.kernel_aware_speed [--model models/kernel_aware_centred_adv.safetensors] [--repeats 7]
 
-Writes ``results/kernel_aware_speed_<device>.{md,csv,tex,json}``.
+Writes ``results/<model>_speed_cpu.{md,csv,tex,json}``.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def fft_share(fn: Callable[[], object]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", type=Path, default=ROOT / "models" / "kernel_aware_fast.safetensors")
+    parser.add_argument("--model", type=Path, default=ROOT / "models" / "kernel_aware_centred_adv.safetensors")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's)")
     args = parser.parse_args()
@@ -125,9 +125,8 @@ def main() -> None:
         "at 2.5 N log2 N, elementwise work not counted. FFT share: profiler self time in aten::_fft_* over the "
         "whole forward pass."
     )
-    default = ROOT / "models" / "kernel_aware_fast.safetensors"
     write_results(
-        "kernel_aware_speed_cpu" if args.model.resolve() == default.resolve() else f"{args.model.stem}_speed_cpu",
+        f"{args.model.stem}_speed_cpu",
         rows,
         ["part", "median_s", "q1_s", "q3_s", "gflop", "gflop_per_s", "fft_share"],
         caption,

@@ -3,7 +3,7 @@
 Reads each run's ``metrics.jsonl`` (``val_psnr`` and ``val_ssim`` as ``deblur train`` logs them); an optional
 reference line (for example the deconvolution alone on the same validation set) is drawn dashed.
 
-    python -m benchmarks.val_curve runs/ka_fast --name kernel_aware_fast_val_curve --reference "hl_deconv alone=22.21"
+    python -m benchmarks.val_curve runs/ka_centred_adv --name ka_centred_adv_val --reference "hl_deconv alone=22.21"
 
 Writes ``results/<name>.png`` and ``results/<name>.{csv,md,tex,json}``.
 """
