@@ -69,8 +69,8 @@ def speed(net: torch.nn.Module, info: dict, photo: Path, repeats: int) -> list[d
     generator = torch.Generator().manual_seed(0)
     blurred = blur(image, kernel, padding="valid")
     blurred = (blurred + 0.01 * torch.randn(blurred.shape, generator=generator)).clamp(0, 1)
-    restorer = BlindRestorer(net, None, blind_settings(info)["strength"])
-    restorer.min_confidence = 0.0  # time the whole pipeline even if this photo's self-check would skip it
+    # a confidence floor of 0 times the whole pipeline even if this photo's self-check would skip it
+    restorer = BlindRestorer.from_model(net, info, min_confidence=0.0)
     times: dict[str, list[float]] = {"kernel estimation": [], "whole restore call": []}
     for round_ in range(repeats + 1):
         start = time.perf_counter()

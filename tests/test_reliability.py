@@ -450,14 +450,14 @@ def test_exception_an_unexpected_error_on_one_file_costs_only_that_file(
     import deblur.restoration
 
     inputs = [_photo(tmp_path / "in" / f"{name}.png", i) for i, name in enumerate(("a", "bad", "c"))]
-    real = deblur.restoration.restore
+    real = deblur.restoration.files.restore
 
     def flaky(pixels, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
         if pixels.shape[1] == 32 and int(pixels[0, 0, 0]) == int(_first_pixel(inputs[1])):
             raise ValueError("a failure nobody foresaw")
         return real(pixels, *args, **kwargs)
 
-    monkeypatch.setattr(deblur.restoration, "restore", flaky)
+    monkeypatch.setattr(deblur.restoration.files, "restore", flaky)
     model = _tiny_model(tmp_path / "tiny.safetensors")
     args = ["restore", *map(str, inputs), "--out-dir", str(tmp_path / "out"), "--model", str(model)]
     result = CliRunner().invoke(cli, args)
@@ -888,8 +888,8 @@ def test_values_restore_loads_a_model_file_once_and_picks_tiles_from_memory(
 
     model = _tiny_model(tmp_path / "tiny.safetensors")
     loads = []
-    real = deblur.weights.load_model
-    monkeypatch.setattr(deblur.weights, "load_model", lambda *a, **k: loads.append(a) or real(*a, **k))
+    real = deblur.restoration.models.load_model
+    monkeypatch.setattr(deblur.restoration.models, "load_model", lambda *a, **k: loads.append(a) or real(*a, **k))
     image = np.zeros((40, 48, 3), np.uint8)
     for _ in range(3):
         assert restore(image, model).shape == image.shape
@@ -898,9 +898,9 @@ def test_values_restore_loads_a_model_file_once_and_picks_tiles_from_memory(
     restore(image, model)
     assert len(loads) == 2
     tiles = []
-    monkeypatch.setattr(deblur.restoration, "restore_tensor", lambda net, x, tile, *a: tiles.append(tile) or x)
+    monkeypatch.setattr(deblur.restoration.pipeline, "restore_tensor", lambda net, x, tile, *a: tiles.append(tile) or x)
     restore(image, model)
-    assert tiles == [deblur.restoration.auto_tile(deblur.restoration.resolve_device("auto"))]
+    assert tiles == [deblur.restoration.auto_tile(deblur.device.resolve_device("auto"))]
 
 
 def test_values_an_out_dir_inside_the_input_tree_is_not_restored_again(tmp_path: Path) -> None:

@@ -14,7 +14,6 @@ import numpy as np
 import torch
 
 from deblur.bench.sets import BenchError, BenchItem, read_with_depth
-from deblur.errors import ConfigError
 from deblur.io import IMAGE_EXTENSIONS, list_images
 
 
@@ -147,28 +146,18 @@ def model(
     A kernel-aware model is given each item's true kernel (the non-blind protocol), so it runs where kernels are
     known; with ``blind`` a model with a kernel estimator estimates each item's kernel instead, as ``deblur
     restore`` does (the estimates are kept in ``method.estimates`` by item name)."""
-    from deblur.restoration import (
-        DEFAULT_TILE,
-        BlindRestorer,
-        WithKernel,
-        blind_settings,
-        load_restorer,
-        restore_tensor,
-    )
+    from deblur.restoration import DEFAULT_TILE, BlindRestorer, WithKernel, load_restorer, restore_tensor
 
     net, info = load_restorer(path, device)
     tile = tile if tile is not None else DEFAULT_TILE
     takes_kernel = bool(getattr(net, "takes_kernel", False))
-    if blind and getattr(net, "estimator", None) is None:
-        raise ConfigError(f"{path} has no kernel estimator: it cannot restore blind (export it with --blind)")
+    blind_restorer = BlindRestorer.from_model(net, info, name=str(path)) if blind else None
     estimates: dict[str, Any] = {}
-    chosen = blind_settings(info)  # the strength and confidence floor the model file recommends
 
     @torch.inference_mode()
     def run(item: BenchItem) -> torch.Tensor:
         restorer = net
-        if blind:
-            blind_restorer = BlindRestorer(net, None, chosen["strength"], chosen["min_confidence"])
+        if blind_restorer is not None:
             restored, found = blind_restorer.restore(item.blurred[None].clamp(0, 1), tile, 32)
             estimates[item.name] = found[0]
             return restored[0]
@@ -178,7 +167,9 @@ def model(
         return restore_tensor(restorer, item.blurred[None].clamp(0, 1), tile=tile)[0]
 
     label = name or Path(path).stem + (" (blind)" if blind else "")
-    extra = {"blind": True, **chosen} if blind else {}
+    extra = {}
+    if blind_restorer is not None:
+        extra = {"blind": True, "strength": blind_restorer.strength, "min_confidence": blind_restorer.min_confidence}
     settings = {"model": str(path), "tile": tile, **extra}
     return Method(label, run, needs_kernel=takes_kernel and not blind, info=settings, estimates=estimates)
 

@@ -11,6 +11,7 @@ from deblur.cli.options import KIND_HELP, RangeParam, config_file_option, kernel
 from deblur.config import check_kernel_bound, load_train_config
 from deblur.losses import CONTENT_LOSSES, GAN_LOSSES
 from deblur.nets.blocks import NORMS
+from deblur.restoration.blind import DEFAULT_STRENGTH, MIN_CONFIDENCE
 
 
 @click.command("train")
@@ -108,12 +109,14 @@ def train_command(config_file: Path | None, resume: bool, quiet: bool, **options
 @click.option(
     "--strength",
     type=click.FloatRange(0, 1),
-    help="With --blind: the blend toward the input that `deblur restore` uses unless told otherwise.  [default: 1]",
+    help="With --blind: the blend toward the input that `deblur restore` uses unless told otherwise.  "
+    f"[default: {DEFAULT_STRENGTH:g}]",
 )
 @click.option(
     "--min-confidence",
     type=click.FloatRange(0, 1),
-    help="With --blind: photos whose kernel self-check scores below this come back unchanged.  [default: 0.7]",
+    help="With --blind: photos whose kernel self-check scores below this come back unchanged.  "
+    f"[default: {MIN_CONFIDENCE:g}]",
 )
 @click.option(
     "--deconv-weight",

@@ -71,4 +71,12 @@ def net_from_spec(spec: dict[str, Any]) -> torch.nn.Module:
     return create_net(spec["name"], **fields)
 
 
-__all__ = ["NETS", "create_net", "net_from_spec", "net_spec"]
+def rebuild_net(net: torch.nn.Module, **changes: Any) -> torch.nn.Module:
+    """The same net, weights included, rebuilt from its spec with ``changes`` to some fields (e.g. an estimator)."""
+    rebuilt = net_from_spec({**net_spec(net), **changes})
+    rebuilt.load_state_dict(net.state_dict())
+    first = next(iter(net.parameters()), None)
+    return rebuilt.to(first.device if first is not None else "cpu").train(net.training)
+
+
+__all__ = ["NETS", "create_net", "net_from_spec", "net_spec", "rebuild_net"]

@@ -21,7 +21,6 @@ import torch
 from torch import nn
 
 from deblur.ops.deconv import estimate_noise, hl_deconv, wiener_deconv
-from deblur.ops.estimate import estimate_kernel
 from deblur.ops.psf import center_kernels
 
 
@@ -31,10 +30,8 @@ class KernelAwareGenerator(nn.Module):
     Args:
         refiner: the spec of the refining U-Net (``unet`` fields; ``extra_channels`` is set to the image's).
         weight: the deconvolution's prior weight at initialisation.
-        learn_weight: learn the prior weight (else it stays fixed). In kernel_aware_cpu it drifted from 7e-4 to
-            1.1e-3 over 5,000 steps; putting it back to 7e-4 in that model gained 0.16 dB on its validation crops
-            (photos/val20) but lost 0.4 dB on Kodak24 x Levin, so the refiner is tuned to the weight it was trained
-            with and neither choice is settled.
+        learn_weight: learn the prior weight (else it stays fixed), so the deconvolution is tuned to what the
+            refiner can correct (the refiner is then tuned to the weight it was trained with: see the model cards).
         iterations: ADMM iterations of the deconvolution.
         beta_max: the end of the deconvolution's penalty continuation (fewer iterations do best with a lower end).
         alpha: the prior's exponent.
@@ -57,9 +54,9 @@ class KernelAwareGenerator(nn.Module):
             (as an estimate may be) would otherwise shift the restored image by as much; a model trained on shifted
             kernels learns to hedge with a softer image instead. A no-op on centred kernels (``restore --kernel``
             centres kernel files, and the estimator returns centred kernels).
-        estimator: options of :func:`deblur.ops.estimate.estimate_kernel` (``max_size`` and the like) for blind
-            restoration: a model with an estimator restores photos whose kernel is unknown (``deblur restore
-            photo.jpg``), estimating it once per image; None: the kernel must be given.
+        estimator: options of the kernel estimator (:func:`deblur.ops.estimate.estimate_with_check`: ``max_size``
+            and the like) for blind restoration (:mod:`deblur.restoration.blind`): a model with an estimator
+            restores photos whose kernel is unknown (``deblur restore photo.jpg``); None: the kernel must be given.
 
     In eval mode on a CPU with native bf16 arithmetic the refiner runs in bf16 autocast (``cpu_bf16``; set it to
     False for fp32 throughout); the deconvolution always runs in fp32.
@@ -132,15 +129,6 @@ class KernelAwareGenerator(nn.Module):
                 both, misfit = both
                 return torch.cat(both.chunk(2), dim=1), misfit[:batch]
             return torch.cat(both.chunk(2), dim=1)
-
-    def estimate(self, blurred: torch.Tensor, max_size: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """The blur kernels of whole images ``(B, C, H, W)`` and their confidence (see
-        :func:`deblur.ops.estimate.estimate_kernel`), with this model's estimator options; ``max_size`` overrides
-        its kernel-size bound."""
-        options = dict(self.estimator or {})
-        if max_size is not None:
-            options["max_size"] = max_size
-        return estimate_kernel(blurred, **options)
 
     def condition(
         self,

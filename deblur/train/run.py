@@ -23,7 +23,7 @@ import deblur
 from deblur.config import coerce_value, config_to_dict
 from deblur.errors import ConfigError
 from deblur.losses import GAN_LOSSES
-from deblur.nets import NETS, net_from_spec, net_spec
+from deblur.nets import NETS, net_from_spec, net_spec, rebuild_net
 from deblur.train.checkpoint import load_checkpoint
 from deblur.train.log import read_metrics
 from deblur.train.loop import LoopConfig
@@ -199,7 +199,7 @@ def export_generator(
         extra: more metadata (e.g. benchmark scores).
         task: refuse runs of another task.
         estimator: give a kernel-aware generator this kernel estimator (options of
-            :func:`deblur.ops.estimate.estimate_kernel`, ``{}`` for the defaults), so that the model file restores
+            :func:`deblur.ops.estimate.estimate_with_check`, ``{}`` for the defaults), so that the model file restores
             photos blind, estimating each one's kernel.
         deconv_weight: set a kernel-aware generator's deconvolution prior weight to this value instead of the
             learned one (e.g. one chosen on a validation set); the learned value stays in the metadata
@@ -213,13 +213,11 @@ def export_generator(
     if estimator is not None:
         if not getattr(gen, "takes_kernel", False):
             raise ConfigError(f"{source} holds a {gen.spec['name']}, which takes no kernel: no estimator to add")
-        gen.estimator = dict(estimator)
-        gen.spec = {**gen.spec, "estimator": dict(estimator)}
+        gen = rebuild_net(gen, estimator=dict(estimator))
     if center:
         if not getattr(gen, "takes_kernel", False):
             raise ConfigError(f"{source} holds a {gen.spec['name']}, which takes no kernel to centre")
-        gen.center = True
-        gen.spec = {**gen.spec, "center": True}
+        gen = rebuild_net(gen, center=True)
     prior = {}
     if deconv_weight is not None:
         if not hasattr(gen, "log_weight"):
