@@ -68,7 +68,7 @@ class KeyedCrops(Dataset):
         ``{"sharp": (3, crop, crop)}`` for single images, ``{"blurred": ..., "sharp": ...}`` for pairs.
     """
 
-    def __init__(self, sources: list[Path] | list[tuple[Path, Path]], crop: int, seed: int, cache: bool = True):
+    def __init__(self, sources: list[Path] | list[tuple[Path, Path]], crop: int, seed: int, cache: bool = True) -> None:
         if not sources:
             raise ImageError("no training images")
         self.sources, self.crop, self.seed, self.cache = sources, crop, seed, cache
