@@ -7,8 +7,7 @@ for the reference a perfect generator would reach) in ``d`` dimensions; the log-
 
 ``sigma`` is chosen on a validation set by maximising its mean log-likelihood over a grid, then the test set is
 scored: mean and standard error of the mean, in nats. Distances are computed in float64 in batches (a matrix
-product per batch), on the CPU or a GPU; the whole protocol costs a few seconds for 10,000 x 10,000 images of 784
-pixels.
+product per batch), on the CPU or a GPU.
 """
 
 from __future__ import annotations

@@ -43,7 +43,9 @@ SHIFT_REACH = 3
 centre shift every restoration by the kernel's offset)."""
 
 
-def shift_tolerant_psnr(restored: torch.Tensor, sharp: torch.Tensor, bit_depth: int = 8, reach: int = SHIFT_REACH):
+def shift_tolerant_psnr(
+    restored: torch.Tensor, sharp: torch.Tensor, bit_depth: int = 8, reach: int = SHIFT_REACH
+) -> float:
     """The best PSNR (dB, RGB) of ``restored`` against ``sharp`` over whole-pixel shifts of at most ``reach`` px
     along each axis, both cropped by ``reach`` so every shift compares the same number of pixels."""
     x = quantize(restored.double(), bit_depth)[None]

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from deblur.cli.options import SEED, DeblurGroup, config_file_option, optim_options, run_options
+from deblur.cli.options import SEED, DeblurGroup, config_file_option, optim_options, option_group, run_options
 from deblur.config import GAN_MODELS, GANConfig, load_config
 from deblur.device import resolve_device
 from deblur.losses import GAN_LOSSES
@@ -23,6 +23,71 @@ def gan() -> None:
       deblur gan sample --ckpt runs/dcgan/last.pt -n 64 --out grid.png
       deblur gan parzen --ckpt runs/dcgan/last.pt --data ./fashion-mnist
     """
+
+
+_cgan_options = option_group(
+    click.option(
+        "--conditioning",
+        type=click.Choice(["projection", "concat"]),
+        help="How cgan's discriminator sees the label: projection (Miyato & Koyama 2018) or one-hot planes.  "
+        "[default: projection]",
+    ),
+    click.option(
+        "--aux-classes",
+        type=float,
+        help="Weight of cgan's AC-GAN auxiliary classification loss (Odena et al. 2017): D also names the class of "
+        "real images and G learns to make images D names as their label (0: off).  [default: 1 for cgan]",
+    ),
+)
+"""cgan's flags: how D sees the label, and the AC-GAN class loss."""
+
+_lapgan_options = option_group(
+    click.option(
+        "--lapgan-coarse",
+        type=click.Choice(["conv", "mlp"]),
+        help="LAPGAN's coarsest level: a small convolutional GAN or the paper's fully connected one.  [default: conv]",
+    ),
+    click.option(
+        "--lapgan-levels",
+        type=int,
+        help="LAPGAN's band levels (0: down to an 8 px coarse image; 1: a coarse image of half the size).  "
+        "[default: 0]",
+    ),
+)
+"""LAPGAN's flags: its coarsest level and its number of band levels."""
+
+_began_equilibrium_options = option_group(
+    click.option(
+        "--gamma",
+        type=float,
+        help="BEGAN's diversity ratio: the equilibrium L(G(z)) = gamma L(x) (higher: more varied, less sharp).  "
+        "[default: 0.5]",
+    ),
+    click.option("--lambda-k", type=float, help="BEGAN's learning rate of k (proportional control).  [default: 0.001]"),
+)
+"""BEGAN's equilibrium: the diversity ratio it holds, and how fast k moves to hold it."""
+
+_began_extra_options = option_group(
+    click.option(
+        "--pull-away",
+        type=float,
+        help="Weight of EBGAN's pull-away term in BEGAN's generator loss: pushes a batch of fakes apart in D's code "
+        "space, against mode collapse (0: off, as in the BEGAN paper).  [default: 0]",
+    ),
+    click.option(
+        "--began-skip/--no-began-skip",
+        default=None,
+        help="BEGAN's skip connections: every decoder scale also sees the first 8x8 map, upsampled.  [default: off]",
+    ),
+    click.option(
+        "--began-batch-std/--no-began-batch-std",
+        default=None,
+        help="BEGAN's discriminator also sees the minibatch standard deviation of its features (Karras et al. 2018), "
+        "against mode collapse.  [default: off]",
+    ),
+)
+"""BEGAN's optional parts, each off unless asked for: EBGAN's pull-away term, skip connections and the
+minibatch standard deviation."""
 
 
 @gan.command("train")
@@ -55,52 +120,10 @@ def gan() -> None:
     "--holdout", type=int, help="MNIST-format data: last N training images held out for validation.  [default: 10000]"
 )
 @click.option("--r1", type=float, help="R1 penalty weight.  [default: 0]")
-@click.option(
-    "--conditioning",
-    type=click.Choice(["projection", "concat"]),
-    help="How cgan's discriminator sees the label: projection (Miyato & Koyama 2018) or one-hot planes.  "
-    "[default: projection]",
-)
-@click.option(
-    "--aux-classes",
-    type=float,
-    help="Weight of cgan's AC-GAN auxiliary classification loss (Odena et al. 2017): D also names the class of "
-    "real images and G learns to make images D names as their label (0: off).  [default: 1 for cgan]",
-)
-@click.option(
-    "--lapgan-coarse",
-    type=click.Choice(["conv", "mlp"]),
-    help="LAPGAN's coarsest level: a small convolutional GAN or the paper's fully connected one.  [default: conv]",
-)
-@click.option(
-    "--lapgan-levels",
-    type=int,
-    help="LAPGAN's band levels (0: down to an 8 px coarse image; 1: a coarse image of half the size).  [default: 0]",
-)
-@click.option(
-    "--gamma",
-    type=float,
-    help="BEGAN's diversity ratio: the equilibrium L(G(z)) = gamma L(x) (higher: more varied, less sharp).  "
-    "[default: 0.5]",
-)
-@click.option("--lambda-k", type=float, help="BEGAN's learning rate of k (proportional control).  [default: 0.001]")
-@click.option(
-    "--pull-away",
-    type=float,
-    help="Weight of EBGAN's pull-away term in BEGAN's generator loss: pushes a batch of fakes apart in D's code "
-    "space, against mode collapse (0: off, as in the BEGAN paper).  [default: 0]",
-)
-@click.option(
-    "--began-skip/--no-began-skip",
-    default=None,
-    help="BEGAN's skip connections: every decoder scale also sees the first 8x8 map, upsampled.  [default: off]",
-)
-@click.option(
-    "--began-batch-std/--no-began-batch-std",
-    default=None,
-    help="BEGAN's discriminator also sees the minibatch standard deviation of its features (Karras et al. 2018), "
-    "against mode collapse.  [default: off]",
-)
+@_cgan_options
+@_lapgan_options
+@_began_equilibrium_options
+@_began_extra_options
 @click.option("--sample-every", type=int, help="Save a sample grid every N steps.  [default: 1000]")
 @click.option(
     "--eval-every",

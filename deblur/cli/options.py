@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -84,9 +85,20 @@ def kernel_kinds(values: tuple[str, ...]) -> tuple[str, ...] | None:
     return kinds or None
 
 
-def optim_options(decay_default: str) -> Any:
+def option_group(*flags: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """One decorator applying several click options, given in the order ``--help`` lists them."""
+
+    def decorate(command: Any) -> Any:
+        for flag in reversed(flags):
+            command = flag(command)
+        return command
+
+    return decorate
+
+
+def optim_options(decay_default: str) -> Callable[[Any], Any]:
     """The optimiser flags of both trainers (each one a key of ``OptimConfig``; unset flags stay None)."""
-    flags = [
+    return option_group(
         click.option("--optimizer", type=click.Choice(["adam", "sgd"]), help="Optimiser.  [default: adam]"),
         click.option(
             "--d-steps", type=int, help="Discriminator steps per generator step (k of Algorithm 1).  [default: 1]"
@@ -107,29 +119,17 @@ def optim_options(decay_default: str) -> Any:
         ),
         click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), help=PRECISION_HELP),
         click.option("--clip", type=float, help="Gradient-norm clip (0: off)."),
-    ]
-
-    def decorate(command: Any) -> Any:
-        for flag in reversed(flags):
-            command = flag(command)
-        return command
-
-    return decorate
+    )
 
 
-def run_options(command: Any) -> Any:
-    """Flags every training command ends with: seed, device, checkpoint period, resume, quiet."""
-    for flag in reversed(
-        [
-            click.option("--seed", type=SEED, help="Seed of data order, noise and initialisation.  [default: 0]"),
-            click.option("--device", help="auto, cpu, cuda[:N] or mps.  [default: auto]"),
-            click.option("--ckpt-every", type=int, help="Checkpoint every N steps.  [default: 1000]"),
-            click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint."),
-            click.option("-q", "--quiet", is_flag=True, help="No progress bar."),
-        ]
-    ):
-        command = flag(command)
-    return command
+run_options = option_group(
+    click.option("--seed", type=SEED, help="Seed of data order, noise and initialisation.  [default: 0]"),
+    click.option("--device", help="auto, cpu, cuda[:N] or mps.  [default: auto]"),
+    click.option("--ckpt-every", type=int, help="Checkpoint every N steps.  [default: 1000]"),
+    click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint."),
+    click.option("-q", "--quiet", is_flag=True, help="No progress bar."),
+)
+"""Flags every training command ends with: seed, device, checkpoint period, resume, quiet."""
 
 
 def config_file_option(what: str) -> Any:

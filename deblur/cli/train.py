@@ -7,21 +7,81 @@ from typing import Any
 
 import click
 
-from deblur.cli.options import KIND_HELP, RangeParam, config_file_option, kernel_kinds, optim_options, run_options
+from deblur.cli.options import (
+    KIND_HELP,
+    RangeParam,
+    config_file_option,
+    kernel_kinds,
+    optim_options,
+    option_group,
+    run_options,
+)
 from deblur.config import check_kernel_bound, load_train_config
 from deblur.losses import CONTENT_LOSSES, GAN_LOSSES
 from deblur.nets.blocks import NORMS
 from deblur.restoration.blind import DEFAULT_STRENGTH, MIN_CONFIDENCE
 
+_data_options = option_group(
+    click.option(
+        "--data",
+        multiple=True,
+        type=click.Path(path_type=Path),
+        help="Folder of sharp photos (recursive); repeat for several folders.",
+    ),
+    click.option("--pairs", type=click.Path(path_type=Path), help="Train on real pairs (GoPro blur/ + sharp/ layout)."),
+)
+"""What the model learns from: folders of sharp photos, or a folder of real pairs (one of the two)."""
+
+_net_options = option_group(
+    click.option("--width", type=int, help="U-Net width (channels of the first stage).  [default: 16]"),
+    click.option("--depth", type=int, help="U-Net downsamplings.  [default: 3]"),
+    click.option("--norm", type=click.Choice(NORMS), help="U-Net normalisation."),
+    click.option("--disc-width", type=int, help="PatchGAN width.  [default: 64]"),
+    click.option("--spectral/--no-spectral", default=None, help="Spectral normalisation in the discriminator."),
+    click.option("--scales", type=int, help="Discriminator scales (multi-scale PatchGAN).  [default: 1]"),
+)
+"""The generator's and the discriminator's settings (TrainConfig.gen and .disc)."""
+
+_loss_options = option_group(
+    click.option("--adv-loss", type=click.Choice(GAN_LOSSES), help="Adversarial loss.  [default: nonsaturating]"),
+    click.option(
+        "--adv-weight", type=float, help="Adversarial weight; 0 trains with content losses only.  [default: 1]"
+    ),
+    click.option(
+        "--content",
+        type=click.Choice(list(CONTENT_LOSSES)),
+        help="Content loss (l2: mean squared error, what PSNR measures).  [default: l1]",
+    ),
+    click.option("--content-weight", type=float, help="Content loss weight (pix2pix: 100).  [default: 100]"),
+    click.option("--fft-weight", type=float, help="Frequency loss weight.  [default: 0]"),
+    click.option("--guard-weight", type=float, help="Per-sample never-worse-than-input loss weight.  [default: 0]"),
+    click.option(
+        "--perceptual-weights", type=click.Path(path_type=Path), help="Local VGG-19 weights for a perceptual loss."
+    ),
+    click.option("--perceptual-weight", type=float, help="Perceptual loss weight.  [default: 0]"),
+)
+"""The generator's objective (TrainConfig.loss)."""
+
+_synth_options = option_group(
+    click.option(
+        "--kernels", multiple=True, help=f"Kernel kinds ({KIND_HELP}).  [default: motion,trajectory,gaussian]"
+    ),
+    click.option("--kernel-size", type=int, help="Odd kernel size in pixels.  [default: 31]"),
+    click.option("--noise", type=RangeParam(), help="Gaussian noise sigma or LOW:HIGH.  [default: 0:0.01]"),
+    click.option(
+        "--kernel-error",
+        type=RangeParam(),
+        help="Strength 0..1 (or LOW:HIGH) of the errors in the kernel given to a kernel-aware model.  [default: 0]",
+    ),
+    click.option("--jpeg-prob", type=float, help="Probability of JPEG re-compression.  [default: 0]"),
+    click.option("--jpeg-quality", type=RangeParam(int), help="JPEG quality or LOW:HIGH.  [default: 60:95]"),
+    click.option("--saturation-prob", type=float, help="Probability of clipped highlights.  [default: 0]"),
+)
+"""The degradations synthesised for training (TrainConfig.synth; the rest come from --config)."""
+
 
 @click.command("train")
-@click.option(
-    "--data",
-    multiple=True,
-    type=click.Path(path_type=Path),
-    help="Folder of sharp photos (recursive); repeat for several folders.",
-)
-@click.option("--pairs", type=click.Path(path_type=Path), help="Train on real pairs (GoPro blur/ + sharp/ layout).")
+@_data_options
 @click.option("--out", type=click.Path(path_type=Path), help="Run folder.  [default: runs/deblur]")
 @config_file_option("[train] (TrainConfig) and [synth] tables")
 @click.option("--val", type=click.Path(path_type=Path), help="Validation photos (default: hold out --val-holdout).")
@@ -32,37 +92,9 @@ from deblur.restoration.blind import DEFAULT_STRENGTH, MIN_CONFIDENCE
 @click.option("--steps", type=int, help="Generator steps.  [default: 20000]")
 @click.option("--batch", type=int, help="Crops per batch.  [default: 16]")
 @click.option("--crop", type=int, help="Crop side in pixels.  [default: 256]")
-@click.option("--width", type=int, help="U-Net width (channels of the first stage).  [default: 16]")
-@click.option("--depth", type=int, help="U-Net downsamplings.  [default: 3]")
-@click.option("--norm", type=click.Choice(NORMS), help="U-Net normalisation.")
-@click.option("--disc-width", type=int, help="PatchGAN width.  [default: 64]")
-@click.option("--spectral/--no-spectral", default=None, help="Spectral normalisation in the discriminator.")
-@click.option("--scales", type=int, help="Discriminator scales (multi-scale PatchGAN).  [default: 1]")
-@click.option("--adv-loss", type=click.Choice(GAN_LOSSES), help="Adversarial loss.  [default: nonsaturating]")
-@click.option("--adv-weight", type=float, help="Adversarial weight; 0 trains with content losses only.  [default: 1]")
-@click.option(
-    "--content",
-    type=click.Choice(list(CONTENT_LOSSES)),
-    help="Content loss (l2: mean squared error, what PSNR measures).  [default: l1]",
-)
-@click.option("--content-weight", type=float, help="Content loss weight (pix2pix: 100).  [default: 100]")
-@click.option("--fft-weight", type=float, help="Frequency loss weight.  [default: 0]")
-@click.option("--guard-weight", type=float, help="Per-sample never-worse-than-input loss weight.  [default: 0]")
-@click.option(
-    "--perceptual-weights", type=click.Path(path_type=Path), help="Local VGG-19 weights for a perceptual loss."
-)
-@click.option("--perceptual-weight", type=float, help="Perceptual loss weight.  [default: 0]")
-@click.option("--kernels", multiple=True, help=f"Kernel kinds ({KIND_HELP}).  [default: motion,trajectory,gaussian]")
-@click.option("--kernel-size", type=int, help="Odd kernel size in pixels.  [default: 31]")
-@click.option("--noise", type=RangeParam(), help="Gaussian noise sigma or LOW:HIGH.  [default: 0:0.01]")
-@click.option(
-    "--kernel-error",
-    type=RangeParam(),
-    help="Strength 0..1 (or LOW:HIGH) of the errors in the kernel given to a kernel-aware model.  [default: 0]",
-)
-@click.option("--jpeg-prob", type=float, help="Probability of JPEG re-compression.  [default: 0]")
-@click.option("--jpeg-quality", type=RangeParam(int), help="JPEG quality or LOW:HIGH.  [default: 60:95]")
-@click.option("--saturation-prob", type=float, help="Probability of clipped highlights.  [default: 0]")
+@_net_options
+@_loss_options
+@_synth_options
 @click.option(
     "--init",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -89,6 +121,31 @@ def train_command(config_file: Path | None, resume: bool, quiet: bool, **options
     click.echo(f"Trained for {state.step} steps{best}; checkpoints in {config.out}.")
 
 
+_blind_options = option_group(
+    click.option(
+        "--blind",
+        is_flag=True,
+        help="Add the kernel estimator to a kernel-aware model: it then restores photos without --kernel.",
+    ),
+    click.option(
+        "--kernel-size", type=int, help="With --blind: the estimator's kernel-size bound (odd).  [default: 47]"
+    ),
+    click.option(
+        "--strength",
+        type=click.FloatRange(0, 1),
+        help="With --blind: the blend toward the input that `deblur restore` uses unless told otherwise.  "
+        f"[default: {DEFAULT_STRENGTH:g}]",
+    ),
+    click.option(
+        "--min-confidence",
+        type=click.FloatRange(0, 1),
+        help="With --blind: photos whose kernel self-check scores below this come back unchanged.  "
+        f"[default: {MIN_CONFIDENCE:g}]",
+    ),
+)
+"""``--blind`` and the blind-restoration settings it stores in the model file."""
+
+
 @click.command("export")
 @click.argument("run", type=click.Path(path_type=Path))
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Model file to write (.safetensors).")
@@ -100,24 +157,7 @@ def train_command(config_file: Path | None, resume: bool, quiet: bool, **options
     help="Checkpoint: best validation PSNR or the last one.",
 )
 @click.option("--overwrite", is_flag=True, help="Replace an existing model file.")
-@click.option(
-    "--blind",
-    is_flag=True,
-    help="Add the kernel estimator to a kernel-aware model: it then restores photos without --kernel.",
-)
-@click.option("--kernel-size", type=int, help="With --blind: the estimator's kernel-size bound (odd).  [default: 47]")
-@click.option(
-    "--strength",
-    type=click.FloatRange(0, 1),
-    help="With --blind: the blend toward the input that `deblur restore` uses unless told otherwise.  "
-    f"[default: {DEFAULT_STRENGTH:g}]",
-)
-@click.option(
-    "--min-confidence",
-    type=click.FloatRange(0, 1),
-    help="With --blind: photos whose kernel self-check scores below this come back unchanged.  "
-    f"[default: {MIN_CONFIDENCE:g}]",
-)
+@_blind_options
 @click.option(
     "--deconv-weight",
     type=float,

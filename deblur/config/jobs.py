@@ -216,8 +216,8 @@ class GANConfig:
         z_dim: noise dimension (BEGAN: also its code size).
         width: channel/unit width of the networks (0: the model's default).
         disc_width: width of the discriminator of ``dcgan``, ``cgan`` and ``began`` where it should differ from the
-            generator's (0: ``width``). On Fashion-MNIST, BEGAN's autoencoder at 32 channels beside a 16-channel
-            generator scored higher than both at 16 (``models/gan_fashion_mnist.md``).
+            generator's (0: ``width``), so that a discriminator can be made stronger than its generator (the shipped
+            BEGAN's is: ``models/gan_fashion_mnist.md``).
         image_size: side of generated images (0: the data's own, rounded up as the model needs).
         channels: image channels for image folders (1 or 3).
         folder_mode: how image folders feed the GAN: ``resize`` whole images or random ``patch``-es.
@@ -225,16 +225,16 @@ class GANConfig:
         r1, gp: R1 and WGAN-GP penalty weights.
         conditioning: how ``cgan``'s discriminator sees the label: ``projection`` (Miyato & Koyama 2018: a class
             embedding's inner product with its features, added to its logit) or ``concat`` (one-hot planes beside
-            the image, Mirza & Osindero 2014; label accuracy 0.885 at 6,000 steps on Fashion-MNIST).
+            the image, Mirza & Osindero 2014).
         aux_classes: weight of ``cgan``'s AC-GAN auxiliary classification loss (Odena et al. 2017): D gets a
             class head that learns the class of real images, and G is also trained to make images it classifies
             as their requested label (0: off; None, the default: 1 for ``cgan``, 0 for the others).
-        lapgan_coarse: LAPGAN's coarsest level: ``conv`` (a small convolutional GAN) or ``mlp`` (the paper's fully
-            connected one, which held a 4,000-step Fashion-MNIST model at 114 nats: ``benchmarks/lapgan_levels.py``).
+        lapgan_coarse: LAPGAN's coarsest level: ``conv`` (a small convolutional GAN, the default) or ``mlp`` (the
+            paper's fully connected one); ``benchmarks/lapgan_levels.py`` scores each level to show which one limits
+            a model.
         lapgan_levels: LAPGAN's band levels (0: as many as leave an 8 px coarse image, 2 at 32 px). Fewer levels
-            give a larger coarse image to the coarse GAN: on Fashion-MNIST the 8 -> 16 px band was where a 2-level
-            model lost most (``runs/exp/gan_review.md``), and 1 level (16 px coarse) is Denton et al.'s choice for
-            small images too.
+            give the coarse GAN a larger image and leave fewer bands to generate; 1 level (16 px coarse at 32 px) is
+            Denton et al.'s choice for small images.
         gamma, lambda_k: BEGAN's diversity ratio and k learning rate.
         pull_away: weight of EBGAN's pull-away term in BEGAN's generator loss (0: off, as in the BEGAN paper;
             ``deblur.train.objectives.pull_away_term``).
@@ -296,7 +296,7 @@ class GANConfig:
             raise ConfigError(f"folder_mode must be resize or patch, got {self.folder_mode!r}")
         if self.conditioning not in ("projection", "concat"):
             raise ConfigError(f"conditioning must be projection or concat, got {self.conditioning!r}")
-        if self.aux_classes is None:  # the recipe: AC-GAN's class loss for cgan (label accuracy 0.961, 0.900 without)
+        if self.aux_classes is None:  # the recipe: AC-GAN's class loss for cgan (see models/gan_fashion_mnist.md)
             object.__setattr__(self, "aux_classes", 1.0 if self.model == "cgan" else 0.0)
         if self.aux_classes < 0:
             raise ConfigError(f"aux_classes must be at least 0, got {self.aux_classes}")

@@ -7,8 +7,8 @@ crop) change nothing. With several processes (DDP), rank ``r`` of ``n`` takes ke
 
 Blur is not added here: :class:`SynthPairs` degrades each batch of sharp crops on the training device with
 ``deblur.synth`` (parameters drawn from a CPU generator seeded from the batch number, then applied
-deterministically), as the issue of on-device synthesis asks. Real (blurred, sharp) pairs need no synthesis:
-:class:`CropBatches` serves their aligned crops as they are (:func:`real_pair_sources` lists them).
+deterministically), so blurring runs where the model trains, not in data-loader workers. Real (blurred, sharp) pairs
+need no synthesis: :class:`CropBatches` serves their aligned crops as they are (:func:`real_pair_sources` lists them).
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ class KeyedCrops(Dataset):
         ``{"sharp": (3, crop, crop)}`` for single images, ``{"blurred": ..., "sharp": ...}`` for pairs.
     """
 
-    def __init__(self, sources: list[Path] | list[tuple[Path, Path]], crop: int, seed: int, cache: bool = True):
+    def __init__(self, sources: list[Path] | list[tuple[Path, Path]], crop: int, seed: int, cache: bool = True) -> None:
         if not sources:
             raise ImageError("no training images")
         self.sources, self.crop, self.seed, self.cache = sources, crop, seed, cache

@@ -12,9 +12,9 @@ The latent ``z`` of the whole generator concatenates level 0's noise and the fla
 levels, so that ``G(z)`` is a pure function of ``z``.
 
 The coarse level is the paper's fully connected GAN (``coarse="mlp"``) or a small convolutional one (``"conv"``:
-transposed convolutions from a 4x4 map, batch norm, as DCGAN). Scoring each level of a trained model with the
-others made real (``benchmarks/lapgan_levels.py``) showed the fully connected coarse level to be what held a 4,000-step
-Fashion-MNIST model at 114 nats, while its band generators on real coarse images reached 293.
+transposed convolutions from a 4x4 map, batch norm, as DCGAN), added because the fully connected level was what
+limited whole models: ``benchmarks/lapgan_levels.py`` scores each level with the others made real, and
+``models/gan_fashion_mnist.md`` has the results.
 """
 
 from __future__ import annotations

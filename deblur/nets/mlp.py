@@ -1,6 +1,6 @@
 """The multilayer perceptrons of Goodfellow et al. (2014) for MNIST.
 
-Sizes follow the paper's published configuration (``adversarial/mnist.yaml``): the generator maps 100-D noise
+Sizes follow the configuration the authors published with their code (``mnist.yaml``): the generator maps 100-D noise
 through two ReLU layers of 1200 units to 784 sigmoid outputs; the discriminator has two maxout layers of 240 units
 with 5 pieces each and a single output, with dropout (20% on the input, 50% on the hidden layers). With
 ``n_classes > 0`` both become class-conditional (Mirza & Osindero 2014): a one-hot label is concatenated to the

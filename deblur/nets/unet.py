@@ -3,9 +3,8 @@
 An encoder of ``depth`` stride-2 stages and a mirrored decoder with skip connections (Ronneberger et al. 2015, as
 pix2pix uses it), working on any input size: the input is padded by reflection to the network's multiple and the
 output cropped back. ``shuffle=2`` first folds each 2x2 block of pixels into channels (pixel unshuffle, as in
-NAFNet-style restorers) so the costliest full-resolution layers run at half resolution; that is what lets the
-small default restore a 1280x720 photo in about half a second on two CPU cores. The last convolution starts at zero,
-so an untrained network returns its input unchanged.
+NAFNet-style restorers) so the costliest full-resolution layers run at half resolution, on a quarter of the pixels.
+The last convolution starts at zero, so an untrained network returns its input unchanged.
 
 Normalisation defaults to none: batch norm's statistics differ between training crops and whole photos at
 inference, which can show as colour shifts in restored images (a design choice; no benchmark here compares norms).

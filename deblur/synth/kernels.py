@@ -217,8 +217,8 @@ def random_trajectory_kernels(
         dwell: range of the strength ``d`` of an uneven speed along the path: the time spent at each point is
             multiplied by ``exp(d g(t))``, ``g`` a smooth random profile of unit variance (8 knots over the path).
             Real camera shake lingers where the hand turns and sweeps fast between, giving bright dots joined by
-            faint trails; ``d = 0`` (the default) keeps the walk's own speed and draws nothing more, so seeds give
-            the same kernels as before this option.
+            faint trails; ``d = 0`` (the default) keeps the walk's own speed and draws no extra random numbers, so
+            the default's kernels do not depend on this option.
     """
     target = sample_uniform(batch, extent, generator) * (size - 1)
     fraction = sample_uniform(batch, exposure, generator)

@@ -35,9 +35,8 @@ from deblur.train.run import build_networks, check_adversarial_loss, load_genera
 
 DEFAULT_WIDTH = {"mlp": 1200, "dcgan": 64, "cgan": 64, "lapgan": 64, "began": 32}
 LAPGAN_COARSE_WIDTH = {"mlp": 600, "conv": 256}
-"""Width of LAPGAN's coarsest level (G and D): hidden units of the fully connected one (with ``4 * width``, 128 units
-at width 32, a 2,000-step Fashion-MNIST run drew a few blurred shapes only), channels at 4x4 of the convolutional
-one."""
+"""Width of LAPGAN's coarsest level (G and D): hidden units of the fully connected one (its default
+``4 * width`` is too narrow to draw recognisable shapes), channels at 4x4 of the convolutional one."""
 
 
 def _square_resize(image: torch.Tensor, size: int) -> torch.Tensor:
@@ -56,8 +55,8 @@ def _target_size(config: GANConfig, native: int) -> int:
     if config.image_size:
         return config.image_size
     if config.model != "mlp":
-        # pyramids and BEGAN's decoder need powers of two; DCGAN's 32 px stack (three stride-2 layers) beats its
-        # shallower 28 px one (Parzen on Fashion-MNIST at 3k steps: 283 vs 199 nats): 28 -> 32, cropped back
+        # pyramids and BEGAN's decoder need powers of two, and DCGAN's 32 px stack (three stride-2 layers) learns
+        # better than its shallower 28 px one: 28 -> 32, cropped back when sampled
         return 2 ** math.ceil(math.log2(native))
     return native
 
