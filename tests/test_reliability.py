@@ -253,12 +253,12 @@ def test_exception_existing_output_and_unwritable_folder(tmp_path: Path, monkeyp
     result = runner.invoke(cli, ["restore", str(source), "--model", str(model)])
     assert result.exit_code == 1 and "already exists" in result.output and existing.read_bytes() == b"keep me"
 
-    import deblur.io
+    import deblur.io.files
 
     def refuse(*_: object, **__: object) -> None:
         raise PermissionError(13, "Permission denied", str(tmp_path / "locked"))
 
-    monkeypatch.setattr(deblur.io.tempfile, "mkstemp", refuse)  # a read-only folder, even for root
+    monkeypatch.setattr(deblur.io.files.tempfile, "mkstemp", refuse)  # a read-only folder, even for root
     locked = runner.invoke(cli, ["restore", str(source), "--model", str(model), "--out-dir", str(tmp_path / "locked")])
     assert locked.exit_code == 1 and "Permission denied" in locked.output and "Traceback" not in locked.output
     assert not list((tmp_path / "locked").glob("*")) if (tmp_path / "locked").exists() else True

@@ -1,0 +1,48 @@
+"""Reading and writing images and files, safely: the only place where pixels are integers and files are bytes.
+
+``files`` lists images and writes atomically, ``images`` converts between files and the library's float RGB tensors
+in [0, 1], ``photos`` reads and writes photos as stored (bit depth, alpha, EXIF, ICC). Their public names are
+re-exported here, so ``from deblur.io import read_image`` is the usual import.
+"""
+
+from __future__ import annotations
+
+from deblur.io.files import (
+    IMAGE_EXTENSIONS,
+    atomic_write_bytes,
+    atomic_write_json,
+    encode_npy,
+    list_images,
+    relative_stems,
+)
+from deblur.io.images import encode_image, pixels_to_tensor, read_image, tensor_to_array, write_image
+from deblur.io.photos import (
+    MAX_PIXELS,
+    OPENCV_MAX_SIDE,
+    PHOTO_FORMATS,
+    Photo,
+    encode_photo,
+    image_size,
+    read_photo,
+)
+
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "MAX_PIXELS",
+    "OPENCV_MAX_SIDE",
+    "PHOTO_FORMATS",
+    "Photo",
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "encode_image",
+    "encode_npy",
+    "encode_photo",
+    "image_size",
+    "list_images",
+    "pixels_to_tensor",
+    "read_image",
+    "read_photo",
+    "relative_stems",
+    "tensor_to_array",
+    "write_image",
+]
