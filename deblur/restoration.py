@@ -110,12 +110,13 @@ def load_kernel(path: str | Path) -> torch.Tensor:
         KernelBankError: unreadable file or bad content (named in the message), or a file holding several kernels.
     """
     from deblur.errors import KernelBankError
-    from deblur.synth.bank import read_kernel_file
+    from deblur.io import read_kernel_file
+    from deblur.ops.psf import center_kernel
 
     kernels = read_kernel_file(path)
     if len(kernels) != 1:
         raise KernelBankError(f"{path} holds {len(kernels)} kernels: give a file with one kernel")
-    return torch.from_numpy(np.ascontiguousarray(kernels[0][1], dtype=np.float32))
+    return center_kernel(torch.from_numpy(kernels[0][1])).float()
 
 
 class WithKernel(nn.Module):

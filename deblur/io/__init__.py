@@ -1,8 +1,8 @@
 """Reading and writing images and files, safely: the only place where pixels are integers and files are bytes.
 
 ``files`` lists images and writes atomically, ``images`` converts between files and the library's float RGB tensors
-in [0, 1], ``photos`` reads and writes photos as stored (bit depth, alpha, EXIF, ICC). Their public names are
-re-exported here, so ``from deblur.io import read_image`` is the usual import.
+in [0, 1], ``photos`` reads and writes photos as stored (bit depth, alpha, EXIF, ICC), ``kernels`` reads blur kernel
+files. Their public names are re-exported here, so ``from deblur.io import read_image`` is the usual import.
 """
 
 from __future__ import annotations
@@ -16,6 +16,14 @@ from deblur.io.files import (
     relative_stems,
 )
 from deblur.io.images import encode_image, pixels_to_tensor, read_image, tensor_to_array, write_image
+from deblur.io.kernels import (
+    KERNEL_FILE_EXTENSIONS,
+    MAX_KERNEL_SIDE,
+    MAX_KERNELS_PER_FILE,
+    list_kernel_files,
+    read_kernel_file,
+    validate_kernel,
+)
 from deblur.io.photos import (
     MAX_PIXELS,
     OPENCV_MAX_SIDE,
@@ -28,6 +36,9 @@ from deblur.io.photos import (
 
 __all__ = [
     "IMAGE_EXTENSIONS",
+    "KERNEL_FILE_EXTENSIONS",
+    "MAX_KERNELS_PER_FILE",
+    "MAX_KERNEL_SIDE",
     "MAX_PIXELS",
     "OPENCV_MAX_SIDE",
     "PHOTO_FORMATS",
@@ -39,10 +50,13 @@ __all__ = [
     "encode_photo",
     "image_size",
     "list_images",
+    "list_kernel_files",
     "pixels_to_tensor",
     "read_image",
+    "read_kernel_file",
     "read_photo",
     "relative_stems",
     "tensor_to_array",
+    "validate_kernel",
     "write_image",
 ]
