@@ -15,7 +15,16 @@ from deblur.io.files import (
     list_images,
     relative_stems,
 )
-from deblur.io.images import encode_image, pixels_to_tensor, read_image, tensor_to_array, write_image
+from deblur.io.images import (
+    encode_image,
+    from_float,
+    pixel_scale,
+    pixels_to_tensor,
+    read_image,
+    tensor_to_array,
+    to_float,
+    write_image,
+)
 from deblur.io.kernels import (
     KERNEL_FILE_EXTENSIONS,
     MAX_KERNEL_SIDE,
@@ -48,15 +57,18 @@ __all__ = [
     "encode_image",
     "encode_npy",
     "encode_photo",
+    "from_float",
     "image_size",
     "list_images",
     "list_kernel_files",
+    "pixel_scale",
     "pixels_to_tensor",
     "read_image",
     "read_kernel_file",
     "read_photo",
     "relative_stems",
     "tensor_to_array",
+    "to_float",
     "validate_kernel",
     "write_image",
 ]

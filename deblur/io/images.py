@@ -1,7 +1,8 @@
 """Images inside the library: float32 RGB tensors ``(3, H, W)`` with values in [0, 1].
 
 uint8/uint16 pixels and OpenCV's BGR order exist only in :mod:`deblur.io`: :func:`read_image` and
-:func:`write_image` convert at the file boundary (:func:`pixels_to_tensor`, :func:`tensor_to_array`).
+:func:`write_image` convert at the file boundary (:func:`pixels_to_tensor`, :func:`tensor_to_array`), and
+:func:`to_float` / :func:`from_float` are the one place where integer pixels are scaled to [0, 1] and back.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import cv2
 import numpy as np
 import torch
 
-from deblur.errors import ImageError
+from deblur.errors import ConfigError, ImageError
 from deblur.io.files import IMAGE_EXTENSIONS, atomic_write_bytes
 from deblur.io.photos import MAX_PIXELS, read_photo
 
@@ -48,10 +49,9 @@ def pixels_to_tensor(pixels: np.ndarray) -> torch.Tensor:
     """
     if pixels.dtype not in (np.uint8, np.uint16):
         raise ValueError(f"expected uint8 or uint16 pixels, got {pixels.dtype}")
-    scaled = pixels.astype(np.float32) / (255.0 if pixels.dtype == np.uint8 else 65535.0)
-    if scaled.ndim == 2:
-        scaled = np.repeat(scaled[:, :, None], 3, axis=2)
-    return torch.from_numpy(np.ascontiguousarray(scaled[:, :, :3].transpose(2, 0, 1)))
+    # (C, H, W) views, grey repeated: the conversion's copy lays the planes out
+    planes = np.broadcast_to(pixels, (3, *pixels.shape)) if pixels.ndim == 2 else pixels[:, :, :3].transpose(2, 0, 1)
+    return to_float(planes)[0]
 
 
 def tensor_to_array(image: torch.Tensor, bit_depth: int = 8) -> np.ndarray:
@@ -60,9 +60,53 @@ def tensor_to_array(image: torch.Tensor, bit_depth: int = 8) -> np.ndarray:
         raise ValueError(f"expected an image tensor of shape (1 or 3, H, W), got {tuple(image.shape)}")
     if bit_depth not in (8, 16):
         raise ValueError(f"bit_depth must be 8 or 16, got {bit_depth}")
-    scale, dtype = (255.0, np.uint8) if bit_depth == 8 else (65535.0, np.uint16)
-    array = (image.detach().float().clamp(0, 1) * scale).round().cpu().numpy().astype(dtype).transpose(1, 2, 0)
+    array = from_float(image.detach().float(), np.dtype(np.uint8 if bit_depth == 8 else np.uint16)).transpose(1, 2, 0)
     return np.ascontiguousarray(array[:, :, ::-1] if array.shape[2] == 3 else array[:, :, 0])
+
+
+def pixel_scale(dtype: np.dtype) -> float:
+    """The value of white for pixels of ``dtype``: 255 (uint8), 65535 (uint16) or 1 (floats, already in [0, 1]).
+
+    Raises:
+        ConfigError: any other dtype.
+    """
+    if dtype == np.uint8:
+        return 255.0
+    if dtype == np.uint16:
+        return 65535.0
+    if np.issubdtype(dtype, np.floating):
+        return 1.0
+    raise ConfigError(f"unsupported image dtype {dtype}: use uint8, uint16 or float in [0, 1]")
+
+
+def to_float(pixels: np.ndarray) -> tuple[torch.Tensor, float]:
+    """Pixels of any shape (uint8, uint16, or float in [0, 1]) -> a float32 tensor of that shape in [0, 1], and the
+    scale that was divided out (:func:`pixel_scale`). The one place where integer pixels become floats.
+
+    Example:
+        >>> to_float(np.array([0, 51, 255], np.uint8))
+        (tensor([0.0000, 0.2000, 1.0000]), 255.0)
+    """
+    scale = pixel_scale(pixels.dtype)
+    # NumPy converts to a new C-ordered array faster than torch does; the division is in place, threaded
+    return torch.from_numpy(pixels.astype(np.float32, order="C")).div_(scale), scale
+
+
+def from_float(values: torch.Tensor, dtype: np.dtype) -> np.ndarray:
+    """A float tensor in [0, 1] -> a NumPy array of ``dtype`` and the same shape: uint8 and uint16 are scaled,
+    rounded half to even and clamped to their range; floats are returned as they are. The inverse of :func:`to_float`.
+
+    Example:
+        >>> from_float(torch.tensor([-0.5, 0.2, 0.5, 2.0]), np.dtype(np.uint8))
+        array([  0,  51, 128, 255], dtype=uint8)
+    """
+    scale = pixel_scale(dtype)
+    if scale == 1.0:
+        return np.ascontiguousarray(values.cpu().numpy()).astype(dtype)
+    scaled = values.mul(scale).round_().clamp_(0, scale)  # in torch: threaded, in place
+    if dtype == np.uint8:
+        return scaled.to(torch.uint8).contiguous().cpu().numpy()
+    return scaled.to(torch.int32).contiguous().cpu().numpy().astype(dtype)  # torch < 2.3 has no uint16
 
 
 def encode_image(image: torch.Tensor, suffix: str, bit_depth: int = 8, quality: int = 95) -> bytes:
