@@ -46,9 +46,13 @@ def pixels_to_tensor(pixels: np.ndarray) -> torch.Tensor:
         torch.Size([3, 2, 3])
         >>> pixels_to_tensor(np.array([[[0, 65535, 0, 7]]], np.uint16))[:, 0, 0]
         tensor([0., 1., 0.])
+        >>> pixels_to_tensor(np.array([[[255, 0]]], np.uint8))[:, 0, 0]  # grey + alpha
+        tensor([1., 1., 1.])
     """
     if pixels.dtype not in (np.uint8, np.uint16):
         raise ValueError(f"expected uint8 or uint16 pixels, got {pixels.dtype}")
+    if pixels.ndim == 3 and pixels.shape[2] < 3:  # grey + alpha: the grey plane
+        pixels = pixels[:, :, 0]
     # (C, H, W) views, grey repeated: the conversion's copy lays the planes out
     planes = np.broadcast_to(pixels, (3, *pixels.shape)) if pixels.ndim == 2 else pixels[:, :, :3].transpose(2, 0, 1)
     return to_float(planes)[0]

@@ -43,6 +43,11 @@ def test_gray_and_alpha_become_rgb(tmp_path: Path) -> None:
     cv2.imwrite(str(tmp_path / "rgba.png"), np.full((5, 6, 4), 200, np.uint8))
     assert read_image(tmp_path / "gray.png").shape == (3, 5, 6)
     assert read_image(tmp_path / "rgba.png").shape == (3, 5, 6)
+    from PIL import Image
+
+    grey_alpha = np.stack([np.full((5, 6), 128, np.uint8), np.full((5, 6), 9, np.uint8)], axis=-1)
+    Image.fromarray(grey_alpha, "LA").save(tmp_path / "grey_alpha.png")
+    torch.testing.assert_close(read_image(tmp_path / "grey_alpha.png"), read_image(tmp_path / "gray.png"))
 
 
 @pytest.mark.parametrize("suffix", [".jpg", ".webp", ".bmp", ".tiff"])
