@@ -1,5 +1,5 @@
-"""Imports flow one way (shared/STYLE.md): every module of deblur/ is read with ``ast`` and each ``deblur`` import it
-makes, at the top or inside a function, is checked against the layering rules below.
+"""Imports flow one way (the style guide's layering): every module of deblur/ is read with ``ast`` and each
+``deblur`` import it makes, at the top or inside a function, is checked against the layering rules below.
 
 The checker works on source text, so a test feeds it a fake module and checks that it catches the violation.
 """

@@ -1,8 +1,7 @@
-"""Reading and writing images and files, safely: the only place where pixels are integers and files are bytes.
-
-``files`` lists images and writes atomically, ``images`` converts between files and the library's float RGB tensors
-in [0, 1], ``photos`` reads and writes photos as stored (bit depth, alpha, EXIF, ICC), ``kernels`` reads blur kernel
-files. Their public names are re-exported here, so ``from deblur.io import read_image`` is the usual import.
+"""Reading and writing images and files, safely: the only place where pixels are integers and files are bytes. ``files``
+lists images and writes atomically, ``images`` converts between files and the library's float RGB tensors in [0, 1],
+``photos`` reads and writes photos as stored (bit depth, alpha, EXIF, ICC), ``kernels`` reads blur kernel files. Their
+public names are re-exported here, so ``from deblur.io import read_image`` is the usual import.
 """
 
 from __future__ import annotations

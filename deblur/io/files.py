@@ -1,7 +1,6 @@
-"""Files: listing the images under a folder, naming outputs after their inputs, and atomic writes.
-
-Every write goes to a temporary file in the target folder that is renamed into place, so a crash or a full disk
-never leaves a half-written file, and an existing file is only replaced when asked.
+"""Files: listing the images under a folder, naming outputs after their inputs, and atomic writes. Every write goes to a
+temporary file in the target folder that is renamed into place, so a crash or a full disk never leaves a half-written
+file, and an existing file is only replaced when asked.
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
-"""Images inside the library: float32 RGB tensors ``(3, H, W)`` with values in [0, 1].
-
-uint8/uint16 pixels and OpenCV's BGR order exist only in :mod:`deblur.io`: :func:`read_image` and
-:func:`write_image` convert at the file boundary (:func:`pixels_to_tensor`, :func:`tensor_to_array`), and
-:func:`to_float` / :func:`from_float` are the one place where integer pixels are scaled to [0, 1] and back.
+"""Images inside the library: float32 RGB tensors ``(3, H, W)`` with values in [0, 1]. Integer pixels (uint8, uint16)
+and OpenCV's BGR order exist only in :mod:`deblur.io`: :func:`read_image` and :func:`write_image` convert at the file
+boundary (:func:`pixels_to_tensor`, :func:`tensor_to_array`), and :func:`to_float` / :func:`from_float` are the one
+place where integer pixels are scaled to [0, 1] and rounded back.
 """
 
 from __future__ import annotations

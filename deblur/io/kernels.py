@@ -1,9 +1,8 @@
-"""Kernel files: blur kernels read from PNG (or other grayscale images), NPY and MATLAB files, validated.
-
-A kernel file holds one kernel (a picture, a ``(k, k)`` array) or many (an ``(N, k, k)`` array, a MATLAB ``.mat``
-file: v5 through scipy, v7.3/HDF5 such as Levin et al.'s ``Levin09.mat`` through the optional h5py). Every kernel
-is checked (two-dimensional, finite, non-negative, positive sum) and normalised to sum 1, and sizes are checked from
-the file headers before anything is decoded. Kernels come back as stored: centring them is the caller's
+"""Kernel files: blur kernels read from PNG (or other grayscale images), NPY and MATLAB files, validated. A kernel file
+holds one kernel (a picture, a ``(k, k)`` array) or many (an ``(N, k, k)`` array, a MATLAB ``.mat`` file: v5 through
+scipy, v7.3/HDF5 such as Levin et al.'s ``Levin09.mat`` through the optional h5py). Every kernel is checked
+(two-dimensional, finite, non-negative, positive sum) and normalised to sum 1, and sizes are checked from the file
+headers before anything is decoded. Kernels come back as stored: centring them is the caller's
 (:func:`deblur.ops.psf.center_kernel`), since io sits below ops. Errors name the offending file.
 """
 

@@ -1,9 +1,8 @@
 """Photos as stored: pixels at their bit depth (uint8 or uint16), grey or colour, with alpha, EXIF and ICC.
-
-:func:`read_photo` is the one reader of image files: untrusted files are checked from their header (format
-allowlist, pixel limit, still image) before any pixel is decoded, and EXIF orientation is applied once.
-:func:`encode_photo` writes a photo back with its metadata, adding the EXIF and ICC bytes to the 16-bit PNG and TIFF
-files OpenCV writes without them.
+:func:`read_photo` is the one reader of image files: untrusted files are checked from their header (format allowlist,
+pixel limit, still image) before any pixel is decoded, and EXIF orientation is applied once. :func:`encode_photo` writes
+a photo back with its metadata, adding the EXIF and ICC bytes to the 16-bit PNG and TIFF files OpenCV writes without
+them.
 """
 
 from __future__ import annotations

@@ -1,9 +1,7 @@
-"""Kernel banks: blur kernels read from files, centred, and sampled.
-
-A bank is a folder of kernel files or a single file (:mod:`deblur.io.kernels` reads and validates them: PNG, NPY,
-MATLAB v5 and v7.3). Every kernel is moved by whole pixels so that its centre of mass is within half a pixel of the
-middle of an odd canvas (:func:`deblur.ops.psf.center_kernel`): integer shifts keep the kernel exact, and a centred
-kernel does not shift the image it blurs.
+"""Kernel banks: blur kernels read from files, centred, and sampled. A bank is a folder of kernel files or a single file
+(:mod:`deblur.io.kernels` reads and validates them: PNG, NPY, MATLAB v5 and v7.3). Every kernel is moved by whole pixels
+so that its centre of mass is within half a pixel of the middle of an odd canvas (:func:`deblur.ops.psf.center_kernel`):
+integer shifts keep the kernel exact, and a centred kernel does not shift the image it blurs.
 """
 
 from __future__ import annotations
