@@ -9,8 +9,6 @@ every job, and image I/O. Training lives in ``deblur.train`` (``deblur.train.deb
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from deblur.config import (
     GANConfig,
     LossConfig,
@@ -27,6 +25,7 @@ from deblur.errors import DeblurError
 from deblur.io import read_image, write_image
 from deblur.nets import create_net
 from deblur.restoration import load_restorer, restore, restore_files
+from deblur.version import __version__
 from deblur.weights import load_model, save_model
 
 __all__ = [

@@ -18,10 +18,10 @@ from typing import Any
 import torch
 from torch import nn
 
-import deblur
 from deblur.errors import DeblurError
 from deblur.io import atomic_write_bytes
 from deblur.nets import net_from_spec, net_spec
+from deblur.version import __version__
 
 MODEL_FORMAT = "deblur-model/1"
 METADATA_KEYS = ("format", "deblur_version", "task", "net", "config", "data", "metrics", "steps", "checkpoint")
@@ -38,7 +38,7 @@ def save_model(
     """Write ``net`` (built with ``create_net``) and ``metadata`` to a ``.safetensors`` file, atomically."""
     from safetensors.torch import save
 
-    info = {"format": MODEL_FORMAT, "deblur_version": deblur.__version__, "net": net_spec(net), **(metadata or {})}
+    info = {"format": MODEL_FORMAT, "deblur_version": __version__, "net": net_spec(net), **(metadata or {})}
     tensors = {k: v.detach().contiguous().cpu() for k, v in net.state_dict().items()}
     return atomic_write_bytes(path, save(tensors, metadata={"deblur": json.dumps(info)}), overwrite=overwrite)
 

@@ -1,5 +1,5 @@
-"""Imports flow one way (shared/STYLE.md): every module of deblur/ is read with ``ast`` and each ``deblur`` import it
-makes, at the top or inside a function, is checked against the layering rules below.
+"""Imports flow one way (the style guide's layering): every module of deblur/ is read with ``ast`` and each
+``deblur`` import it makes, at the top or inside a function, is checked against the layering rules below.
 
 The checker works on source text, so a test feeds it a fake module and checks that it catches the violation.
 """
@@ -19,7 +19,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "deblur"
 class Rule:
     """Modules under any of ``modules`` may import from deblur only ``allowed`` (when given) and never ``forbidden``.
 
-    Names are dotted prefixes: ``deblur.ops`` covers ``deblur.ops`` and ``deblur.ops.conv``.
+    Names are dotted prefixes: ``deblur.ops`` covers ``deblur.ops`` and ``deblur.ops.conv``; a name in
+    ``forbidden_exactly`` is forbidden alone, not its submodules (the root ``deblur``, which imports everything).
     """
 
     modules: tuple[str, ...]
@@ -27,6 +28,7 @@ class Rule:
     allowed: tuple[str, ...] | None = None
     forbidden: tuple[str, ...] = ()
     exempt: tuple[str, ...] = ()
+    forbidden_exactly: tuple[str, ...] = ()
 
 
 RULES = (
@@ -52,8 +54,13 @@ RULES = (
     ),
     Rule(
         ("deblur.restoration",),
-        "restoration needs nets, ops, io and weights, never training, data or benchmarks",
-        forbidden=("deblur.train", "deblur.data", "deblur.bench"),
+        "restoration needs nets, ops, io and weights, never synthesis, training, data or benchmarks",
+        forbidden=("deblur.synth", "deblur.train", "deblur.data", "deblur.bench"),
+    ),
+    Rule(
+        ("deblur.weights",),
+        "the package root imports weights, not the reverse: the version is in deblur.version",
+        forbidden_exactly=("deblur",),
     ),
     Rule(
         ("deblur.synth",),
@@ -117,7 +124,11 @@ def violations(module: str, imports: list[tuple[int, str]], rules: tuple[Rule, .
         for rule in rules:
             if not _within(module, rule.modules) or _within(module, rule.exempt):
                 continue
-            if (rule.allowed is not None and not _within(name, rule.allowed)) or _within(name, rule.forbidden):
+            if (
+                (rule.allowed is not None and not _within(name, rule.allowed))
+                or _within(name, rule.forbidden)
+                or name in rule.forbidden_exactly
+            ):
                 out.append(f"{module} (line {line}) imports {name}: {rule.why}")
     return out
 
@@ -184,6 +195,13 @@ def late():
     assert violations("deblur.config.loading", [(1, "deblur.config.jobs")]) == []
     assert violations("deblur.io", [(1, "deblur.config")])  # io stays below config
     assert violations("deblur.restoration", [(1, "deblur.train.loop")])
+    assert violations("deblur.restoration", [(1, "deblur.synth.bank")])  # kernel files are read through io
+    assert imported_modules("from deblur import __version__\n", "deblur.weights", False, known) == [(1, "deblur")]
+    assert violations("deblur.weights", [(1, "deblur")]) == [
+        "deblur.weights (line 1) imports deblur: the package root imports weights, not the reverse: the version is in "
+        "deblur.version"
+    ]
+    assert violations("deblur.weights", [(1, "deblur.version"), (2, "deblur.nets")]) == []  # submodules are fine
     assert violations("deblur.synth.folder", [(1, "deblur.data")])
     assert violations("deblur.ops.conv", [(1, "deblur")])  # the root package pulls in everything
     assert violations("deblur", [(1, "deblur.cli")])  # the root package is no exception to the CLI rule

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from deblur.cli import cli
+from tests.io.test_photos import png_bomb
 
 
 def test_exception_unexpected_error_is_one_line_unless_debug(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -30,21 +31,6 @@ def test_exception_unexpected_error_is_one_line_unless_debug(monkeypatch: pytest
     assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
     debug = runner.invoke(cli, ["--debug", *args])
     assert isinstance(debug.exception, RuntimeError)
-
-
-def _png_bomb(path: Path, side: int = 100_000) -> Path:
-    """A valid PNG header claiming side x side RGB pixels, with almost no data (a decompression bomb's header)."""
-    import struct
-    import zlib
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
-    path.write_bytes(
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
-    )
-    return path
 
 
 def _bad_input_corpus(root: Path) -> dict[str, str]:  # noqa: PLR0915
@@ -75,7 +61,7 @@ def _bad_input_corpus(root: Path) -> dict[str, str]:  # noqa: PLR0915
     expected["noise.jpg"] = "not a readable image"
     (root / "notes.png").write_text("this is not an image\n")
     expected["notes.png"] = "not a readable image"
-    _png_bomb(root / "bomb.png")
+    png_bomb(root / "bomb.png")
     expected["bomb.png"] = "over the limit"
     frames = [Image.fromarray(np.full((16, 16, 3), v, np.uint8)) for v in (0, 255)]
     frames[0].save(root / "animated.gif", save_all=True, append_images=frames[1:])
@@ -222,24 +208,6 @@ def test_exception_bad_input_corpus_each_gets_its_outcome(tmp_path: Path) -> Non
     assert cv2.imread(str(tmp_path / "out" / "tiny1.png")).shape[:2] == (1, 1)
 
 
-def test_values_bomb_refused_fast_without_allocation(tmp_path: Path) -> None:
-    import time
-    import tracemalloc
-
-    from deblur.errors import ImageError
-    from deblur.io import read_photo
-
-    bomb = _png_bomb(tmp_path / "bomb.png")
-    tracemalloc.start()
-    start = time.perf_counter()
-    with pytest.raises(ImageError, match="over the limit"):
-        read_photo(bomb)
-    elapsed = time.perf_counter() - start
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    assert elapsed < 0.1 and peak < 50e6
-
-
 def test_exception_existing_output_and_unwritable_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import numpy as np
     from PIL import Image
@@ -253,12 +221,12 @@ def test_exception_existing_output_and_unwritable_folder(tmp_path: Path, monkeyp
     result = runner.invoke(cli, ["restore", str(source), "--model", str(model)])
     assert result.exit_code == 1 and "already exists" in result.output and existing.read_bytes() == b"keep me"
 
-    import deblur.io
+    import deblur.io.files
 
     def refuse(*_: object, **__: object) -> None:
         raise PermissionError(13, "Permission denied", str(tmp_path / "locked"))
 
-    monkeypatch.setattr(deblur.io.tempfile, "mkstemp", refuse)  # a read-only folder, even for root
+    monkeypatch.setattr(deblur.io.files.tempfile, "mkstemp", refuse)  # a read-only folder, even for root
     locked = runner.invoke(cli, ["restore", str(source), "--model", str(model), "--out-dir", str(tmp_path / "locked")])
     assert locked.exit_code == 1 and "Permission denied" in locked.output and "Traceback" not in locked.output
     assert not list((tmp_path / "locked").glob("*")) if (tmp_path / "locked").exists() else True
@@ -523,46 +491,6 @@ def test_values_earlier_outputs_are_skipped_only_when_writing_beside_the_inputs(
     assert result.exit_code == 0, result.output
     assert (folder / "cat_deblurred_final_deblurred.png").exists()
     assert not (folder / "dog_deblurred_deblurred.png").exists()
-
-
-def test_values_outputs_follow_the_umask_and_keep_a_replaced_files_mode(tmp_path: Path) -> None:
-    import os
-
-    from deblur.io import atomic_write_bytes
-
-    old = os.umask(0o022)
-    try:
-        fresh = atomic_write_bytes(tmp_path / "fresh.bin", b"1")
-        assert fresh.stat().st_mode & 0o777 == 0o644
-        shared = tmp_path / "shared.bin"
-        shared.write_bytes(b"0")
-        shared.chmod(0o664)
-        atomic_write_bytes(shared, b"2", overwrite=True)
-        assert shared.stat().st_mode & 0o777 == 0o664 and shared.read_bytes() == b"2"
-    finally:
-        os.umask(old)
-
-
-def test_values_the_longest_legal_output_name_can_be_written(tmp_path: Path) -> None:
-    from deblur.io import atomic_write_bytes
-
-    name = "x" * 251 + ".png"  # 255 bytes: the usual limit of one name
-    assert atomic_write_bytes(tmp_path / name, b"data").read_bytes() == b"data"
-    assert [p.name for p in tmp_path.iterdir()] == [name]
-
-
-def test_exception_an_interrupted_write_leaves_no_temporary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import os
-
-    from deblur.io import atomic_write_bytes
-
-    def interrupted(_fd: int) -> None:
-        raise SystemExit(143)  # what SIGTERM raises in deblur restore, mid-write
-
-    monkeypatch.setattr(os, "fsync", interrupted)
-    with pytest.raises(SystemExit):
-        atomic_write_bytes(tmp_path / "out.png", b"partial")
-    assert list(tmp_path.iterdir()) == []
 
 
 def test_exception_sigterm_during_restore_exits_like_an_interrupt(
@@ -842,31 +770,6 @@ def test_values_malformed_exif_is_dropped_and_the_photo_restored(tmp_path: Path)
     assert np.asarray(Image.open(tmp_path / "o.jpg")).shape == (24, 32, 3)
 
 
-def test_values_sixteen_bit_png_keeps_icc_and_exif_and_grey_alpha_stays_grey_alpha(tmp_path: Path) -> None:
-    import numpy as np
-    from PIL import Image, ImageCms
-
-    from deblur.io import Photo, encode_photo, read_photo
-
-    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-    exif = Image.Exif()
-    exif[0x010F] = "Camera"
-    pixels = np.random.default_rng(0).integers(0, 65535, (12, 16, 3), dtype=np.uint16)
-    (tmp_path / "deep.png").write_bytes(encode_photo(Photo(pixels, "PNG", exif.tobytes(), icc), ".png"))
-    back = read_photo(tmp_path / "deep.png")
-    assert back.pixels.dtype == np.uint16 and np.array_equal(back.pixels, pixels)
-    assert back.icc_profile == icc and Image.Exif() is not None
-    with Image.open(tmp_path / "deep.png") as im:
-        assert im.getexif().get(0x010F) == "Camera"
-    grey_alpha = np.stack([pixels[..., 0] // 257, np.full((12, 16), 99)], axis=-1).astype(np.uint8)
-    Image.fromarray(grey_alpha, "LA").save(tmp_path / "la.png")
-    photo = read_photo(tmp_path / "la.png")
-    assert photo.pixels.shape == (12, 16, 2)
-    (tmp_path / "la_out.png").write_bytes(encode_photo(photo, ".png"))
-    with Image.open(tmp_path / "la_out.png") as im:
-        assert im.mode == "LA" and np.array_equal(np.asarray(im), grey_alpha)
-
-
 def test_exception_a_model_file_holding_a_discriminator_is_refused(tmp_path: Path) -> None:
     from deblur.nets import create_net
     from deblur.weights import save_model
@@ -933,23 +836,3 @@ def test_exception_an_output_name_too_long_names_the_output(tmp_path: Path) -> N
     target = tmp_path / ("x" * 300 + ".png")
     result = CliRunner().invoke(cli, ["restore", str(photo), "--model", str(model), "-o", str(target)])
     assert result.exit_code == 1 and "x" * 300 in result.output and "Traceback" not in result.output
-
-
-def test_values_sixteen_bit_tiff_keeps_its_icc_profile_and_exif(tmp_path: Path) -> None:
-    from PIL import Image, ImageCms
-
-    from deblur.io import Photo, encode_photo, read_photo
-
-    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-    exif = Image.Exif()
-    exif[0x010F] = "Camera"
-    exif.get_ifd(0x8769)[0x9003] = "2024:05:06 07:08:09"
-    exif[0x8769] = 0
-    pixels = np.random.default_rng(1).integers(0, 65535, (12, 16, 3), dtype=np.uint16)
-    (tmp_path / "deep.tif").write_bytes(encode_photo(Photo(pixels, "TIFF", exif.tobytes(), icc), ".tif"))
-    back = read_photo(tmp_path / "deep.tif")
-    assert back.pixels.dtype == np.uint16 and np.array_equal(back.pixels, pixels) and back.icc_profile == icc
-    with Image.open(tmp_path / "deep.tif") as im:
-        kept = im.getexif()
-        assert kept.get(0x010F) == "Camera" and kept.get_ifd(0x8769).get(0x9003) == "2024:05:06 07:08:09"
-    assert cv2.imread(str(tmp_path / "deep.tif"), cv2.IMREAD_UNCHANGED).shape == (12, 16, 3)  # still a valid TIFF

@@ -133,7 +133,8 @@ def nonblind_set(
     Item names are ``<image>_<kernel>``; groups are the kernel names.
     """
     from deblur.data.pairs import key_generator
-    from deblur.synth.bank import center_kernel, kernel_label, read_kernel_bank
+    from deblur.ops.psf import center_kernel
+    from deblur.synth.bank import kernel_label, read_kernel_bank
     from deblur.synth.kernels import perturb_kernels
 
     if noise < 0:
@@ -164,7 +165,7 @@ def nonblind_set(
                 error_generator = key_generator(seed + 104729, len(items))
                 given = perturb_kernels(true, kernel_error, error_generator)[0].double().numpy()
                 if recenter:
-                    given = center_kernel(given)
+                    given = center_kernel(torch.from_numpy(given)).numpy()
             item = BenchItem(f"{stem}_{label}", blurred, target.contiguous(), label, kernel, depth, given)
             items.append(item)
     return items

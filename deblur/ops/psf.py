@@ -10,7 +10,7 @@ import torch
 
 from deblur.ops.conv import check_kernel_size
 
-__all__ = ["center_kernels", "center_of_mass", "disk_kernels", "gaussian_kernels", "normalize_kernels"]
+__all__ = ["center_kernel", "center_kernels", "center_of_mass", "disk_kernels", "gaussian_kernels", "normalize_kernels"]
 
 
 def _coords(size: int, device: torch.device | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -111,3 +111,26 @@ def center_kernels(kernels: torch.Tensor, grow: bool = True) -> torch.Tensor:
         return out
     out = out[..., reach : reach + size, reach : reach + size]
     return out / out.sum(dim=(-2, -1), keepdim=True).clamp(min=1e-12)
+
+
+def center_kernel(kernel: torch.Tensor) -> torch.Tensor:
+    """One kernel ``(h, w)`` of any size, even or non-square (as read from a file), centred by
+    :func:`center_kernels` on the smallest odd square canvas that holds all its weight.
+
+    Example:
+        >>> center_kernel(torch.tensor([[0.0, 0.0, 1.0, 0.0]])).tolist()
+        [[1.0]]
+        >>> center_kernel(torch.tensor([[0.0, 0.5, 0.5, 0.0]]))[1].tolist()
+        [0.5, 0.5, 0.0]
+    """
+    height, width = kernel.shape
+    # a side of 4n + 1 puts the canvas's middle on an even row and column of the kernel as given, so that a centre
+    # of mass exactly half-way between two pixels rounds (half to even) to the pixel it rounds to there
+    side = (max(height, width) + 2) // 4 * 4 + 1
+    canvas = kernel.new_zeros(side, side)
+    canvas[:height, :width] = kernel
+    centred = center_kernels(canvas[None])[0]
+    middle = centred.shape[-1] // 2
+    rows, cols = centred.nonzero(as_tuple=True)
+    half = int(torch.cat([rows, cols]).sub(middle).abs().max()) if len(rows) else 0
+    return centred[middle - half : middle + half + 1, middle - half : middle + half + 1].contiguous()

@@ -11,13 +11,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
 
 from deblur.device import resolve_device
 from deblur.errors import ConfigError, KernelBankError
+from deblur.io import read_kernel_file
 from deblur.ops.deconv import hl_deconv
+from deblur.ops.psf import center_kernel
 from deblur.restoration.tiling import module_device
 from deblur.weights import ModelFileError, load_model
 
@@ -93,12 +94,10 @@ def load_kernel(path: str | Path) -> torch.Tensor:
     Raises:
         KernelBankError: unreadable file or bad content (named in the message), or a file holding several kernels.
     """
-    from deblur.synth.bank import read_kernel_file  # moves to deblur.io
-
     kernels = read_kernel_file(path)
     if len(kernels) != 1:
         raise KernelBankError(f"{path} holds {len(kernels)} kernels: give a file with one kernel")
-    return torch.from_numpy(np.ascontiguousarray(kernels[0][1], dtype=np.float32))
+    return center_kernel(torch.from_numpy(kernels[0][1])).float()
 
 
 class WithKernel(nn.Module):

@@ -16,6 +16,7 @@ from torch import nn
 
 from deblur.device import resolve_device
 from deblur.errors import ConfigError, DeblurError
+from deblur.io import from_float, to_float
 from deblur.restoration.blind import BlindRestorer
 from deblur.restoration.models import KernelDeconvolution, WithKernel, load_kernel, load_restorer
 from deblur.restoration.tiling import DEFAULT_OVERLAP, auto_tile, module_device, restore_tensor
@@ -75,17 +76,7 @@ def _to_float_rgb(array: np.ndarray) -> tuple[torch.Tensor, dict[str, Any]]:
         "ndim": array.ndim,
         "channels": 1 if array.ndim == 2 else array.shape[2],
     }
-    if array.dtype == np.uint8:
-        scale = 255.0
-    elif array.dtype == np.uint16:
-        scale = 65535.0
-    elif np.issubdtype(array.dtype, np.floating):
-        scale = 1.0
-    else:
-        raise ConfigError(f"unsupported image dtype {array.dtype}: use uint8, uint16 or float in [0, 1]")
-    info["scale"] = scale
-    array = np.ascontiguousarray(array)
-    values = torch.from_numpy(array if array.flags.writeable else array.copy()).to(torch.float32).div_(scale)
+    values, info["scale"] = to_float(array)
     if values.ndim == 2:
         values = values[..., None]
     if values.shape[2] not in (1, 2, 3, 4):
@@ -102,12 +93,7 @@ def _from_float_rgb(restored: torch.Tensor, info: dict[str, Any]) -> np.ndarray:
         colour = torch.cat([colour, info["alpha"]], dim=2)
     if info["ndim"] == 2:
         colour = colour[..., 0]
-    if info["scale"] == 1.0:
-        return np.ascontiguousarray(colour.numpy()).astype(info["dtype"])
-    scaled = colour.mul(info["scale"]).round_().clamp_(0, info["scale"])  # in torch: threaded, in place
-    if info["dtype"] == np.uint8:
-        return scaled.to(torch.uint8).contiguous().numpy()
-    return scaled.to(torch.int32).contiguous().numpy().astype(info["dtype"])
+    return from_float(colour, info["dtype"])
 
 
 def restore(

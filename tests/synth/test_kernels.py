@@ -232,3 +232,19 @@ def test_center_kernels_moves_the_centre_of_mass_and_keeps_every_weight() -> Non
     moved = center_kernels(edge, grow=False)
     assert moved.shape == (1, 5, 5) and abs(float(moved.sum()) - 1) < 1e-6 and float(moved[0, 2, 2]) > 0
     assert float(center_kernels(edge).sum()) == pytest.approx(1.0)
+
+
+def test_center_kernel_values() -> None:
+    from deblur.ops.psf import center_kernel
+
+    kernel = torch.zeros(3, 6, dtype=torch.float64)
+    kernel[0, 4] = kernel[0, 5] = 0.5  # centre of mass half-way between columns 4 and 5: rounds to the even one
+    centred = center_kernel(kernel)
+    assert centred.dtype == torch.float64
+    torch.testing.assert_close(centred, torch.tensor([[0, 0, 0], [0, 0.5, 0.5], [0, 0, 0]], dtype=torch.float64))
+    uneven = torch.zeros(4, 9)
+    uneven[3, 0], uneven[0, 8] = 0.25, 0.75  # even height, far apart: the canvas grows to hold both
+    grown = center_kernel(uneven)
+    assert grown.shape == (13, 13) and center_of_mass(grown[None]).abs().max() <= 0.5
+    assert sorted(grown[grown > 0].tolist()) == [0.25, 0.75]
+    assert center_kernel(torch.zeros(2, 2)).shape == (1, 1)  # no mass, no centre: an empty 1 x 1 canvas

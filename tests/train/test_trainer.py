@@ -243,7 +243,7 @@ def test_exception_full_disk_keeps_previous_checkpoint(
 ) -> None:
     import errno
 
-    import deblur.io
+    import deblur.io.files
 
     out = tmp_path / "run"
     train(tiny_config(photo_folder, out, steps=2, val_every=0, ckpt_every=1), progress=False)
@@ -263,7 +263,7 @@ def test_exception_full_disk_keeps_previous_checkpoint(
         handle.write = write
         return handle
 
-    monkeypatch.setattr(deblur.io.os, "fdopen", full_disk)
+    monkeypatch.setattr(deblur.io.files.os, "fdopen", full_disk)
     with pytest.raises(ImageError, match=r"cannot write .*last\.pt: No space left on device \(nothing was written\)"):
         train(tiny_config(photo_folder, out, steps=4, val_every=0, ckpt_every=1), resume=True, progress=False)
     assert (out / "last.pt").read_bytes() == before  # the previous checkpoint is intact

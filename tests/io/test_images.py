@@ -1,4 +1,5 @@
-"""Image I/O: round trips, bit depths, and clear errors for bad files; writes are atomic and never clobber."""
+"""Images as float tensors in [0, 1]: round trips, bit depths, channel order, clear errors for bad files, and the
+one conversion between integer pixels and floats."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from deblur.errors import ImageError
-from deblur.io import atomic_write_bytes, list_images, read_image, write_image
+from deblur.errors import ConfigError, ImageError
+from deblur.io.images import from_float, pixel_scale, pixels_to_tensor, read_image, to_float, write_image
+from deblur.io.photos import read_photo
 
 
 def test_roundtrip_8bit(tmp_path: Path) -> None:
@@ -41,6 +43,11 @@ def test_gray_and_alpha_become_rgb(tmp_path: Path) -> None:
     cv2.imwrite(str(tmp_path / "rgba.png"), np.full((5, 6, 4), 200, np.uint8))
     assert read_image(tmp_path / "gray.png").shape == (3, 5, 6)
     assert read_image(tmp_path / "rgba.png").shape == (3, 5, 6)
+    from PIL import Image
+
+    grey_alpha = np.stack([np.full((5, 6), 128, np.uint8), np.full((5, 6), 9, np.uint8)], axis=-1)
+    Image.fromarray(grey_alpha, "LA").save(tmp_path / "grey_alpha.png")
+    torch.testing.assert_close(read_image(tmp_path / "grey_alpha.png"), read_image(tmp_path / "gray.png"))
 
 
 @pytest.mark.parametrize("suffix", [".jpg", ".webp", ".bmp", ".tiff"])
@@ -82,27 +89,9 @@ def test_no_overwrite_and_atomic(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["out.png"]  # no temporary files left
 
 
-def test_failed_write_leaves_nothing(tmp_path: Path) -> None:
-    target = tmp_path / "folder-in-the-way"
-    (target).mkdir()
-    with pytest.raises(ImageError, match="cannot write"):
-        atomic_write_bytes(target, b"data")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder-in-the-way"]
-
-
 def test_exception_unsupported_extension(tmp_path: Path) -> None:
     with pytest.raises(ImageError, match="cannot write .gif"):
         write_image(tmp_path / "a.gif", torch.zeros(3, 4, 4))
-
-
-def test_list_images(photo_folder: Path) -> None:
-    (photo_folder / "notes.txt").write_text("x")
-    (photo_folder / ".hidden.png").write_bytes(b"")
-    names = [p.relative_to(photo_folder).as_posix() for p in list_images(photo_folder)]
-    assert names == ["astronaut.png", "coffee.png", "sub/chelsea.png"]
-    assert len(list_images(photo_folder, recursive=False)) == 2
-    with pytest.raises(ImageError, match="does not exist"):
-        list_images(photo_folder / "nope")
 
 
 def test_exception_read_image_has_the_checks_of_read_photo(tmp_path: Path) -> None:
@@ -122,8 +111,6 @@ def test_exception_read_image_has_the_checks_of_read_photo(tmp_path: Path) -> No
 def test_values_exif_orientation_applied_once(tmp_path: Path, suffix: str) -> None:
     from PIL import Image
 
-    from deblur.io import read_photo
-
     pixels = np.zeros((10, 20, 3), np.uint8)
     pixels[:, :5] = 255  # a white band on the left
     exif = Image.Exif()
@@ -138,11 +125,46 @@ def test_values_exif_orientation_applied_once(tmp_path: Path, suffix: str) -> No
 
 
 def test_values_pixels_to_tensor() -> None:
-    from deblur.io import pixels_to_tensor
-
     grey = np.array([[0, 255]], np.uint8)
     torch.testing.assert_close(pixels_to_tensor(grey), torch.tensor([[[0.0, 1.0]]]).expand(3, 1, 2))
     rgba = np.array([[[65535, 0, 32768, 0]]], np.uint16)
     torch.testing.assert_close(pixels_to_tensor(rgba)[:, 0, 0], torch.tensor([1.0, 0.0, 32768 / 65535]))
     with pytest.raises(ValueError, match="uint8 or uint16"):
         pixels_to_tensor(np.zeros((2, 2), np.float32))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_values_to_float_and_back_is_exact_for_every_level(dtype: type) -> None:
+    levels = np.arange(np.iinfo(dtype).max + 1, dtype=dtype)
+    values, scale = to_float(levels)
+    assert values.dtype == torch.float32 and scale == pixel_scale(np.dtype(dtype)) == np.iinfo(dtype).max
+    np.testing.assert_array_equal(values.numpy(), levels.astype(np.float32) / np.float32(scale))
+    back = from_float(values, np.dtype(dtype))
+    assert back.dtype == dtype and np.array_equal(back, levels)
+
+
+def test_values_from_float_rounds_half_to_even_and_clamps() -> None:
+    values = torch.tensor([-1.0, -0.0, 0.5 / 255, 1.5 / 255, 254.5 / 255, 1.0 + 1e-6, float("inf")])
+    np.testing.assert_array_equal(from_float(values, np.dtype(np.uint8)), [0, 0, 0, 2, 254, 255, 255])
+    np.testing.assert_array_equal(from_float(torch.tensor([0.5 / 65535, 2.0]), np.dtype(np.uint16)), [0, 65535])
+    floats = from_float(torch.tensor([-0.25, 1.5]), np.dtype(np.float64))  # floats are not clamped
+    assert floats.dtype == np.float64 and floats.tolist() == [-0.25, 1.5]
+
+
+def test_values_to_float_copies_read_only_and_strided_pixels() -> None:
+    pixels = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
+    pixels.setflags(write=False)
+    values, _ = to_float(pixels.transpose(2, 0, 1))  # (C, H, W) planes of (H, W, C) pixels
+    assert values.is_contiguous() and values.shape == (4, 2, 3)
+    torch.testing.assert_close(values * 255, torch.from_numpy(pixels.transpose(2, 0, 1).astype(np.float32)))
+    floats = np.full((2, 2), 0.25, np.float32)
+    values, scale = to_float(floats)
+    values += 1  # a copy: the caller's array is untouched
+    assert scale == 1.0 and floats.max() == 0.25
+
+
+def test_exception_to_float_other_dtypes() -> None:
+    with pytest.raises(ConfigError, match="unsupported image dtype int32"):
+        to_float(np.zeros((2, 2), np.int32))
+    with pytest.raises(ConfigError, match="unsupported image dtype bool"):
+        from_float(torch.zeros(2), np.dtype(bool))

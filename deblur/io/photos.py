@@ -1,53 +1,28 @@
-"""Reading and writing images and files, safely.
-
-Inside the library an image is a float32 RGB tensor ``(3, H, W)`` with values in [0, 1]; uint8/uint16 and
-OpenCV's BGR order exist only here. Untrusted files are validated before decoding (size from the header, a pixel
-limit), and every write goes to a temporary file in the target folder that is renamed into place, so a crash or a
-full disk never leaves a half-written file and an existing file is only replaced when asked.
+"""Photos as stored: pixels at their bit depth (uint8 or uint16), grey or colour, with alpha, EXIF and ICC.
+:func:`read_photo` is the one reader of image files: untrusted files are checked from their header (format allowlist,
+pixel limit, still image) before any pixel is decoded, and EXIF orientation is applied once. :func:`encode_photo` writes
+a photo back with its metadata, adding the EXIF and ICC bytes to the 16-bit PNG and TIFF files OpenCV writes without
+them.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
-import json
-import os
 import struct
-import tempfile
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
-import torch
 
 from deblur.errors import ImageError
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp")
 MAX_PIXELS = 100_000_000
 """Default limit on width x height of an input image (decompression-bomb guard)."""
-
-
-def list_images(root: str | Path, recursive: bool = True) -> list[Path]:
-    """Image files under ``root`` (or ``root`` itself if it is a file), sorted, hidden files skipped.
-
-    Raises:
-        ImageError: ``root`` does not exist.
-    """
-    root = Path(root)
-    if root.is_file():
-        return [root]
-    if not root.is_dir():
-        raise ImageError(f"{root} does not exist: give a folder of images or an image file")
-    pattern = "**/*" if recursive else "*"
-    return sorted(
-        p
-        for p in root.glob(pattern)
-        if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not any(s.startswith(".") for s in p.parts[-1:])
-    )
 
 
 def image_size(path: str | Path) -> tuple[int, int]:
@@ -63,189 +38,6 @@ def image_size(path: str | Path) -> tuple[int, int]:
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise ImageError(f"{path} is not a readable image ({exc.__class__.__name__}): check the file") from exc
     return height, width
-
-
-def read_image(path: str | Path, max_pixels: int | None = MAX_PIXELS) -> torch.Tensor:
-    """Read an image file as float32 RGB ``(3, H, W)`` in [0, 1], with the checks of :func:`read_photo`.
-
-    The format must be one of :data:`PHOTO_FORMATS`, the pixel count within ``max_pixels`` and the image still
-    (not animated), all checked from the header before any pixel is decoded. EXIF orientation is applied; 8- and
-    16-bit files are scaled by 255 and 65535; grey is repeated to three channels and alpha dropped (see
-    :func:`pixels_to_tensor`).
-
-    Args:
-        path: the image file.
-        max_pixels: refuse images with more pixels than this (``None``: no limit).
-
-    Raises:
-        ImageError: missing, unreadable, corrupt, unsupported, animated or oversized file.
-    """
-    return pixels_to_tensor(read_photo(path, max_pixels).pixels)
-
-
-def pixels_to_tensor(pixels: np.ndarray) -> torch.Tensor:
-    """A photo's pixels ``(H, W[, C])``, RGB(A) or grey, uint8 or uint16 -> float32 RGB tensor ``(3, H, W)`` in [0, 1].
-
-    Grey is repeated to three channels and alpha is dropped (not composited).
-
-    Example:
-        >>> pixels_to_tensor(np.full((2, 3), 255, np.uint8)).shape
-        torch.Size([3, 2, 3])
-        >>> pixels_to_tensor(np.array([[[0, 65535, 0, 7]]], np.uint16))[:, 0, 0]
-        tensor([0., 1., 0.])
-    """
-    if pixels.dtype not in (np.uint8, np.uint16):
-        raise ValueError(f"expected uint8 or uint16 pixels, got {pixels.dtype}")
-    scaled = pixels.astype(np.float32) / (255.0 if pixels.dtype == np.uint8 else 65535.0)
-    if scaled.ndim == 2:
-        scaled = np.repeat(scaled[:, :, None], 3, axis=2)
-    return torch.from_numpy(np.ascontiguousarray(scaled[:, :, :3].transpose(2, 0, 1)))
-
-
-def tensor_to_array(image: torch.Tensor, bit_depth: int = 8) -> np.ndarray:
-    """Float RGB tensor (3, H, W) or gray (1, H, W) in [0, 1] -> OpenCV uint8/uint16 array (BGR), rounded."""
-    if image.ndim != 3 or image.shape[0] not in (1, 3):
-        raise ValueError(f"expected an image tensor of shape (1 or 3, H, W), got {tuple(image.shape)}")
-    if bit_depth not in (8, 16):
-        raise ValueError(f"bit_depth must be 8 or 16, got {bit_depth}")
-    scale, dtype = (255.0, np.uint8) if bit_depth == 8 else (65535.0, np.uint16)
-    array = (image.detach().float().clamp(0, 1) * scale).round().cpu().numpy().astype(dtype).transpose(1, 2, 0)
-    return np.ascontiguousarray(array[:, :, ::-1] if array.shape[2] == 3 else array[:, :, 0])
-
-
-def atomic_write_bytes(path: str | Path, data: bytes, overwrite: bool = True) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and an atomic rename.
-
-    The file gets the mode a new file gets under the process's umask, or the mode of the file it replaces. The
-    temporary name is short (``.deblur-XXXXXXXX.tmp``), so any name the file system allows can be written.
-
-    Raises:
-        ImageError: the file exists and ``overwrite`` is false, or the write failed (the target is untouched).
-    """
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise ImageError(f"{path} already exists: pass --overwrite to replace it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".deblur-", suffix=".tmp", dir=path.parent)
-    try:
-        if hasattr(os, "fchmod"):  # POSIX: mkstemp's 0600 would otherwise stay
-            os.fchmod(fd, _mode_for(path))
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if overwrite:
-            os.replace(tmp, path)
-        else:
-            _link_new(Path(tmp), path)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, FileExistsError):
-            raise ImageError(f"{path} already exists: pass --overwrite to replace it") from exc
-        if isinstance(exc, OSError):
-            raise ImageError(f"cannot write {path}: {exc.strerror or exc} (nothing was written)") from exc
-        raise
-    return path
-
-
-def _mode_for(path: Path) -> int:
-    """The permission bits for a file written at ``path``: those of the file there, else ``0o666`` less the umask."""
-    try:
-        return path.stat().st_mode & 0o7777
-    except OSError:
-        mask = os.umask(0)
-        os.umask(mask)
-        return 0o666 & ~mask
-
-
-def _link_new(tmp: Path, path: Path) -> None:
-    """Give the finished ``tmp`` the name ``path`` only if nothing has it yet, atomically (a hard link fails on an
-    existing name, so two processes never replace each other's file); plain rename where links are unsupported."""
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        raise
-    except OSError:
-        if path.exists():
-            raise FileExistsError(path) from None
-        os.replace(tmp, path)
-        return
-    tmp.unlink()
-
-
-def encode_npy(array: np.ndarray) -> bytes:
-    """The bytes of a ``.npy`` file holding ``array`` (no pickled objects)."""
-    buffer = io.BytesIO()
-    np.save(buffer, array, allow_pickle=False)
-    return buffer.getvalue()
-
-
-def atomic_write_json(path: str | Path, data: Any, overwrite: bool = True) -> Path:
-    """Write ``data`` as indented JSON (keys in insertion order, trailing newline), atomically."""
-    return atomic_write_bytes(path, (json.dumps(data, indent=2) + "\n").encode("utf-8"), overwrite=overwrite)
-
-
-def encode_image(image: torch.Tensor, suffix: str, bit_depth: int = 8, quality: int = 95) -> bytes:
-    """Encode a float image tensor (1 or 3, H, W) to the bytes of a file with extension ``suffix``."""
-    suffix = suffix.lower()
-    if suffix not in IMAGE_EXTENSIONS:
-        raise ImageError(f"cannot write {suffix or 'extension-less'} files: use one of {', '.join(IMAGE_EXTENSIONS)}")
-    if bit_depth == 16 and suffix not in (".png", ".tif", ".tiff"):
-        raise ImageError(f"16-bit output needs .png or .tif, not {suffix}")
-    params: list[int] = []
-    if suffix in (".jpg", ".jpeg"):
-        params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)]
-    elif suffix == ".webp":
-        params = [cv2.IMWRITE_WEBP_QUALITY, int(quality)]
-    elif suffix == ".png":
-        params = [cv2.IMWRITE_PNG_COMPRESSION, 6]
-    ok, buffer = cv2.imencode(suffix, tensor_to_array(image, bit_depth), params)
-    if not ok:
-        raise ImageError(f"OpenCV could not encode a {suffix} image")
-    return buffer.tobytes()
-
-
-def write_image(
-    path: str | Path, image: torch.Tensor, bit_depth: int = 8, quality: int = 95, overwrite: bool = False
-) -> Path:
-    """Write a float image tensor (1 or 3, H, W) in [0, 1] atomically; the format follows the extension.
-
-    Args:
-        path: output file; its folder is created.
-        image: values are clamped to [0, 1] and rounded.
-        bit_depth: 8 or 16 (PNG and TIFF only).
-        quality: JPEG/WebP quality.
-        overwrite: replace an existing file.
-
-    Raises:
-        ImageError: unsupported extension, existing file without ``overwrite``, or a failed write.
-    """
-    path = Path(path)
-    return atomic_write_bytes(path, encode_image(image, path.suffix, bit_depth, quality), overwrite=overwrite)
-
-
-def relative_stems(paths: Iterable[Path], root: Path) -> list[str]:
-    """Names for outputs that mirror inputs: the path relative to ``root`` without its extension, unique: inputs
-    that share a stem (``x.png`` and ``x.jpg``; ``X.png`` and ``x.png``, one file on case-insensitive systems)
-    keep their extension in the name (``x_png``, ``x_jpg``), so that no output is written over another.
-
-    Example:
-        >>> relative_stems([Path("d/x.png"), Path("d/x.jpg"), Path("d/y.png")], Path("d/x.png"))
-        ['x_png', 'x_jpg', 'y']
-    """
-    root = root if root.is_dir() else root.parent
-    paths = list(paths)
-    stems = [p.relative_to(root).with_suffix("").as_posix() for p in paths]
-    counts: dict[str, int] = {}
-    for stem in stems:
-        counts[stem.casefold()] = counts.get(stem.casefold(), 0) + 1
-    names = [
-        f"{stem}_{p.suffix.lstrip('.').lower()}" if counts[stem.casefold()] > 1 else stem
-        for stem, p in zip(stems, paths, strict=True)
-    ]
-    if len({n.casefold() for n in names}) != len(names):  # the same stem and extension, differing in case only
-        names = [f"{name}_{i}" for i, name in enumerate(names)]
-    return names
 
 
 PHOTO_FORMATS = {
