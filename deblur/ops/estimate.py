@@ -29,8 +29,8 @@ import kornia
 import torch
 import torch.nn.functional as F
 
-from deblur.ops.conv import _fast_fft_length
-from deblur.ops.deconv import _gradient_power, hl_deconv, psf_to_otf
+from deblur.ops.deconv import hl_deconv
+from deblur.ops.fft import fast_fft_length, gradient_power, psf_to_otf
 from deblur.ops.psf import center_kernels, disk_kernels, gaussian_kernels
 
 __all__ = [
@@ -117,7 +117,7 @@ def _fit_kernel(px, py, gx, gy, size: int, beta: float, cut: float) -> torch.Ten
     """The least-squares kernel in the gradient domain, ``argmin_k sum ||k * p - g||^2 + beta ||k||^2``, cropped to
     ``size`` about the origin, its negative and small (< ``cut`` x max) values zeroed, restricted to the connected
     component of its peak (:func:`_main_component`) and normalised."""
-    shape = (_fast_fft_length(px.shape[0] + size), _fast_fft_length(px.shape[1] + size))
+    shape = (fast_fft_length(px.shape[0] + size), fast_fft_length(px.shape[1] + size))
     fpx, fpy = torch.fft.rfft2(px, s=shape), torch.fft.rfft2(py, s=shape)
     fgx, fgy = torch.fft.rfft2(gx, s=shape), torch.fft.rfft2(gy, s=shape)
     power = fpx.abs().pow(2) + fpy.abs().pow(2)
@@ -144,7 +144,7 @@ def _fit_on_support(px, py, gx, gy, kernel: torch.Tensor, dilate: int, beta: flo
     (FISTA) on the kernel's normal equations, whose autocorrelation only spans lags below the kernel's side: each
     step is two FFTs of a canvas three kernels wide. Returns the kernel (not normalised)."""
     size = kernel.shape[-1]
-    shape = (_fast_fft_length(px.shape[0] + size), _fast_fft_length(px.shape[1] + size))
+    shape = (fast_fft_length(px.shape[0] + size), fast_fft_length(px.shape[1] + size))
     fpx, fpy = torch.fft.rfft2(px, s=shape), torch.fft.rfft2(py, s=shape)
     fgx, fgy = torch.fft.rfft2(gx, s=shape), torch.fft.rfft2(gy, s=shape)
     power = fpx.abs().pow(2) + fpy.abs().pow(2)
@@ -154,7 +154,7 @@ def _fit_on_support(px, py, gx, gy, kernel: torch.Tensor, dilate: int, beta: flo
     cross = torch.roll(torch.fft.irfft2(fpx.conj() * fgx + fpy.conj() * fgy, s=shape), (half, half), (0, 1))
     cross = cross[:size, :size]
     auto = torch.roll(torch.fft.irfft2(power, s=shape), (2 * half, 2 * half), (0, 1))[: 4 * half + 1, : 4 * half + 1]
-    canvas = (_fast_fft_length(6 * half + 1),) * 2
+    canvas = (fast_fft_length(6 * half + 1),) * 2
     # (R * k)(l) = sum_m R(l - m) k(m): the full linear convolution on the small canvas, its middle kept
     auto_spectrum = torch.fft.rfft2(auto, s=canvas)
     support = F.max_pool2d((kernel > 0).float()[None, None], 2 * dilate + 1, 1, dilate)[0, 0] if dilate else None
@@ -195,10 +195,10 @@ def _deconvolve(y: torch.Tensor, kernel: torch.Tensor, weight: float) -> torch.T
     size = kernel.shape[-1]
     pad = size
     padded = F.pad(y[None, None], (pad, pad, pad, pad), mode="reflect")[0, 0]
-    shape = (_fast_fft_length(padded.shape[0]), _fast_fft_length(padded.shape[1]))
+    shape = (fast_fft_length(padded.shape[0]), fast_fft_length(padded.shape[1]))
     padded = F.pad(padded, (0, shape[1] - padded.shape[1], 0, shape[0] - padded.shape[0]))
     otf = psf_to_otf(kernel[None], shape)[0, 0]
-    regulariser = _gradient_power(shape, y)[0, 0]
+    regulariser = gradient_power(shape, y)[0, 0]
     spectrum = torch.fft.rfft2(padded) * otf.conj() / (otf.abs().pow(2) + weight * regulariser)
     x = torch.fft.irfft2(spectrum, s=shape)
     return x[pad : pad + y.shape[0], pad : pad + y.shape[1]]
