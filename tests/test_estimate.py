@@ -216,13 +216,14 @@ def test_values_bench_scores_a_blind_model_with_its_kernel_correlation(tmp_path:
 
 def test_values_support_fit_recovers_a_kernel_with_a_faint_trail() -> None:
     """The non-negative fit on a grown support keeps a faint trail that a thresholded closed-form fit cuts."""
-    from deblur.ops.estimate import _fit_kernel, _fit_on_support, _gradients
+    from deblur.ops.estimate import _fit_kernel, _fit_on_support
+    from deblur.ops.fft import gradients
 
     gray = luminance(_photo())[0, 0]
     kernel = torch.zeros(15, 15)
     kernel[7, 3] = 0.6  # a bright dwell point ...
     kernel[7, 4:12] = 0.05  # ... and a faint trail: the centre of mass is 2.6 px right of the dwell point
-    px, py = _gradients(gray)
+    px, py = gradients(gray)
     gx, gy = (blur(g[None, None], kernel[None], padding="same")[0, 0] for g in (px, py))
     columns = torch.arange(15, dtype=torch.float32)
     cut = _fit_kernel(px, py, gx, gy, 15, 1e-4, 0.15)

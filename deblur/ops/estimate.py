@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from deblur.ops.deconv import hl_deconv
-from deblur.ops.fft import fast_fft_length, gradient_power, psf_to_otf
+from deblur.ops.fft import fast_fft_length, gradient_power, gradients, psf_to_otf
 from deblur.ops.psf import center_kernels, disk_kernels, gaussian_kernels
 
 __all__ = [
@@ -66,14 +66,6 @@ def _sizes(max_size: int, smallest: int = 7) -> list[int]:
         if sizes[-1] == sizes[-2]:
             break
     return sizes[::-1]
-
-
-def _gradients(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Forward differences, zero on the last column / row. ``(H, W) -> (H, W), (H, W)``."""
-    gx, gy = torch.zeros_like(x), torch.zeros_like(x)
-    gx[:, :-1] = x[:, 1:] - x[:, :-1]
-    gy[:-1] = x[1:] - x[:-1]
-    return gx, gy
 
 
 def _shock(x: torch.Tensor, steps: int, dt: float) -> torch.Tensor:
@@ -257,7 +249,7 @@ def estimate_one(
         scale = size / max_size
         shape = (max(16, round(y_full.shape[0] * scale)), max(16, round(y_full.shape[1] * scale)))
         y = _resize(y_full, shape)
-        gy_x, gy_y = _gradients(y)
+        gy_x, gy_y = gradients(y)
         if latent is None:
             latent = y
             kernel = torch.zeros(size, size, dtype=y.dtype, device=y.device)
@@ -272,7 +264,7 @@ def estimate_one(
         grown = per_bin
         for _ in range(iterations):
             smooth = kornia.filters.gaussian_blur2d(latent[None, None], (5, 5), (1.0, 1.0))[0, 0]
-            px, py = _gradients(_shock(smooth, shock_steps, 0.2))
+            px, py = gradients(_shock(smooth, shock_steps, 0.2))
             mask = _select_edges(px, py, int(grown * size), margin)
             kernel = _fit_kernel(px * mask, py * mask, gy_x, gy_y, size, beta, cut)
             latent = _deconvolve(y, kernel, prior_weight)
@@ -281,7 +273,7 @@ def estimate_one(
     for _ in range(refine):
         # a nearly sharp latent from the sparse prior, then the kernel fitted to its strongest gradients
         latent = hl_deconv(y[None, None], kernel[None], refine_weight, iterations=10)[0, 0]
-        px, py = _gradients(latent)
+        px, py = gradients(latent)
         mask = _select_edges(px, py, int(refine_per_bin * max_size), margin)
         kernel = _fit_kernel(px * mask, py * mask, gy_x, gy_y, max_size, refine_beta, cut)
     # a kernel that already reads "no blur" (NO_BLUR_MASS on its middle pixels) has no trails to give back, and
@@ -290,7 +282,7 @@ def estimate_one(
     steps = 0 if _central_mass(_center(kernel)) >= NO_BLUR_MASS else support_steps
     for _ in range(steps):
         latent = hl_deconv(y[None, None], kernel[None], refine_weight, iterations=10)[0, 0]
-        px, py = _gradients(latent)
+        px, py = gradients(latent)
         mask = _select_edges(px, py, int(refine_per_bin * max_size), margin)
         fitted = _fit_on_support(
             px * mask, py * mask, gy_x, gy_y, kernel, support_dilate, refine_beta, support_iterations
