@@ -216,7 +216,7 @@ def test_values_bench_scores_a_blind_model_with_its_kernel_correlation(tmp_path:
 
 def test_values_support_fit_recovers_a_kernel_with_a_faint_trail() -> None:
     """The non-negative fit on a grown support keeps a faint trail that a thresholded closed-form fit cuts."""
-    from deblur.ops.estimate import _fit_kernel, _fit_on_support
+    from deblur.ops.estimate import fit_kernel, fit_on_support
     from deblur.ops.fft import gradients
 
     gray = luminance(_photo())[0, 0]
@@ -226,10 +226,10 @@ def test_values_support_fit_recovers_a_kernel_with_a_faint_trail() -> None:
     px, py = gradients(gray)
     gx, gy = (blur(g[None, None], kernel[None], padding="same")[0, 0] for g in (px, py))
     columns = torch.arange(15, dtype=torch.float32)
-    cut = _fit_kernel(px, py, gx, gy, 15, 1e-4, 0.15)
+    cut = fit_kernel(px, py, gx, gy, 15, 1e-4, 0.15)
     start = torch.zeros(15, 15)
     start[7, 3] = 1  # what a thresholded estimate keeps: the dwell point alone
-    fitted = _fit_on_support(px, py, gx, gy, start, dilate=8, beta=1e-4, steps=300)
+    fitted = fit_on_support(px, py, gx, gy, start, dilate=8, beta=1e-4, steps=300)
     assert bool((fitted >= 0).all()) and abs(float(fitted.sum()) - 1) < 0.05
     assert float((fitted - kernel).abs().max()) < 0.02
     centre = float((fitted.sum(0) * columns).sum() / fitted.sum())
@@ -237,7 +237,7 @@ def test_values_support_fit_recovers_a_kernel_with_a_faint_trail() -> None:
     assert abs(centre - true_centre) < 0.2
     assert abs(float((cut.sum(0) * columns).sum()) - true_centre) > abs(centre - true_centre)
     # nothing outside the grown support: a 1 px growth of the dwell point reaches column 4 at most
-    assert torch.equal(_fit_on_support(px, py, gx, gy, start, dilate=1, beta=1e-4, steps=50)[:, 6:], torch.zeros(15, 9))
+    assert torch.equal(fit_on_support(px, py, gx, gy, start, dilate=1, beta=1e-4, steps=50)[:, 6:], torch.zeros(15, 9))
 
 
 def test_values_export_blind_stores_the_strength_that_restore_uses(tmp_path: Path) -> None:
