@@ -50,7 +50,8 @@ def middle_window(gray: torch.Tensor, region: int) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class EdgeSettings:
-    """The knobs of :func:`estimate_one`, stage by stage (``deblur`` passes a model's estimator options here)."""
+    """The knobs of :func:`estimate_one`, stage by stage: the options that
+    :func:`~deblur.ops.estimate.estimate_kernel` passes on."""
 
     # the pyramid: per level, ``iterations`` rounds of edge prediction, kernel fit and deconvolution
     iterations: int = 5
