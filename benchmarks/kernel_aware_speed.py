@@ -26,7 +26,7 @@ from torch.profiler import ProfilerActivity, profile
 from torch.utils.flop_counter import FlopCounterMode
 
 from benchmarks.common import environment, time_calls, write_results
-from deblur.ops.deconv import _frame
+from deblur.ops.fft import deconv_grid
 from deblur.weights import load_model
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def fft_flops(net: torch.nn.Module, image: torch.Tensor, kernel: torch.Tensor) -> float:
     """FLOPs of the deconvolution's FFTs by the ``2.5 N log2 N`` convention: 4 real transforms per ADMM
     iteration and 2 to start, each over the channels of the padded grid."""
-    (height, width), _ = _frame(image, kernel)
+    (height, width), _ = deconv_grid(image, kernel)
     points = image.shape[0] * image.shape[1] * height * width
     transforms = 4 * net.iterations + 3  # and the OTF of the kernel and of the differences (small, counted)
     solves = 1 + (getattr(net, "sharp_factor", None) is not None)  # the sharper deconvolution doubles the batch

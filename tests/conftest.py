@@ -70,3 +70,21 @@ def tiny_mnist(tmp_path: Path) -> Path:
         write_idx(root / f"{split}-images-idx3-ubyte.gz", images)
         write_idx(root / f"{split}-labels-idx1-ubyte.gz", labels.astype(np.uint8))
     return root
+
+
+def photo_crop(name: str = "camera") -> torch.Tensor:
+    """The 256 x 256 crop at (100, 100) of a scikit-image photo as an RGB batch ``(1, 3, 256, 256)`` in [0, 1]."""
+    import skimage.data
+
+    image = torch.from_numpy(getattr(skimage.data, name)()).float().div(255)
+    image = image[None, None].expand(1, 3, -1, -1) if image.ndim == 2 else image.permute(2, 0, 1)[None]
+    return image[..., 100:356, 100:356].contiguous()
+
+
+def blur_with_noise(sharp: torch.Tensor, kernel: torch.Tensor, seed: int = 0) -> torch.Tensor:
+    """``sharp`` blurred by ``kernel`` ``(1, k, k)`` (valid convolution) with Gaussian noise of 0.005, in [0, 1]."""
+    from deblur.ops.conv import blur
+
+    blurred = blur(sharp, kernel, padding="valid")
+    noise = torch.randn(blurred.shape, generator=torch.Generator().manual_seed(seed))
+    return (blurred + 0.005 * noise).clamp(0, 1)

@@ -8,12 +8,11 @@ kernel itself.
 
 from __future__ import annotations
 
-import functools
-
 import kornia
 import torch
 
 from deblur.errors import ConfigError
+from deblur.ops.fft import fast_fft_length
 
 __all__ = [
     "FFT_FROM_KERNEL_SIZE",
@@ -26,12 +25,8 @@ __all__ = [
 ]
 
 FFT_FROM_KERNEL_SIZE = {"cpu": 31}
-"""Smallest kernel side for which ``method="auto"`` uses FFT convolution, per device type.
-
-Measured by ``benchmarks/synth_speed.py`` on a batch of 16 x 3 x 256 x 256 on 2 CPU cores (see
-``benchmarks/results/synth_speed_cpu.md``). No GPU has been measured yet: CUDA and other devices use the CPU value
-until ``python -m benchmarks.synth_speed --device cuda`` is run on one and its crossover is entered here.
-"""
+"""Smallest kernel side for which ``method="auto"`` uses FFT convolution, per device type: the crossover that
+``benchmarks/synth_speed.py`` measures. Devices without an entry use the CPU's value."""
 
 
 def check_kernel_size(size: int) -> None:
@@ -119,28 +114,10 @@ def blur(
     padded_h, padded_w = image.shape[-2:]
     # zeros: these rows and columns feed only outputs that are cropped away
     image = torch.nn.functional.pad(
-        image, (0, _fast_fft_length(padded_w) - padded_w, 0, _fast_fft_length(padded_h) - padded_h)
+        image, (0, fast_fft_length(padded_w) - padded_w, 0, fast_fft_length(padded_h) - padded_h)
     )
     out = kornia.filters.fft_conv(image, kernels, padding="valid", behaviour="conv")
     return out[..., :out_h, :out_w]
-
-
-@functools.lru_cache(maxsize=512)
-def _fast_fft_length(n: int) -> int:
-    """Smallest integer >= n whose prime factors are 2, 3 and 5 only.
-
-    Example:
-        >>> _fast_fft_length(292), _fast_fft_length(320)
-        (300, 320)
-    """
-    while True:
-        m = n
-        for p in (2, 3, 5):
-            while m % p == 0:
-                m //= p
-        if m == 1:
-            return n
-        n += 1
 
 
 class Blur(torch.nn.Module):

@@ -11,8 +11,7 @@ Three methods, each a function with an ``nn.Module`` twin:
   extends ``k // 2`` pixels beyond it on every side, and a masked data term solved by ADMM (an extra splitting
   variable ``u = k * x``, Almeida & Figueiredo 2013) keeps the FFTs exact without assuming a periodic or reflected
   scene. This is right for the "valid" benchmark protocol and for real photos alike, whose borders were blurred
-  with scene content outside the frame. On held-out photos of the development set it gained about 1 dB over
-  edge tapering (``boundary="taper"``, also available).
+  with scene content outside the frame; edge tapering (``boundary="taper"``) is also available.
 * :func:`richardson_lucy`: the Richardson-Lucy iterations on a reflect-padded image.
 
 All return an image of the observation's size. Kernels are true-convolution kernels (``blurred = k * sharp``, as
@@ -26,7 +25,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from deblur.ops.conv import _fast_fft_length
+from deblur.ops.fft import adjoint_gradients, deconv_grid, gradient_power, gradients, psf_to_otf
 
 __all__ = [
     "HLDeconv",
@@ -34,7 +33,6 @@ __all__ = [
     "WienerDeconv",
     "estimate_noise",
     "hl_deconv",
-    "psf_to_otf",
     "richardson_lucy",
     "wiener_deconv",
 ]
@@ -50,25 +48,6 @@ def _check(image: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
     if kernel.shape[-1] % 2 == 0 or kernel.shape[-2] % 2 == 0:
         raise ValueError(f"kernels must have odd sides, got {tuple(kernel.shape[-2:])}")
     return kernel.to(image)
-
-
-def psf_to_otf(kernel: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
-    """The optical transfer function of centred kernels on an ``shape`` grid: ``rfft2`` of the kernel zero-padded
-    and rolled so that its centre sits at the origin (MATLAB's ``psf2otf``).
-
-    Shape:
-        ``(B, kh, kw) -> (B, 1, H, W // 2 + 1)`` complex.
-
-    Example:
-        >>> otf = psf_to_otf(torch.ones(1, 3, 3) / 9, (8, 8))
-        >>> round(float(otf[0, 0, 0, 0].real), 6)  # the DC gain of a kernel summing to 1
-        1.0
-    """
-    height, width = shape
-    kh, kw = kernel.shape[-2:]
-    padded = F.pad(kernel, (0, width - kw, 0, height - kh))
-    padded = torch.roll(padded, shifts=(-(kh // 2), -(kw // 2)), dims=(-2, -1))
-    return torch.fft.rfft2(padded)[:, None]
 
 
 def estimate_noise(image: torch.Tensor) -> torch.Tensor:
@@ -107,15 +86,6 @@ def _taper_weights(kernel: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor
         profile[:, length - size + 1 :] = correlation[:, : size - 1]
         weights.append(1.0 - profile)
     return (weights[0][:, :, None] * weights[1][:, None, :])[:, None]
-
-
-def _frame(blurred: torch.Tensor, kernel: torch.Tensor) -> tuple[tuple[int, int], tuple[int, int, int, int]]:
-    """The FFT grid of a deconvolution: the observation plus ``k // 2`` on every side, rounded up to a fast length;
-    and the padding ``(left, right, top, bottom)`` that puts the observation in it."""
-    height, width = blurred.shape[-2:]
-    rh, rw = kernel.shape[-2] // 2, kernel.shape[-1] // 2
-    size = (_fast_fft_length(height + 2 * rh), _fast_fft_length(width + 2 * rw))
-    return size, (rw, size[1] - width - rw, rh, size[0] - height - rh)
 
 
 def _crop(x: torch.Tensor, pad: tuple[int, int, int, int], like: torch.Tensor) -> torch.Tensor:
@@ -161,7 +131,7 @@ def wiener_deconv(
         size, pad = tuple(blurred.shape[-2:]), (0, 0, 0, 0)
         padded, otf = blurred, psf_to_otf(kernel, size)
     elif boundary == "taper":
-        size, pad = _frame(blurred, kernel)
+        size, pad = deconv_grid(blurred, kernel)
         padded, otf = _tapered(blurred, kernel, size, pad)
     else:
         raise ValueError(f"boundary must be taper or circular, got {boundary!r}")
@@ -180,24 +150,8 @@ def _shrink(value: torch.Tensor, threshold: float, alpha: float) -> torch.Tensor
     return value * scale
 
 
-def _gradients(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Circular forward differences ``x[i + 1] - x[i]`` along the width and the height (slices and a concatenation:
-    about 4x faster on CPUs than ``torch.roll``, which copies)."""
-    gx = torch.cat([x[..., 1:] - x[..., :-1], x[..., :1] - x[..., -1:]], dim=-1)
-    gy = torch.cat([x[..., 1:, :] - x[..., :-1, :], x[..., :1, :] - x[..., -1:, :]], dim=-2)
-    return gx, gy
-
-
-def _adjoint_gradients(gx: torch.Tensor, gy: torch.Tensor) -> torch.Tensor:
-    """The adjoint of :func:`_gradients` (a negated divergence), ``g[i - 1] - g[i]`` summed over both directions: its
-    FFT is ``conj(Dx) Gx + conj(Dy) Gy``, so one transform serves both directions."""
-    return torch.cat([gx[..., -1:] - gx[..., :1], gx[..., :-1] - gx[..., 1:]], dim=-1) + torch.cat(
-        [gy[..., -1:, :] - gy[..., :1, :], gy[..., :-1, :] - gy[..., 1:, :]], dim=-2
-    )
-
-
 def _gradients_into(x: torch.Tensor, gx: torch.Tensor, gy: torch.Tensor) -> None:
-    """:func:`_gradients` written into ``gx`` and ``gy`` (no gradient)."""
+    """:func:`~deblur.ops.fft.gradients` written into ``gx`` and ``gy`` (no gradient)."""
     torch.sub(x[..., 1:], x[..., :-1], out=gx[..., :-1])
     torch.sub(x[..., :1], x[..., -1:], out=gx[..., -1:])
     torch.sub(x[..., 1:, :], x[..., :-1, :], out=gy[..., :-1, :])
@@ -205,7 +159,7 @@ def _gradients_into(x: torch.Tensor, gx: torch.Tensor, gy: torch.Tensor) -> None
 
 
 def _adjoint_gradients_into(gx: torch.Tensor, gy: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
-    """:func:`_adjoint_gradients` written into ``out`` (no gradient)."""
+    """:func:`~deblur.ops.fft.adjoint_gradients` written into ``out`` (no gradient)."""
     torch.sub(gx[..., -1:], gx[..., :1], out=out[..., :1])
     torch.sub(gx[..., :-1], gx[..., 1:], out=out[..., 1:])
     out[..., :1, :] += gy[..., -1:, :] - gy[..., :1, :]
@@ -215,21 +169,9 @@ def _adjoint_gradients_into(gx: torch.Tensor, gy: torch.Tensor, out: torch.Tenso
 
 def _shrink_into(value: torch.Tensor, out: torch.Tensor, threshold: float, alpha: float) -> torch.Tensor:
     """:func:`_shrink` written into ``out`` (no gradient). ``(threshold / |v|)^(2 - alpha)`` is computed as
-    ``exp((2 - alpha) log(...))``: the same values, twice as fast as ``pow_`` with a fractional exponent on the CPU
-    (5.5 against 10.4 ms per 1280x720 RGB plane, 2 threads)."""
+    ``exp((2 - alpha) log(...))``: the same values, faster than ``pow_`` with a fractional exponent on the CPU."""
     torch.abs(value, out=out).clamp_(min=1e-12).reciprocal_().mul_(threshold).log_().mul_(2 - alpha).exp_()
     return out.neg_().add_(1).clamp_(min=0).mul_(value)
-
-
-def _gradient_power(size: tuple[int, int], like: torch.Tensor) -> torch.Tensor:
-    """``|Dx|^2 + |Dy|^2`` on an ``size`` grid, ``(1, 1, H, W // 2 + 1)``: the power of the OTFs of the forward
-    differences of :func:`_gradients` (``(h * x)[i] = x[i + 1] - x[i]``). Each OTF is ``exp(i theta) - 1``, of
-    power ``4 sin^2(theta / 2)``: closed form, no FFT."""
-    height, width = size
-    options = {"dtype": like.dtype, "device": like.device}
-    across = torch.arange(width // 2 + 1, **options).mul_(math.pi / width).sin_().pow_(2).mul_(4)
-    down = torch.arange(height, **options).mul_(math.pi / height).sin_().pow_(2).mul_(4)
-    return (down[:, None] + across[None, :])[None, None]
 
 
 def hl_deconv(
@@ -251,15 +193,14 @@ def hl_deconv(
     ``v = grad x`` (Almeida & Figueiredo 2013), so every step stays an exact FFT solve or a pixelwise update; the
     gradient penalty ``beta`` grows geometrically from ``beta_start`` to ``beta_max`` over the iterations.
     ``boundary="taper"`` instead edge-tapers a reflect-padded observation and runs the original half-quadratic
-    splitting with the same continuation (faster, about 1 dB worse on valid observations).
+    splitting with the same continuation (faster, but worse on valid observations).
 
     Args:
         blurred: ``(B, C, H, W)`` observations.
         kernel: ``(B, kh, kw)`` or ``(1, kh, kw)`` true-convolution kernels, odd sides.
         weight: prior weight, a number or ``(B,)``; about ``7 sigma^2`` for noise of standard deviation
-            ``sigma``: the default 7e-4 was the best of 5e-4 to 1.4e-3 for 1% noise on photos/val20 x 8 synthetic
-            camera-shake kernels (13-27 px, valid convolution); None: ``7 sigma^2`` from :func:`estimate_noise`,
-            at least 1e-4.
+            ``sigma`` (the default suits about 1% noise); None: ``7 sigma^2`` from :func:`estimate_noise`, at
+            least 1e-4.
         alpha: exponent of the gradient prior (2/3: natural images; 1: total variation).
         boundary: ``masked`` or ``taper``.
         iterations: ADMM / half-quadratic steps.
@@ -281,22 +222,22 @@ def hl_deconv(
     kernel = _check(blurred, kernel)
     if residual and boundary != "masked":
         raise ValueError("residual needs the masked boundary")
-    blurred = blurred.contiguous()  # channels_last images (as restore passes them) make every FFT strided: 15% slower
+    blurred = blurred.contiguous()  # channels_last images (as restore passes them) make every FFT strided
     if weight is None:
         weight = (7 * estimate_noise(blurred).pow(2)).clamp(min=1e-4)
     data = 1 / torch.as_tensor(weight, dtype=blurred.dtype, device=blurred.device).reshape(-1, 1, 1, 1)
-    size, pad = _frame(blurred, kernel)
-    gradient_power = _gradient_power(size, blurred)
+    size, pad = deconv_grid(blurred, kernel)
+    difference_power = gradient_power(size, blurred)
     rate = (beta_max / beta_start) ** (1 / max(iterations - 1, 1))
     if boundary == "taper":
         observed, otf = _tapered(blurred, kernel, size, pad)
         kty, otf_power = otf.conj() * torch.fft.rfft2(observed), otf.abs().pow(2)
         x, beta = observed, beta_start
         for _ in range(iterations):
-            gx, gy = _gradients(x)
+            gx, gy = gradients(x)
             wx, wy = _shrink(gx, 1 / beta, alpha), _shrink(gy, 1 / beta, alpha)
-            numerator = data * kty + beta * torch.fft.rfft2(_adjoint_gradients(wx, wy))
-            x = torch.fft.irfft2(numerator / (data * otf_power + beta * gradient_power), s=size)
+            numerator = data * kty + beta * torch.fft.rfft2(adjoint_gradients(wx, wy))
+            x = torch.fft.irfft2(numerator / (data * otf_power + beta * difference_power), s=size)
             beta *= rate
         return _crop(x, pad, blurred)
     if boundary != "masked":
@@ -311,8 +252,8 @@ def hl_deconv(
     if torch.is_grad_enabled() and any(t.requires_grad for t in (blurred, kernel, data)):
         admm = _masked_admm
     else:
-        admm = _masked_admm_inplace  # the same steps, about 25% faster where no gradient is recorded
-    spectra = (otf, rho * otf.conj(), rho * otf_power, gradient_power)
+        admm = _masked_admm_inplace  # the same steps, faster where no gradient is recorded
+    spectra = (otf, rho * otf.conj(), rho * otf_power, difference_power)
     x, blurred_x = admm(x, observed, rho_inverse, spectra, size, iterations, beta_start, rate, alpha)
     if residual:
         return _crop(x, pad, blurred), _crop(blurred_x, pad, blurred) - blurred
@@ -322,20 +263,20 @@ def hl_deconv(
 def _masked_admm(x, observed, rho_inverse, spectra, size, iterations, beta, rate, alpha):
     """The ADMM iterations of :func:`hl_deconv`'s masked data term, differentiable (see there): the latent image
     and its blur ``k * x`` on the FFT grid."""
-    otf, rho_otf_conj, rho_otf_power, gradient_power = spectra
+    otf, rho_otf_conj, rho_otf_power, difference_power = spectra
     blurred_x = torch.fft.irfft2(torch.fft.rfft2(x) * otf, s=size)
-    gx, gy = _gradients(x)
+    gx, gy = gradients(x)
     du, dgx, dgy = torch.zeros_like(x), torch.zeros_like(x), torch.zeros_like(x)  # scaled dual variables
     for _ in range(iterations):
         u = observed + rho_inverse * (blurred_x + du)
         vx, vy = _shrink(gx + dgx, 1 / beta, alpha), _shrink(gy + dgy, 1 / beta, alpha)
         numerator = rho_otf_conj * torch.fft.rfft2(u - du) + beta * torch.fft.rfft2(
-            _adjoint_gradients(vx - dgx, vy - dgy)
+            adjoint_gradients(vx - dgx, vy - dgy)
         )
-        spectrum = numerator / (rho_otf_power + beta * gradient_power)
+        spectrum = numerator / (rho_otf_power + beta * difference_power)
         x = torch.fft.irfft2(spectrum, s=size)
         blurred_x = torch.fft.irfft2(spectrum * otf, s=size)
-        gx, gy = _gradients(x)
+        gx, gy = gradients(x)
         du = du + (blurred_x - u)
         # the gradient penalty grows; its scaled dual shrinks in proportion, so the unscaled dual is unchanged
         dgx, dgy = (dgx + gx - vx) / rate, (dgy + gy - vy) / rate
@@ -346,7 +287,7 @@ def _masked_admm(x, observed, rho_inverse, spectra, size, iterations, beta, rate
 def _masked_admm_inplace(x, observed, rho_inverse, spectra, size, iterations, beta, rate, alpha):
     """:func:`_masked_admm` with in-place updates of preallocated buffers: no gradient, fewer allocations (each
     fresh image-sized buffer costs page faults comparable to the arithmetic on it)."""
-    otf, rho_otf_conj, rho_otf_power, gradient_power = spectra
+    otf, rho_otf_conj, rho_otf_power, difference_power = spectra
     blurred_x = torch.fft.irfft2(torch.fft.rfft2(x) * otf, s=size)
     gx, gy = torch.empty_like(x), torch.empty_like(x)
     _gradients_into(x, gx, gy)
@@ -360,7 +301,7 @@ def _masked_admm_inplace(x, observed, rho_inverse, spectra, size, iterations, be
         _shrink_into(ty, vy, 1 / beta, alpha)
         numerator = torch.fft.rfft2(torch.sub(u, du, out=tx)).mul_(rho_otf_conj)
         _adjoint_gradients_into(vx.sub_(dgx), vy.sub_(dgy), out=ty)
-        numerator.add_(torch.fft.rfft2(ty).mul_(beta)).div_(rho_otf_power + beta * gradient_power)
+        numerator.add_(torch.fft.rfft2(ty).mul_(beta)).div_(rho_otf_power + beta * difference_power)
         x = torch.fft.irfft2(numerator, s=size)
         blurred_x = torch.fft.irfft2(numerator.mul_(otf), s=size)
         vx.add_(dgx)

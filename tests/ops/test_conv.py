@@ -12,7 +12,6 @@ from deblur.ops.conv import (
     FFT_FROM_KERNEL_SIZE,
     Blur,
     CropValid,
-    _fast_fft_length,
     blur,
     check_kernel_size,
     choose_conv_method,
@@ -107,10 +106,6 @@ def test_values_shared_kernel_broadcasts() -> None:
 def test_values_crop_valid() -> None:
     image = torch.arange(7.0 * 8).view(1, 1, 7, 8)
     assert torch.equal(crop_valid(image, 5), image[..., 2:5, 2:6])
-
-
-def test_values_fast_fft_length() -> None:
-    assert [_fast_fft_length(n) for n in (1, 7, 11, 292, 320, 1021)] == [1, 8, 12, 300, 320, 1024]
 
 
 def test_values_choose_conv_method() -> None:

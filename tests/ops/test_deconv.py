@@ -14,13 +14,12 @@ from deblur.ops.deconv import (
     HLDeconv,
     RichardsonLucy,
     WienerDeconv,
-    _gradient_power,
     estimate_noise,
     hl_deconv,
-    psf_to_otf,
     richardson_lucy,
     wiener_deconv,
 )
+from deblur.ops.fft import psf_to_otf
 
 
 def _image(seed: int = 0, size: int = 48, channels: int = 3) -> torch.Tensor:
@@ -181,15 +180,6 @@ def test_values_hl_residual_is_the_reblur_misfit_and_grows_with_a_wrong_kernel()
     torch.testing.assert_close(recorded.detach(), residual, atol=1e-5, rtol=1e-4)
     with pytest.raises(ValueError, match="masked boundary"):
         hl_deconv(blurred, kernel, boundary="taper", residual=True)
-
-
-@pytest.mark.parametrize("size", [(30, 40), (31, 45)])
-def test_values_gradient_power_closed_form_matches_the_fft_of_the_differences(size: tuple[int, int]) -> None:
-    """The ADMM solves' |Dx|^2 + |Dy|^2 in closed form equals the power of the difference filters' OTFs."""
-    dx = psf_to_otf(torch.tensor([[[1.0, -1.0, 0.0]]]), size)
-    dy = psf_to_otf(torch.tensor([[[1.0], [-1.0], [0.0]]]), size)
-    expected = dx.abs().pow(2) + dy.abs().pow(2)
-    torch.testing.assert_close(_gradient_power(size, torch.zeros(1)), expected, atol=1e-5, rtol=0)
 
 
 def test_values_wiener_is_the_same_for_a_channels_last_image() -> None:

@@ -1,4 +1,6 @@
-"""Blind kernel estimation (deblur.ops.estimate) and blind restoration with a model that carries an estimator."""
+"""Blind restoration end to end: a model that carries a kernel estimator restores photos through ``restore`` and
+``deblur restore``, ``deblur export --blind`` adds the estimator and its strength, and the benchmark scores its
+kernels (the estimator itself is tested in tests/ops/estimate/)."""
 
 from __future__ import annotations
 
@@ -6,86 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import skimage.data
 import torch
 from click.testing import CliRunner
 
-from deblur.ops.conv import blur
-from deblur.ops.estimate import estimate_kernel, estimate_with_check, kernel_agreement, luminance
-from deblur.synth.kernels import disk_kernels, line_kernels, random_trajectory_kernels
-
-
-def _photo(name: str = "camera") -> torch.Tensor:
-    image = torch.from_numpy(getattr(skimage.data, name)()).float().div(255)
-    image = image[None, None].expand(1, 3, -1, -1) if image.ndim == 2 else image.permute(2, 0, 1)[None]
-    return image[..., 100:356, 100:356].contiguous()
-
-
-def _blurred(sharp: torch.Tensor, kernel: torch.Tensor, seed: int = 0) -> torch.Tensor:
-    blurred = blur(sharp, kernel, padding="valid")
-    noise = torch.randn(blurred.shape, generator=torch.Generator().manual_seed(seed))
-    return (blurred + 0.005 * noise).clamp(0, 1)
-
-
-@pytest.mark.parametrize(
-    ("kind", "kernel", "least"),
-    [
-        ("motion", line_kernels(torch.tensor([9.0]), torch.tensor([30.0]), 15), 0.8),
-        ("defocus", disk_kernels(torch.tensor([3.0]), 15), 0.9),
-        ("shake", random_trajectory_kernels(1, 15, torch.Generator().manual_seed(0)), 0.75),
-    ],
-)
-def test_values_estimated_kernel_matches_the_true_one(kind: str, kernel: torch.Tensor, least: float) -> None:
-    kernels, confidence = estimate_kernel(_blurred(_photo(), kernel), max_size=15)
-    assert kernels.shape == (1, 15, 15) and torch.allclose(kernels.sum((1, 2)), torch.ones(1))
-    assert bool((kernels >= 0).all())
-    assert kernel_agreement(kernels[0], kernel[0]) > least, kind
-    assert 0.7 < float(confidence[0]) <= 1.0 + 1e-6  # the left and right halves agree on a uniform blur
-
-
-def test_values_estimated_kernel_is_centred_by_its_centre_of_mass() -> None:
-    kernel = torch.zeros(1, 15, 15)
-    kernel[0, 7, 7:14] = 1 / 7  # a one-sided streak: its centre of mass is 3 px right of the middle
-    kernels, _ = estimate_kernel(_blurred(_photo(), kernel), max_size=15)
-    columns = torch.arange(15, dtype=torch.float32)
-    assert abs(float((kernels[0].sum(0) * columns).sum()) - 7) <= 0.5
-    assert abs(float((kernels[0].sum(1) * columns).sum()) - 7) <= 0.5
-
-
-@pytest.mark.parametrize("name", ["camera", "astronaut"])
-def test_values_sharp_photo_is_found_blur_free_with_a_delta_kernel(name: str) -> None:
-    estimate = estimate_with_check(luminance(_photo(name))[0, 0], 15)
-    assert estimate.blur_free and estimate.central_mass >= 0.8
-    delta = torch.zeros(15, 15)
-    delta[7, 7] = 1
-    assert torch.equal(estimate.kernel, delta)
-
-
-@pytest.mark.parametrize(("name", "size"), [("coffee", 15), ("chelsea", 15), ("chelsea", 31)])
-def test_values_support_step_leaves_a_sharp_photo_blur_free(name: str, size: int) -> None:
-    """The support step grows faint trails only where blur was found: before it skipped concentrated kernels,
-    these sharp crops came out as blurred with confident kernels (0.77-0.97) and would have been deconvolved."""
-    estimate = estimate_with_check(luminance(_photo(name))[0, 0], size)
-    assert estimate.blur_free and estimate.method == "none" and estimate.confidence == 1.0
-
-
-def test_values_disagreeing_halves_lower_the_confidence() -> None:
-    image = torch.from_numpy(skimage.data.camera()).float().div(255)[None, None].expand(1, 3, -1, -1)
-    sharp = image[..., 100:356, 16:496].contiguous()  # 256 x 480: the two parts checked overlap by a third
-    left = _blurred(sharp, line_kernels(torch.tensor([11.0]), torch.tensor([0.0]), 15))
-    right = _blurred(sharp, line_kernels(torch.tensor([11.0]), torch.tensor([90.0]), 15))
-    half = left.shape[-1] // 2
-    mixed = torch.cat([left[..., :half], right[..., half:]], dim=-1)  # two different blurs: not a uniform one
-    _, uniform = estimate_kernel(left, max_size=15)
-    _, varying = estimate_kernel(mixed, max_size=15)
-    assert float(varying[0]) < float(uniform[0]) - 0.05  # measured: 0.81 against 0.90
-
-
-def test_estimate_kernel_checks_its_arguments() -> None:
-    with pytest.raises(ValueError, match="odd and at least 7"):
-        estimate_kernel(torch.rand(1, 3, 64, 64), max_size=16)
-    with pytest.raises(ValueError, match=r"\(B, C, H, W\)"):
-        estimate_kernel(torch.rand(3, 64, 64))
+from deblur.ops.estimate import kernel_agreement
+from deblur.synth.kernels import line_kernels
+from tests.conftest import blur_with_noise, photo_crop
 
 
 def _blind_model(path: Path) -> Path:
@@ -99,9 +27,9 @@ def _blind_model(path: Path) -> Path:
 def test_values_blind_restore_estimates_the_kernel_and_deblurs(tmp_path: Path) -> None:
     from deblur import restore
 
-    sharp = _photo()
+    sharp = photo_crop()
     kernel = line_kernels(torch.tensor([9.0]), torch.tensor([30.0]), 15)
-    blurred = _blurred(sharp, kernel)
+    blurred = blur_with_noise(sharp, kernel)
     estimates: list = []
     restored = restore(blurred[0], _blind_model(tmp_path / "blind.safetensors"), device="cpu", estimates=estimates)
     target = sharp[0, :, 7:-7, 7:-7]
@@ -117,7 +45,7 @@ def test_values_blind_restore_estimates_the_kernel_and_deblurs(tmp_path: Path) -
 def test_values_blind_restore_returns_a_sharp_photo_unchanged(tmp_path: Path) -> None:
     from deblur import restore
 
-    sharp = (_photo("astronaut")[0] * 255).round() / 255
+    sharp = (photo_crop("astronaut")[0] * 255).round() / 255
     estimates: list = []
     restored = restore(sharp, _blind_model(tmp_path / "blind.safetensors"), device="cpu", estimates=estimates)
     assert estimates[0].blur_free and estimates[0].applied == 0.0
@@ -130,7 +58,7 @@ def test_cli_blind_restore_saves_the_kernel_and_checks_options(tmp_path: Path) -
     from deblur.cli import cli
 
     model = _blind_model(tmp_path / "blind.safetensors")
-    blurred = _blurred(_photo(), line_kernels(torch.tensor([9.0]), torch.tensor([30.0]), 15))[0]
+    blurred = blur_with_noise(photo_crop(), line_kernels(torch.tensor([9.0]), torch.tensor([30.0]), 15))[0]
     photo = tmp_path / "photo.png"
     cv2.imwrite(str(photo), (blurred.permute(1, 2, 0).numpy()[..., ::-1] * 255).round().astype(np.uint8))
     before = photo.read_bytes()
@@ -192,7 +120,7 @@ def test_values_bench_scores_a_blind_model_with_its_kernel_correlation(tmp_path:
     sharp_dir, kernel_dir = tmp_path / "sharp", tmp_path / "kernels"
     sharp_dir.mkdir()
     kernel_dir.mkdir()
-    write_image(sharp_dir / "camera.png", _photo()[0])
+    write_image(sharp_dir / "camera.png", photo_crop()[0])
     np.save(kernel_dir / "line.npy", line_kernels(torch.tensor([9.0]), torch.tensor([30.0]), 15)[0].numpy())
     config = BenchConfig(
         out=tmp_path / "out",
@@ -214,31 +142,6 @@ def test_values_bench_scores_a_blind_model_with_its_kernel_correlation(tmp_path:
     assert "kernel corr." in summary and "PSNR shift ±3" in summary and "> 0.3 dB worse" in summary
 
 
-def test_values_support_fit_recovers_a_kernel_with_a_faint_trail() -> None:
-    """The non-negative fit on a grown support keeps a faint trail that a thresholded closed-form fit cuts."""
-    from deblur.ops.estimate import _fit_kernel, _fit_on_support, _gradients
-
-    gray = luminance(_photo())[0, 0]
-    kernel = torch.zeros(15, 15)
-    kernel[7, 3] = 0.6  # a bright dwell point ...
-    kernel[7, 4:12] = 0.05  # ... and a faint trail: the centre of mass is 2.6 px right of the dwell point
-    px, py = _gradients(gray)
-    gx, gy = (blur(g[None, None], kernel[None], padding="same")[0, 0] for g in (px, py))
-    columns = torch.arange(15, dtype=torch.float32)
-    cut = _fit_kernel(px, py, gx, gy, 15, 1e-4, 0.15)
-    start = torch.zeros(15, 15)
-    start[7, 3] = 1  # what a thresholded estimate keeps: the dwell point alone
-    fitted = _fit_on_support(px, py, gx, gy, start, dilate=8, beta=1e-4, steps=300)
-    assert bool((fitted >= 0).all()) and abs(float(fitted.sum()) - 1) < 0.05
-    assert float((fitted - kernel).abs().max()) < 0.02
-    centre = float((fitted.sum(0) * columns).sum() / fitted.sum())
-    true_centre = float((kernel.sum(0) * columns).sum())
-    assert abs(centre - true_centre) < 0.2
-    assert abs(float((cut.sum(0) * columns).sum()) - true_centre) > abs(centre - true_centre)
-    # nothing outside the grown support: a 1 px growth of the dwell point reaches column 4 at most
-    assert torch.equal(_fit_on_support(px, py, gx, gy, start, dilate=1, beta=1e-4, steps=50)[:, 6:], torch.zeros(15, 9))
-
-
 def test_values_export_blind_stores_the_strength_that_restore_uses(tmp_path: Path) -> None:
     from deblur import restore
     from deblur.cli import cli
@@ -250,7 +153,7 @@ def test_values_export_blind_stores_the_strength_that_restore_uses(tmp_path: Pat
     result = CliRunner().invoke(cli, [*args, "--min-confidence", "0.5"])
     assert result.exit_code == 0, result.output
     assert read_metadata(out)["blind"] == {"strength": 0.25, "min_confidence": 0.5}
-    blurred = _blurred(_photo(), line_kernels(torch.tensor([9.0]), torch.tensor([30.0]), 15))[0]
+    blurred = blur_with_noise(photo_crop(), line_kernels(torch.tensor([9.0]), torch.tensor([30.0]), 15))[0]
     restored = restore(blurred, full, device="cpu")
     estimates: list = []
     gentle = restore(blurred, out, device="cpu", estimates=estimates)  # the file's strength, not 1
