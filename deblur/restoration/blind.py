@@ -28,6 +28,11 @@ measured is not trusted)."""
 DEFAULT_STRENGTH = 1.0
 """The blend toward the input when the model file recommends none: the whole restoration."""
 
+NO_BLUR = {"no_blur_mass": 0.8, "blur_margin": 0.5, "min_overruling_spread": 1.0}
+"""When the estimator answers "no blur" (see :func:`deblur.ops.estimate.estimate_with_check`): an edge-based kernel
+with this share of its mass on the middle 3 x 3 px is no blur; an isotropic blur then overrules "no blur" only if it
+explains the spectrum this much better (error ratio) and is wider than this (px): a sharp photo is left alone."""
+
 
 @dataclass
 class BlindEstimate:
@@ -118,7 +123,7 @@ class BlindRestorer:
         options = dict(self.net.estimator)
         if self.kernel_size is not None:
             options["max_size"] = self.kernel_size
-        found = estimate_with_check(luminance(image.float().cpu())[0, 0], **options)
+        found = estimate_with_check(luminance(image.float().cpu())[0, 0], **options, **NO_BLUR)
         blur_free = bool(found.kernel.max() >= 1 - 1e-6)
         applied = 0.0 if blur_free or found.confidence < self.min_confidence else self.strength
         return BlindEstimate(found, blur_free, applied)
