@@ -32,6 +32,7 @@ class Method:
 
 
 def blurred_input() -> Method:
+    """The blurred input itself: the baseline every table compares against."""
     return Method("blurred input", lambda item: item.blurred)
 
 
@@ -141,7 +142,7 @@ def model(
     tile: int | None = None,
     name: str | None = None,
     blind: bool = False,
-):
+) -> Method:
     """A deblurring model file; whole images by default (``tile`` restores in blended tiles, as ``restore``).
     A kernel-aware model is given each item's true kernel (the non-blind protocol), so it runs where kernels are
     known; with ``blind`` a model with a kernel estimator estimates each item's kernel instead, as ``deblur

@@ -129,7 +129,9 @@ class Blur(torch.nn.Module):
         torch.Size([2, 3, 8, 8])
     """
 
-    def __init__(self, kernels: torch.Tensor, padding: str = "same", border: str = "reflect", method: str = "auto"):
+    def __init__(
+        self, kernels: torch.Tensor, padding: str = "same", border: str = "reflect", method: str = "auto"
+    ) -> None:
         super().__init__()
         self.register_buffer("kernels", kernels)
         self.padding, self.border, self.method = padding, border, method

@@ -92,7 +92,9 @@ def _crop(x: torch.Tensor, pad: tuple[int, int, int, int], like: torch.Tensor) -
     return x[..., pad[2] : pad[2] + like.shape[-2], pad[0] : pad[0] + like.shape[-1]]
 
 
-def _tapered(blurred: torch.Tensor, kernel: torch.Tensor, size: tuple[int, int], pad: tuple[int, int, int, int]):
+def _tapered(
+    blurred: torch.Tensor, kernel: torch.Tensor, size: tuple[int, int], pad: tuple[int, int, int, int]
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The observation reflect-padded to the FFT grid and tapered towards its circular blur near the grid's edges
     (MATLAB's ``edgetaper``), so that a periodic deconvolution does not ring; and the kernels' OTF."""
     otf = psf_to_otf(kernel, size)
@@ -260,7 +262,17 @@ def hl_deconv(
     return _crop(x, pad, blurred)
 
 
-def _masked_admm(x, observed, rho_inverse, spectra, size, iterations, beta, rate, alpha):
+def _masked_admm(
+    x: torch.Tensor,
+    observed: torch.Tensor,
+    rho_inverse: torch.Tensor,
+    spectra: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor],
+    size: tuple[int, int],
+    iterations: int,
+    beta: float,
+    rate: float,
+    alpha: float,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The ADMM iterations of :func:`hl_deconv`'s masked data term, differentiable (see there): the latent image
     and its blur ``k * x`` on the FFT grid."""
     otf, rho_otf_conj, rho_otf_power, difference_power = spectra
@@ -284,7 +296,17 @@ def _masked_admm(x, observed, rho_inverse, spectra, size, iterations, beta, rate
     return x, blurred_x
 
 
-def _masked_admm_inplace(x, observed, rho_inverse, spectra, size, iterations, beta, rate, alpha):
+def _masked_admm_inplace(
+    x: torch.Tensor,
+    observed: torch.Tensor,
+    rho_inverse: torch.Tensor,
+    spectra: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor],
+    size: tuple[int, int],
+    iterations: int,
+    beta: float,
+    rate: float,
+    alpha: float,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """:func:`_masked_admm` with in-place updates of preallocated buffers: no gradient, fewer allocations (each
     fresh image-sized buffer costs page faults comparable to the arithmetic on it)."""
     otf, rho_otf_conj, rho_otf_power, difference_power = spectra

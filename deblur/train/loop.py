@@ -95,6 +95,7 @@ def lr_factor(step: int, steps: int, decay_from: float) -> float:
 
 
 def make_optimizer(params: Iterator[nn.Parameter], optim: OptimConfig, lr: float) -> torch.optim.Optimizer:
+    """Adam (the default) or SGD with momentum, as ``optim`` says, at learning rate ``lr``."""
     if optim.optimizer == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=optim.momentum)
     return torch.optim.Adam(params, lr=lr, betas=(optim.beta1, optim.beta2))
