@@ -20,6 +20,8 @@ from typing import Any
 
 import torch
 
+from deblur.version import __version__
+
 
 def _command_line() -> str:
     """The command as typed: ``python -m package.module args`` for modules run with ``-m``."""
@@ -35,8 +37,6 @@ def environment(seeds: dict[str, int] | None = None) -> dict[str, Any]:
     import kornia
     import numpy
     import skimage
-
-    import deblur
 
     try:
         commit = subprocess.run(
@@ -64,7 +64,7 @@ def environment(seeds: dict[str, int] | None = None) -> dict[str, Any]:
         "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
         "cuda": torch.version.cuda if torch.cuda.is_available() else None,
         "versions": {
-            "deblur": deblur.__version__,
+            "deblur": __version__,
             "torch": torch.__version__,
             "kornia": kornia.__version__,
             "numpy": numpy.__version__,

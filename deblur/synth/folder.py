@@ -17,7 +17,6 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-import deblur
 from deblur.config import SynthConfig, config_to_dict
 from deblur.errors import ConfigError, DeblurError, ImageError
 from deblur.io import (
@@ -31,6 +30,7 @@ from deblur.io import (
 )
 from deblur.ops.conv import crop_valid
 from deblur.synth.degrade import degrade, sample_params
+from deblur.version import __version__
 
 MANIFEST_FORMAT = "deblur-synth/1"
 
@@ -130,7 +130,7 @@ def synthesize_folder(
         raise DeblurError(f"every image under {data} was too small for {config.size} px kernels")
     manifest = {
         "format": MANIFEST_FORMAT,
-        "deblur_version": deblur.__version__,
+        "deblur_version": __version__,
         "seed": seed,
         "device": device.type,
         "bit_depth": bit_depth,

@@ -19,7 +19,6 @@ from typing import Any
 import torch
 from torch import nn
 
-import deblur
 from deblur.config import coerce_value, config_to_dict
 from deblur.errors import ConfigError
 from deblur.losses import GAN_LOSSES
@@ -27,6 +26,7 @@ from deblur.nets import NETS, net_from_spec, net_spec, rebuild_net
 from deblur.train.checkpoint import load_checkpoint
 from deblur.train.log import read_metrics
 from deblur.train.loop import LoopConfig
+from deblur.version import __version__
 from deblur.weights import load_model, save_model, upgrade_metadata
 
 TASKS = {"gan": "a GAN", "deblur": "a deblurring"}
@@ -85,7 +85,7 @@ def run_meta(task: str, config: Any, gen: nn.Module, disc: nn.Module, data: dict
     """What every checkpoint of a run carries, so that it describes itself (the loop adds its own settings)."""
     return {
         "task": task,
-        "deblur_version": deblur.__version__,
+        "deblur_version": __version__,
         "config": config_to_dict(config),
         "gen": net_spec(gen),
         "disc": net_spec(disc),
