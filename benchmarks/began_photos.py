@@ -9,7 +9,7 @@ Trains (or reuses) ``deblur gan train --model began --folder-mode patch --image-
 
 Writes ``results/began_photos.{png,md,csv,tex,json}`` (the convergence curve and table),
 ``results/began_photos_structure.*`` (edges and contrast of 256 samples against 256 real patches: do the samples
-show structure or flat colour?) and ``docs/gan/began_photos.png`` (64 samples).
+show structure or flat colour?) and ``docs/gan/began_photos.jpg`` (64 samples).
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ def main() -> None:
 
     gen, meta = load_generator(args.runs / "last.pt", task="gan")
     samples = sample_images(gen, meta, 256, seed=1)
-    save_grid(ROOT / "docs" / "gan" / "began_photos.png", samples[:64], nrow=8)
+    save_grid(ROOT / "docs" / "gan" / "began_photos.jpg", samples[:64], nrow=8)
     info = environment({"torch": 0})
     run_info = {"settings": SETTINGS, "steps": config.steps, "train_seconds": seconds, "data": str(args.data)}
     title = (
