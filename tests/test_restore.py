@@ -237,31 +237,6 @@ def test_values_restore_api_takes_a_kernel() -> None:
         restore(blurred[0], make("unet", width=4, depth=2, blocks=1), kernel=kernel)
 
 
-@pytest.mark.parametrize(
-    ("name", "steps", "adv_weight", "blind"),
-    [("kernel_aware_centred_adv", 1500, 0.1, False), ("deblur_default", 10000, 0.0, True)],
-)
-def test_values_shipped_kernel_aware_model_loads_and_takes_a_kernel(
-    name: str, steps: int, adv_weight: float, blind: bool
-) -> None:
-    from deblur.restoration import load_restorer
-
-    path = Path(__file__).resolve().parent.parent / "models" / f"{name}.safetensors"
-    net, info = load_restorer(path)
-    assert info["task"] == "deblur" and info["steps"] == steps and net.takes_kernel and net.iterations == 5
-    assert info["config"]["gen"]["name"] == "kernel_aware" and info["config"]["loss"]["adv_weight"] == adv_weight
-    assert (net.estimator is not None) == blind  # the default estimates its kernel; the non-blind model needs one
-    blurred = torch.rand(1, 3, 40, 48)
-    kernel = torch.zeros(1, 5, 5)
-    kernel[0, 2, :] = 0.2
-    with torch.no_grad():
-        out = net(blurred, kernel)
-    assert out.shape == blurred.shape and torch.isfinite(out).all()
-    if not blind:
-        with pytest.raises(Exception, match="kernel-aware: pass the blur kernel"):
-            restore(blurred[0], net)
-
-
 def test_kernel_aware_wiener_branch_is_seen_by_the_refiner_and_validated() -> None:
     from deblur.nets import create_net as make
     from deblur.ops.deconv import wiener_deconv
