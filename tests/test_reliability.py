@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from deblur.cli import cli
+from tests.helpers import tiny_model
 from tests.io.test_photos import png_bomb
 
 
@@ -164,22 +165,12 @@ def encoded_gif(image: Any) -> bytes:
     return buffer.getvalue()
 
 
-def _tiny_model(path: Path) -> Path:
-    import torch
-
-    from deblur.nets import create_net
-    from deblur.weights import save_model
-
-    torch.manual_seed(0)
-    return save_model(path, create_net("unet", width=4, depth=2, blocks=1).eval(), {"task": "deblur", "steps": 0})
-
-
 def test_exception_bad_input_corpus_each_gets_its_outcome(tmp_path: Path) -> None:
     import cv2
 
     corpus = _bad_input_corpus(tmp_path / "in")
     before = {p.name: p.read_bytes() for p in (tmp_path / "in").iterdir()}
-    model = _tiny_model(tmp_path / "tiny.safetensors")
+    model = tiny_model(tmp_path / "tiny.safetensors")
     inputs = [str(tmp_path / "in" / name) for name in sorted(corpus)]
     result = CliRunner().invoke(cli, ["restore", *inputs, "--out-dir", str(tmp_path / "out"), "--model", str(model)])
     assert result.exit_code == 1 and "Traceback" not in result.output
@@ -212,7 +203,7 @@ def test_exception_existing_output_and_unwritable_folder(tmp_path: Path, monkeyp
     import numpy as np
     from PIL import Image
 
-    model = _tiny_model(tmp_path / "tiny.safetensors")
+    model = tiny_model(tmp_path / "tiny.safetensors")
     source = tmp_path / "photo.png"
     Image.fromarray(np.zeros((20, 20, 3), np.uint8)).save(source)
     existing = tmp_path / "photo_deblurred.png"
@@ -309,7 +300,7 @@ def test_values_two_restore_processes_share_an_output_folder(tmp_path: Path, ove
     from deblur import restore
     from deblur.weights import load_model
 
-    model = _tiny_model(tmp_path / "tiny.safetensors")
+    model = tiny_model(tmp_path / "tiny.safetensors")
     source = tmp_path / "in"
     source.mkdir()
     rng = np.random.default_rng(0)
@@ -360,7 +351,7 @@ def test_exception_bad_config_file_names_file_and_field(tmp_path: Path, text: st
 
 
 def test_exception_gan_sample_on_a_deblurring_model_is_one_line(tmp_path: Path) -> None:
-    model = _tiny_model(tmp_path / "tiny.safetensors")
+    model = tiny_model(tmp_path / "tiny.safetensors")
     result = CliRunner().invoke(cli, ["gan", "sample", "--ckpt", str(model), "--out", str(tmp_path / "g.png")])
     assert result.exit_code == 1 and "holds a deblurring model, not a GAN one" in result.output
     assert len(result.output.strip().splitlines()) == 1 and not (tmp_path / "g.png").exists()
@@ -378,7 +369,7 @@ def test_exception_malicious_and_broken_model_files(tmp_path: Path) -> None:
 
     photo = tmp_path / "photo.png"
     Image.fromarray(np.zeros((20, 20, 3), np.uint8)).save(photo)
-    good = _tiny_model(tmp_path / "tiny.safetensors").read_bytes()
+    good = tiny_model(tmp_path / "tiny.safetensors").read_bytes()
     (tmp_path / "evil.safetensors").write_bytes(pickle.dumps(Payload()))
     (tmp_path / "evil.pt").write_bytes(pickle.dumps(Payload()))
     (tmp_path / "truncated.safetensors").write_bytes(good[: len(good) // 2])
@@ -426,7 +417,7 @@ def test_exception_an_unexpected_error_on_one_file_costs_only_that_file(
         return real(pixels, *args, **kwargs)
 
     monkeypatch.setattr(deblur.restoration.files, "restore", flaky)
-    model = _tiny_model(tmp_path / "tiny.safetensors")
+    model = tiny_model(tmp_path / "tiny.safetensors")
     args = ["restore", *map(str, inputs), "--out-dir", str(tmp_path / "out"), "--model", str(model)]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 1 and "Traceback" not in result.output
@@ -445,7 +436,7 @@ def _first_pixel(path: Path) -> int:
 
 def test_exception_two_inputs_with_one_output_name_are_not_both_written(tmp_path: Path) -> None:
     first, second = _photo(tmp_path / "d1" / "x.png", 1), _photo(tmp_path / "d2" / "x.png", 2)
-    model = _tiny_model(tmp_path / "tiny.safetensors")
+    model = tiny_model(tmp_path / "tiny.safetensors")
     out = tmp_path / "out"
     args = ["restore", str(first), str(second), "--out-dir", str(out), "--model", str(model), "--overwrite"]
     result = CliRunner().invoke(cli, args)
@@ -472,7 +463,7 @@ def test_exception_a_model_that_returns_nan_is_an_error_naming_it(tmp_path: Path
 
 def test_exception_an_empty_folder_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
-    model = _tiny_model(tmp_path / "tiny.safetensors")
+    model = tiny_model(tmp_path / "tiny.safetensors")
     result = CliRunner().invoke(cli, ["restore", str(tmp_path / "empty"), "--model", str(model)])
     assert result.exit_code == 1 and "no image in this folder" in result.output
 
@@ -481,7 +472,7 @@ def test_values_earlier_outputs_are_skipped_only_when_writing_beside_the_inputs(
     folder = tmp_path / "in"
     _photo(folder / "cat_deblurred_final.png")  # an input whose name only contains the suffix
     _photo(folder / "dog_deblurred.png", 1)  # an earlier output beside its input
-    model = _tiny_model(tmp_path / "tiny.safetensors")
+    model = tiny_model(tmp_path / "tiny.safetensors")
     result = CliRunner().invoke(
         cli, ["restore", str(folder), "--out-dir", str(tmp_path / "out"), "--model", str(model)]
     )
@@ -546,7 +537,7 @@ def _with_metadata(source: Path, target: Path, edit) -> Path:  # noqa: ANN001
 def test_exception_model_metadata_that_lies_is_refused_before_anything_is_built(tmp_path: Path) -> None:
     import time
 
-    good = _tiny_model(tmp_path / "tiny.safetensors")
+    good = tiny_model(tmp_path / "tiny.safetensors")
     photo = _photo(tmp_path / "p.png")
 
     def huge(meta: dict) -> dict:
@@ -723,7 +714,7 @@ def test_values_tiffs_in_every_layout_restore_to_files_that_reopen_with_their_pi
     from PIL import Image
 
     corpus = _tiff_corpus(tmp_path / "in")
-    model = _tiny_model(tmp_path / "tiny.safetensors")  # zero residual: the identity
+    model = tiny_model(tmp_path / "tiny.safetensors")  # zero residual: the identity
     out = tmp_path / "out"
     inputs = [str(tmp_path / "in" / name) for name in corpus]
     result = CliRunner().invoke(cli, ["restore", *inputs, "--out-dir", str(out), "--model", str(model)])
@@ -764,7 +755,7 @@ def test_values_malformed_exif_is_dropped_and_the_photo_restored(tmp_path: Path)
     data[at + 10 : at + 12] = b"\x7f\xff"  # the first entry's tag ...
     data[at + 14 : at + 18] = b"\xff\xff\xff\x00"  # ... claims an absurd count
     jpeg.write_bytes(bytes(data))
-    model = _tiny_model(tmp_path / "tiny.safetensors")
+    model = tiny_model(tmp_path / "tiny.safetensors")
     result = CliRunner().invoke(cli, ["restore", str(jpeg), "--model", str(model), "-o", str(tmp_path / "o.jpg")])
     assert result.exit_code == 0, result.output
     assert np.asarray(Image.open(tmp_path / "o.jpg")).shape == (24, 32, 3)
@@ -789,7 +780,7 @@ def test_values_restore_loads_a_model_file_once_and_picks_tiles_from_memory(
     import deblur.weights
     from deblur.restoration import restore
 
-    model = _tiny_model(tmp_path / "tiny.safetensors")
+    model = tiny_model(tmp_path / "tiny.safetensors")
     loads = []
     real = deblur.restoration.models.load_model
     monkeypatch.setattr(deblur.restoration.models, "load_model", lambda *a, **k: loads.append(a) or real(*a, **k))
@@ -810,7 +801,7 @@ def test_values_an_out_dir_inside_the_input_tree_is_not_restored_again(tmp_path:
     photos = tmp_path / "photos"
     _photo(photos / "a.png")
     _photo(photos / "trip" / "b.png", 1)
-    model = _tiny_model(tmp_path / "tiny.safetensors")
+    model = tiny_model(tmp_path / "tiny.safetensors")
     args = ["restore", str(photos), "-r", "--out-dir", str(photos / "sharp"), "--model", str(model), "--overwrite"]
     for _ in range(2):
         result = CliRunner().invoke(cli, args)
@@ -822,7 +813,7 @@ def test_values_an_out_dir_inside_the_input_tree_is_not_restored_again(tmp_path:
 def test_exception_out_dir_naming_a_file_fails_before_any_work(tmp_path: Path) -> None:
     (tmp_path / "afile").write_text("keep me")
     photo = _photo(tmp_path / "p.png")
-    model = _tiny_model(tmp_path / "tiny.safetensors")
+    model = tiny_model(tmp_path / "tiny.safetensors")
     result = CliRunner().invoke(
         cli, ["restore", str(photo), "--out-dir", str(tmp_path / "afile"), "--model", str(model)]
     )
@@ -832,7 +823,7 @@ def test_exception_out_dir_naming_a_file_fails_before_any_work(tmp_path: Path) -
 
 def test_exception_an_output_name_too_long_names_the_output(tmp_path: Path) -> None:
     photo = _photo(tmp_path / "p.png")
-    model = _tiny_model(tmp_path / "tiny.safetensors")
+    model = tiny_model(tmp_path / "tiny.safetensors")
     target = tmp_path / ("x" * 300 + ".png")
     result = CliRunner().invoke(cli, ["restore", str(photo), "--model", str(model), "-o", str(target)])
     assert result.exit_code == 1 and "x" * 300 in result.output and "Traceback" not in result.output

@@ -1,0 +1,29 @@
+"""Small builders that several test files share: tiny model files and a synthesized test set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from deblur.config import SynthConfig
+from deblur.nets import create_net
+from deblur.synth.folder import synthesize_folder
+from deblur.weights import save_model
+
+
+def tiny_model(path: Path, tail_std: float = 0.0) -> Path:
+    """A tiny U-Net deblurring model file (seed 0). Untrained its last layer is zero: the identity; ``tail_std`` > 0
+    draws that layer's weights with this spread instead."""
+    torch.manual_seed(0)
+    net = create_net("unet", width=4, depth=2, blocks=1)
+    if tail_std:
+        torch.nn.init.normal_(net.tail.weight, std=tail_std)
+    return save_model(path, net.eval(), {"task": "deblur", "steps": 0})
+
+
+def synth_set(photo_folder: Path, out: Path) -> Path:
+    """A two-pair test set in ``out`` (motion blur, 9 px, valid convolution, noise 0.01) from ``photo_folder``."""
+    config = SynthConfig(kernels=("motion",), size=9, noise=(0.01, 0.01), valid=True)
+    synthesize_folder(photo_folder, out, config, seed=1, progress=False, limit=2)
+    return out
