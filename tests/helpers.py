@@ -1,11 +1,13 @@
-"""Small builders that several test files share: tiny model files and a synthesized test set."""
+"""Small builders that several test files share: tiny model files, a synthesized test set, a command-line run."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import torch
+from click.testing import CliRunner
 
+from deblur.cli import cli
 from deblur.config import SynthConfig
 from deblur.nets import create_net
 from deblur.synth.folder import synthesize_folder
@@ -27,3 +29,9 @@ def synth_set(photo_folder: Path, out: Path) -> Path:
     config = SynthConfig(kernels=("motion",), size=9, noise=(0.01, 0.01), valid=True)
     synthesize_folder(photo_folder, out, config, seed=1, progress=False, limit=2)
     return out
+
+
+def run_cli(*args: object) -> tuple[int, str]:
+    """``deblur ARGS`` through click's CliRunner, each argument as a string: the exit code and the output."""
+    result = CliRunner().invoke(cli, [str(a) for a in args])
+    return result.exit_code, result.output
