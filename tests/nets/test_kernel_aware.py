@@ -7,6 +7,18 @@ import pytest
 import torch
 
 
+def _setting_reaches_output(
+    net: torch.nn.Module, blurred: torch.Tensor, kernel: torch.Tensor, setting: str, value: float
+) -> bool:
+    """Whether setting ``net.<setting>`` to ``value`` changes the output once the refiner has random weights (untrained,
+    it adds a zero residual: nothing it reads would show). Call it under ``torch.no_grad()``."""
+    for p in net.refiner.parameters():
+        p.add_(0.05 * torch.randn_like(p))
+    changed = net(blurred, kernel)
+    setattr(net, setting, value)
+    return not torch.allclose(changed, net(blurred, kernel))
+
+
 def test_kernel_aware_wiener_branch_is_seen_by_the_refiner_and_validated() -> None:
     from deblur.nets import create_net as make
     from deblur.ops.deconv import wiener_deconv
@@ -20,11 +32,7 @@ def test_kernel_aware_wiener_branch_is_seen_by_the_refiner_and_validated() -> No
     torch.testing.assert_close(condition[:, 3:], wiener_deconv(blurred, kernel, 1e-2).clamp(-0.5, 1.5))
     with torch.no_grad():  # an untrained refiner adds a zero residual: the branch changes nothing until trained
         torch.testing.assert_close(net(blurred, kernel), net.deconvolve(blurred, kernel).clamp(-0.5, 1.5))
-        for p in net.refiner.parameters():
-            p.add_(0.05 * torch.randn_like(p))
-        changed = net(blurred, kernel)
-        net.wiener_nsr = 1.0  # a different branch image reaches the refiner's output
-        assert not torch.allclose(changed, net(blurred, kernel))
+        assert _setting_reaches_output(net, blurred, kernel, "wiener_nsr", 1.0)  # another branch image shows
     with pytest.raises(ValueError, match="wiener_nsr must be positive"):
         make("kernel_aware", wiener_nsr=0.0)
 
@@ -84,11 +92,7 @@ def test_kernel_aware_sharper_branch_is_a_second_hl_deconvolution_in_one_batched
     plain.load_state_dict({k: v for k, v in net.state_dict().items() if not k.startswith("refiner")}, strict=False)
     with torch.no_grad():  # untrained: a zero residual on the main deconvolution, as without the branch
         torch.testing.assert_close(net(blurred, kernel), plain.deconvolve(blurred, kernel).clamp(-0.5, 1.5))
-        for p in net.refiner.parameters():
-            p.add_(0.05 * torch.randn_like(p))
-        changed = net(blurred, kernel)
-        net.sharp_factor = 0.05  # a different sharper image reaches the refiner's output
-        assert not torch.allclose(changed, net(blurred, kernel))
+        assert _setting_reaches_output(net, blurred, kernel, "sharp_factor", 0.05)  # another sharper image shows
     with pytest.raises(ValueError, match="sharp_factor must be positive"):
         make("kernel_aware", sharp_factor=-1.0)
 
