@@ -1,4 +1,5 @@
-"""Small builders that several test files share: tiny model files, a synthesized test set, a command-line run."""
+"""Small builders that several test files share: tiny model files (plain and blind), a synthesized test set, a
+command-line run."""
 
 from __future__ import annotations
 
@@ -22,6 +23,12 @@ def tiny_model(path: Path, tail_std: float = 0.0) -> Path:
     if tail_std:
         torch.nn.init.normal_(net.tail.weight, std=tail_std)
     return save_model(path, net.eval(), {"task": "deblur", "steps": 0})
+
+
+def blind_model(path: Path) -> Path:
+    """An untrained blind kernel-aware model file: a tiny refiner and a kernel estimator of up to 15 px."""
+    net = create_net("kernel_aware", refiner={"width": 4, "depth": 2, "blocks": 1}, estimator={"max_size": 15})
+    return save_model(path, net, {"task": "deblur"})
 
 
 def synth_set(photo_folder: Path, out: Path) -> Path:

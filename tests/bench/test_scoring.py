@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
 from deblur import bench
+from deblur.synth.kernels import line_kernels
+from tests.conftest import photo_crop
+from tests.helpers import blind_model
 
 
 def _random_pair(seed: int, size: int = 40) -> tuple[torch.Tensor, torch.Tensor]:
@@ -51,3 +56,35 @@ def test_values_confidence_interval_is_student_t() -> None:
     assert mean == pytest.approx(np.mean(values))
     assert half == pytest.approx((high - low) / 2)
     assert bench.mean_ci([3.0]) == (3.0, 0.0)
+
+
+def test_values_bench_scores_a_blind_model_with_its_kernel_correlation(tmp_path: Path) -> None:
+    import csv
+
+    from deblur.bench import benchmark
+    from deblur.config import BenchConfig
+    from deblur.io import write_image
+
+    sharp_dir, kernel_dir = tmp_path / "sharp", tmp_path / "kernels"
+    sharp_dir.mkdir()
+    kernel_dir.mkdir()
+    write_image(sharp_dir / "camera.png", photo_crop()[0])
+    np.save(kernel_dir / "line.npy", line_kernels(torch.tensor([9.0]), torch.tensor([30.0]), 15)[0].numpy())
+    config = BenchConfig(
+        out=tmp_path / "out",
+        sharp=sharp_dir,
+        kernels=kernel_dir,
+        models=(blind_model(tmp_path / "blind.safetensors"),),
+        blind=True,
+        shift_tolerant=True,
+        baselines=False,
+        plots=False,
+        device="cpu",
+    )
+    _, written = benchmark(config, progress=False)
+    rows = list(csv.DictReader(Path(written["per_image"]).read_text().splitlines()))
+    blind = next(r for r in rows if r["method"] == "blind (blind)")
+    assert float(blind["kernel_corr"]) > 0.8 and float(blind["applied"]) == 1.0
+    assert float(blind["psnr_shift"]) >= float(blind["psnr"]) - 1e-6  # the zero shift is among those tried
+    summary = Path(written["summary"]).read_text()
+    assert "kernel corr." in summary and "PSNR shift ±3" in summary and "> 0.3 dB worse" in summary

@@ -11,6 +11,9 @@ import torch
 from click.testing import CliRunner
 
 from deblur.cli import cli
+from deblur.synth.kernels import line_kernels
+from tests.conftest import blur_with_noise, photo_crop
+from tests.helpers import blind_model
 
 
 def _write(path: Path, array: np.ndarray) -> Path:
@@ -86,3 +89,28 @@ def test_values_restore_with_a_known_kernel(tmp_path: Path) -> None:
 def _save_npy(path: Path, array: np.ndarray) -> Path:
     np.save(path, array)
     return path
+
+
+def test_cli_blind_restore_saves_the_kernel_and_checks_options(tmp_path: Path) -> None:
+    import cv2
+
+    from deblur.cli import cli
+
+    model = blind_model(tmp_path / "blind.safetensors")
+    blurred = blur_with_noise(photo_crop(), line_kernels(torch.tensor([9.0]), torch.tensor([30.0]), 15))[0]
+    photo = tmp_path / "photo.png"
+    cv2.imwrite(str(photo), (blurred.permute(1, 2, 0).numpy()[..., ::-1] * 255).round().astype(np.uint8))
+    before = photo.read_bytes()
+    args = ["restore", str(photo), "--model", str(model), "--save-kernel", str(tmp_path / "k.png"), "-o"]
+    result = CliRunner().invoke(cli, [*args, str(tmp_path / "out.png")])
+    assert result.exit_code == 0, result.output
+    assert "Estimated a kernel" in result.output and photo.read_bytes() == before
+    kernel = np.load(tmp_path / "k.npy")
+    assert kernel.shape == (15, 15) and abs(float(kernel.sum()) - 1) < 1e-4
+    picture = cv2.imread(str(tmp_path / "k.png"), cv2.IMREAD_UNCHANGED)
+    assert picture.shape == (15, 15) and picture.dtype == np.uint16 and int(picture.max()) == 65535
+    assert cv2.imread(str(tmp_path / "out.png")).shape == (242, 242, 3)
+    result = CliRunner().invoke(cli, ["restore", str(photo), "--model", str(model), "--kernel-size", "16"])
+    assert result.exit_code != 0 and "odd" in result.output
+    result = CliRunner().invoke(cli, ["restore", str(photo), "--model", str(model), "--strength", "1.5"])
+    assert result.exit_code != 0 and "strength" in result.output.lower()
