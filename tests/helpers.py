@@ -1,10 +1,11 @@
-"""Small builders that several test files share: tiny model files (plain and blind), a synthesized test set, a
-command-line run."""
+"""Small builders that several test files share: a photo file, tiny model files (plain and blind), a synthesized
+test set, a command-line run."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 from click.testing import CliRunner
 
@@ -13,6 +14,15 @@ from deblur.config import SynthConfig
 from deblur.nets import create_net
 from deblur.synth.folder import synthesize_folder
 from deblur.weights import save_model
+
+
+def photo_file(path: Path, seed: int = 0) -> Path:
+    """A 32 x 24 RGB PNG of uniform noise (``seed``) at ``path``, its folders made."""
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.random.default_rng(seed).integers(0, 255, (24, 32, 3), dtype=np.uint8)).save(path)
+    return path
 
 
 def tiny_model(path: Path, tail_std: float = 0.0) -> Path:

@@ -7,14 +7,16 @@ from pathlib import Path
 
 import pytest
 import torch
+from click.testing import CliRunner
 
+from deblur.cli import cli
 from deblur.data.mnist import load_mnist_family
 from deblur.io import read_image, write_image
 from deblur.parzen import parzen_evaluate
 from deblur.train.checkpoint import load_checkpoint
 from deblur.train.gan import EVAL_SAMPLES, sample_images
 from deblur.train.run import load_generator
-from tests.helpers import run_cli
+from tests.helpers import run_cli, tiny_model
 
 
 def _train_args(data: Path, out: Path, model: str, steps: int = 2) -> list[str]:
@@ -190,3 +192,10 @@ def test_ema_start_flag_reaches_the_run(tiny_mnist: Path, tmp_path: Path) -> Non
     for name, live in state["gen"].items():
         assert torch.equal(state["ema"]["model"][name], live), name
     assert json.loads((out / "config.json").read_text())["config"]["optim"]["ema_start"] == 2
+
+
+def test_exception_gan_sample_on_a_deblurring_model_is_one_line(tmp_path: Path) -> None:
+    model = tiny_model(tmp_path / "tiny.safetensors")
+    result = CliRunner().invoke(cli, ["gan", "sample", "--ckpt", str(model), "--out", str(tmp_path / "g.png")])
+    assert result.exit_code == 1 and "holds a deblurring model, not a GAN one" in result.output
+    assert len(result.output.strip().splitlines()) == 1 and not (tmp_path / "g.png").exists()

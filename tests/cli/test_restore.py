@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -13,7 +14,8 @@ from click.testing import CliRunner
 from deblur.cli import cli
 from deblur.synth.kernels import line_kernels
 from tests.conftest import blur_with_noise, photo_crop
-from tests.helpers import blind_model
+from tests.helpers import blind_model, photo_file, tiny_model
+from tests.io.test_photos import png_bomb
 
 
 def _write(path: Path, array: np.ndarray) -> Path:
@@ -114,3 +116,619 @@ def test_cli_blind_restore_saves_the_kernel_and_checks_options(tmp_path: Path) -
     assert result.exit_code != 0 and "odd" in result.output
     result = CliRunner().invoke(cli, ["restore", str(photo), "--model", str(model), "--strength", "1.5"])
     assert result.exit_code != 0 and "strength" in result.output.lower()
+
+
+def _bad_input_corpus(root: Path) -> dict[str, str]:  # noqa: PLR0915
+    """Write the corpus; returns file name -> expected outcome ("ok" or a fragment of the one-line error)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    rgb = Image.fromarray(rng.integers(0, 255, (40, 52, 3), dtype=np.uint8))
+    root.mkdir(parents=True, exist_ok=True)
+    expected: dict[str, str] = {}
+
+    def encoded(image: Image.Image, fmt: str, **options: object) -> bytes:
+        buffer = io.BytesIO()
+        image.save(buffer, fmt, **options)
+        return buffer.getvalue()
+
+    (root / "empty.png").write_bytes(b"")
+    expected["empty.png"] = "not a readable image"
+    png, jpeg = encoded(rgb, "PNG"), encoded(rgb, "JPEG")
+    (root / "truncated.png").write_bytes(png[: len(png) // 2])
+    expected["truncated.png"] = "not a readable image"
+    (root / "truncated.jpg").write_bytes(jpeg[: len(jpeg) // 2])
+    expected["truncated.jpg"] = "not a readable image"
+    (root / "noise.jpg").write_bytes(rng.integers(0, 255, 4096, dtype=np.uint8).tobytes())
+    expected["noise.jpg"] = "not a readable image"
+    (root / "notes.png").write_text("this is not an image\n")
+    expected["notes.png"] = "not a readable image"
+    png_bomb(root / "bomb.png")
+    expected["bomb.png"] = "over the limit"
+    frames = [Image.fromarray(np.full((16, 16, 3), v, np.uint8)) for v in (0, 255)]
+    frames[0].save(root / "animated.gif", save_all=True, append_images=frames[1:])
+    expected["animated.gif"] = "GIF"
+    (root / "cmyk.jpg").write_bytes(encoded(rgb.convert("CMYK"), "JPEG"))
+    expected["cmyk.jpg"] = "ok"
+    Image.fromarray(rng.integers(0, 65535, (30, 20), dtype=np.uint16)).save(root / "sixteen.png")
+    expected["sixteen.png"] = "ok"
+    for side in (1, 3):
+        Image.fromarray(rng.integers(0, 255, (side, side, 3), dtype=np.uint8)).save(root / f"tiny{side}.png")
+        expected[f"tiny{side}.png"] = "ok"
+    rgb.convert("L").save(root / "grey.png")
+    rgb.convert("RGBA").save(root / "alpha.png")
+    rgb.convert("P").save(root / "palette.png")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotated: the upright image is 52 x 40
+    rgb.save(root / "rotated.jpg", exif=exif)
+    rgb.save(root / "with space é.png")
+    for name in ("grey.png", "alpha.png", "palette.png", "rotated.jpg", "with space é.png"):
+        expected[name] = "ok"
+    _more_kinds(root, rgb, expected)
+    return expected
+
+
+def _more_kinds(root: Path, rgb: Any, expected: dict[str, str]) -> None:
+    """The kinds found by the issue-16 probe and beyond: TIFF layouts, damaged metadata, odd shapes and formats."""
+    import io
+    import struct
+
+    from PIL import Image, ImageCms
+
+    pixels = np.asarray(rgb)
+    for name in _tiff_corpus(root / "tiffs"):  # exif_ifd, cmyk, grey_alpha, alpha128, planar, strips
+        (root / f"tiff_{name}").write_bytes((root / "tiffs" / name).read_bytes())
+        expected[f"tiff_{name}"] = "ok"
+    for path in (root / "tiffs").iterdir():
+        path.unlink()
+    (root / "tiffs").rmdir()
+    exif = Image.Exif()
+    exif[0x010F] = "Camera"
+    rgb.save(root / "bad_exif.jpg", exif=exif)
+    data = bytearray((root / "bad_exif.jpg").read_bytes())
+    at = data.index(b"Exif\0\0") + 6
+    data[at + 14 : at + 18] = b"\xff\xff\xff\x00"  # an entry claiming an absurd count
+    (root / "bad_exif.jpg").write_bytes(bytes(data))
+    expected["bad_exif.jpg"] = "ok"
+    deep = (pixels.astype(np.uint16) * 257)[:, :, ::-1]
+    cv2.imwrite(str(root / "deep_rgb.tif"), np.ascontiguousarray(deep))
+    cv2.imwrite(str(root / "deep_grey.tif"), np.ascontiguousarray(deep[:, :, 0]))
+    cv2.imwrite(str(root / "deep_rgba.png"), np.dstack([deep, np.full(deep.shape[:2], 40000, np.uint16)]))
+    rgb.save(root / "lossless.webp", lossless=True)
+    rgb.save(root / "lossy.webp", quality=80)
+    rgb.save(root / "plain.bmp")
+    rgb.convert("LA").save(root / "grey_alpha.png")
+    palette = rgb.convert("P")
+    palette.info["transparency"] = 0
+    palette.save(root / "palette_transparent.png", transparency=0)
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    rgb.save(root / "icc.jpg", icc_profile=icc)
+    rgb.save(root / "progressive.jpg", progressive=True)
+    for orientation in (3, 8):
+        tagged = Image.Exif()
+        tagged[0x0112] = orientation
+        rgb.save(root / f"orient{orientation}.jpg", exif=tagged)
+    Image.fromarray(pixels[:1]).save(root / "one_row.png")
+    rgb.save(root / "multipage.tif", save_all=True, append_images=[rgb.rotate(90)])
+    buffer = io.BytesIO()
+    rgb.save(buffer, "PNG")
+    (root / "png_named.jpg").write_bytes(buffer.getvalue())  # the content decides, not the extension
+    for name in ("deep_rgb.tif", "deep_grey.tif", "deep_rgba.png", "lossless.webp", "lossy.webp", "plain.bmp",
+                 "grey_alpha.png", "palette_transparent.png", "icc.jpg", "progressive.jpg", "orient3.jpg",
+                 "orient8.jpg", "one_row.png", "multipage.tif", "png_named.jpg"):  # fmt: skip
+        expected[name] = "ok"
+    Image.fromarray(np.zeros((1, (1 << 20) + 100, 3), np.uint8)).save(root / "wider_than_opencv.png")
+    expected["wider_than_opencv.png"] = "ok"  # valid: OpenCV's 2^20 px limit is not the file's fault
+    _five_channel_tiff(root / "five_channels.tif")
+    expected["five_channels.tif"] = "5 channels per pixel"  # valid, not "corrupt"
+    (root / "empty.tif").write_bytes(b"")
+    expected["empty.tif"] = "not a readable image"
+    tif = (root / "tiff_planar.tif").read_bytes()
+    (root / "truncated.tif").write_bytes(tif[: len(tif) // 3])
+    expected["truncated.tif"] = "not a readable image"
+    (root / "damaged.tif").write_bytes(tif[:8] + b"\xff" * 40 + tif[48:])  # a wrecked first IFD
+    expected["damaged.tif"] = "not a readable image"
+    header = bytearray(tif)
+    width_at = 8 + 2 + 8  # the first IFD entries (ImageWidth, ImageLength, LONG): their values
+    header[width_at : width_at + 4] = struct.pack("<I", 200_000)
+    header[width_at + 12 : width_at + 16] = struct.pack("<I", 200_000)  # 40 gigapixels claimed
+    (root / "bomb.tif").write_bytes(bytes(header))
+    expected["bomb.tif"] = "over the limit"
+    (root / "still.gif").write_bytes(encoded_gif(rgb))
+    expected["still.gif"] = "GIF"
+
+
+def encoded_gif(image: Any) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    image.save(buffer, "GIF")
+    return buffer.getvalue()
+
+
+def test_exception_bad_input_corpus_each_gets_its_outcome(tmp_path: Path) -> None:
+    import cv2
+
+    corpus = _bad_input_corpus(tmp_path / "in")
+    before = {p.name: p.read_bytes() for p in (tmp_path / "in").iterdir()}
+    model = tiny_model(tmp_path / "tiny.safetensors")
+    inputs = [str(tmp_path / "in" / name) for name in sorted(corpus)]
+    result = CliRunner().invoke(cli, ["restore", *inputs, "--out-dir", str(tmp_path / "out"), "--model", str(model)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    for name, outcome in corpus.items():
+        stem = Path(name).stem
+        written = sorted((tmp_path / "out").glob(f"{stem}.*"))  # --out-dir keeps the names
+        if outcome == "ok":
+            assert len(written) == 1, name
+            from PIL import Image
+
+            from deblur.io import read_photo
+
+            with Image.open(written[0]) as output:  # every output re-opens, upright and of the input's size
+                height, width = read_photo(tmp_path / "in" / name).pixels.shape[:2]
+                assert output.size == (width, height), name
+        else:
+            assert not written, name
+            assert sum(name in line and outcome in line for line in errors) == 1, (name, errors)
+    assert len(errors) == sum(v != "ok" for v in corpus.values())
+    assert {p.name: p.read_bytes() for p in (tmp_path / "in").iterdir()} == before  # inputs untouched
+    sixteen = cv2.imread(str(tmp_path / "out" / "sixteen.png"), cv2.IMREAD_UNCHANGED)
+    assert sixteen.dtype == "uint16" and sixteen.shape == (30, 20)
+    assert cv2.imread(str(tmp_path / "out" / "rotated.jpg")).shape[:2] == (52, 40)
+    assert cv2.imread(str(tmp_path / "out" / "alpha.png"), cv2.IMREAD_UNCHANGED).shape[2] == 4
+    assert cv2.imread(str(tmp_path / "out" / "tiny1.png")).shape[:2] == (1, 1)
+
+
+def test_exception_existing_output_and_unwritable_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+    from PIL import Image
+
+    model = tiny_model(tmp_path / "tiny.safetensors")
+    source = tmp_path / "photo.png"
+    Image.fromarray(np.zeros((20, 20, 3), np.uint8)).save(source)
+    existing = tmp_path / "photo_deblurred.png"
+    existing.write_bytes(b"keep me")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["restore", str(source), "--model", str(model)])
+    assert result.exit_code == 1 and "already exists" in result.output and existing.read_bytes() == b"keep me"
+
+    import deblur.io.files
+
+    def refuse(*_: object, **__: object) -> None:
+        raise PermissionError(13, "Permission denied", str(tmp_path / "locked"))
+
+    monkeypatch.setattr(deblur.io.files.tempfile, "mkstemp", refuse)  # a read-only folder, even for root
+    locked = runner.invoke(cli, ["restore", str(source), "--model", str(model), "--out-dir", str(tmp_path / "locked")])
+    assert locked.exit_code == 1 and "Permission denied" in locked.output and "Traceback" not in locked.output
+    assert not list((tmp_path / "locked").glob("*")) if (tmp_path / "locked").exists() else True
+
+
+@pytest.mark.parametrize("overwrite", [True, False])
+def test_values_two_restore_processes_share_an_output_folder(tmp_path: Path, overwrite: bool) -> None:
+    import os
+    import subprocess
+    import sys
+
+    import numpy as np
+    from PIL import Image
+
+    from deblur import restore
+    from deblur.weights import load_model
+
+    model = tiny_model(tmp_path / "tiny.safetensors")
+    source = tmp_path / "in"
+    source.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(8):
+        Image.fromarray(rng.integers(0, 255, (64, 80, 3), dtype=np.uint8)).save(source / f"p{i}.png")
+    command = [sys.executable, "-m", "deblur", "restore", str(source), "--out-dir", str(tmp_path / "out")]
+    command += ["--model", str(model), "-q"] + (["--overwrite"] if overwrite else [])
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    processes = [subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [(p.wait(timeout=120), p.stderr.read()) for p in processes]
+    net, _ = load_model(model)
+    for i in range(8):
+        expected = restore(np.asarray(Image.open(source / f"p{i}.png")), net)
+        assert np.array_equal(np.asarray(Image.open(tmp_path / "out" / f"p{i}.png")), expected)  # whole, not mixed
+    assert not [p for p in (tmp_path / "out").iterdir() if p.suffix == ".tmp"]
+    if overwrite:
+        assert [code for code, _ in results] == [0, 0], results
+    else:  # each file is written by exactly one of them; the other reports it exists and exits 1
+        assert sum(err.count("already exists") for _, err in results) == 8, results
+        assert "Traceback" not in "".join(err for _, err in results)
+
+
+def test_exception_malicious_and_broken_model_files(tmp_path: Path) -> None:
+    import pickle
+
+    import numpy as np
+    from PIL import Image
+
+    class Payload:
+        def __reduce__(self):  # noqa: ANN204
+            return (open, (str(tmp_path / "pwned"), "w"))
+
+    photo = tmp_path / "photo.png"
+    Image.fromarray(np.zeros((20, 20, 3), np.uint8)).save(photo)
+    good = tiny_model(tmp_path / "tiny.safetensors").read_bytes()
+    (tmp_path / "evil.safetensors").write_bytes(pickle.dumps(Payload()))
+    (tmp_path / "evil.pt").write_bytes(pickle.dumps(Payload()))
+    (tmp_path / "truncated.safetensors").write_bytes(good[: len(good) // 2])
+    (tmp_path / "notes.safetensors").write_text("not a model")
+    from deblur.nets import create_net
+    from deblur.weights import save_model
+
+    save_model(tmp_path / "gan.safetensors", create_net("dcgan_generator", image_size=32, channels=1), {"task": "gan"})
+    outcomes = {
+        "evil.safetensors": "",
+        "evil.pt": "",
+        "truncated.safetensors": "",
+        "notes.safetensors": "",
+        "gan.safetensors": "not a deblurring model",
+        "missing.safetensors": "",
+    }
+    for name, message in outcomes.items():
+        result = CliRunner().invoke(cli, ["restore", str(photo), "--model", str(tmp_path / name), "-o", "out.png"])
+        assert result.exit_code == 1 and "Traceback" not in result.output, (name, result.output)
+        assert len(result.output.strip().splitlines()) == 1 and name in result.output and message in result.output
+    assert not (tmp_path / "pwned").exists()  # the payload never ran
+    assert not Path("out.png").exists()
+
+
+def test_exception_an_unexpected_error_on_one_file_costs_only_that_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import deblur.restoration
+
+    inputs = [photo_file(tmp_path / "in" / f"{name}.png", i) for i, name in enumerate(("a", "bad", "c"))]
+    real = deblur.restoration.files.restore
+
+    def flaky(pixels, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
+        if pixels.shape[1] == 32 and int(pixels[0, 0, 0]) == int(_first_pixel(inputs[1])):
+            raise ValueError("a failure nobody foresaw")
+        return real(pixels, *args, **kwargs)
+
+    monkeypatch.setattr(deblur.restoration.files, "restore", flaky)
+    model = tiny_model(tmp_path / "tiny.safetensors")
+    args = ["restore", *map(str, inputs), "--out-dir", str(tmp_path / "out"), "--model", str(model)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "c.png"]  # the batch went on
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "bad.png" in errors[0] and "ValueError: a failure nobody foresaw" in errors[0]
+    assert "Restored 2 of 3" in result.output
+
+
+def _first_pixel(path: Path) -> int:
+    import numpy as np
+    from PIL import Image
+
+    return int(np.asarray(Image.open(path))[0, 0, 0])
+
+
+def test_exception_two_inputs_with_one_output_name_are_not_both_written(tmp_path: Path) -> None:
+    first, second = photo_file(tmp_path / "d1" / "x.png", 1), photo_file(tmp_path / "d2" / "x.png", 2)
+    model = tiny_model(tmp_path / "tiny.safetensors")
+    out = tmp_path / "out"
+    args = ["restore", str(first), str(second), "--out-dir", str(out), "--model", str(model), "--overwrite"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1 and "Restored 1 of 2" in result.output
+    assert "is also the output of" in result.output and str(second) in result.output
+    assert [p.name for p in out.iterdir()] == ["x.png"]
+
+
+def test_exception_a_model_that_returns_nan_is_an_error_naming_it(tmp_path: Path) -> None:
+    import torch
+
+    from deblur.nets import create_net
+    from deblur.weights import save_model
+
+    net = create_net("unet", width=4, depth=2, blocks=1).eval()
+    with torch.no_grad():
+        net.tail.bias.fill_(float("nan"))
+    model = save_model(tmp_path / "nan.safetensors", net, {"task": "deblur", "steps": 0})
+    photo = photo_file(tmp_path / "p.png")
+    result = CliRunner().invoke(cli, ["restore", str(photo), "--model", str(model), "-o", str(tmp_path / "o.png")])
+    assert result.exit_code == 1 and "nan.safetensors returned NaN or infinite values" in result.output
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_exception_an_empty_folder_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    model = tiny_model(tmp_path / "tiny.safetensors")
+    result = CliRunner().invoke(cli, ["restore", str(tmp_path / "empty"), "--model", str(model)])
+    assert result.exit_code == 1 and "no image in this folder" in result.output
+
+
+def test_values_earlier_outputs_are_skipped_only_when_writing_beside_the_inputs(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    photo_file(folder / "cat_deblurred_final.png")  # an input whose name only contains the suffix
+    photo_file(folder / "dog_deblurred.png", 1)  # an earlier output beside its input
+    model = tiny_model(tmp_path / "tiny.safetensors")
+    result = CliRunner().invoke(
+        cli, ["restore", str(folder), "--out-dir", str(tmp_path / "out"), "--model", str(model)]
+    )
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["cat_deblurred_final.png", "dog_deblurred.png"]
+    result = CliRunner().invoke(cli, ["restore", str(folder), "--model", str(model)])
+    assert result.exit_code == 0, result.output
+    assert (folder / "cat_deblurred_final_deblurred.png").exists()
+    assert not (folder / "dog_deblurred_deblurred.png").exists()
+
+
+def test_exception_sigterm_during_restore_exits_like_an_interrupt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import signal
+
+    import deblur.restoration
+
+    def terminated(*_: object, **__: object) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+        raise AssertionError("SIGTERM should have ended the run")
+
+    monkeypatch.setattr(deblur.restoration, "restore_files", terminated)
+    before = signal.getsignal(signal.SIGTERM)
+    result = CliRunner().invoke(cli, ["restore", str(photo_file(tmp_path / "p.png"))])
+    assert result.exit_code == 128 + signal.SIGTERM
+    assert signal.getsignal(signal.SIGTERM) is before  # the handler is put back
+
+
+def _with_metadata(source: Path, target: Path, edit) -> Path:  # noqa: ANN001
+    """A copy of a model file whose deblur metadata is ``edit(metadata)`` (a dict or a raw string)."""
+    import json
+
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    with safe_open(str(source), framework="pt") as handle:
+        tensors = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118
+        meta = json.loads(handle.metadata()["deblur"])
+    edited = edit(meta)
+    save_file(tensors, str(target), metadata={"deblur": edited if isinstance(edited, str) else json.dumps(edited)})
+    return target
+
+
+def test_exception_model_metadata_that_lies_is_refused_before_anything_is_built(tmp_path: Path) -> None:
+    import time
+
+    good = tiny_model(tmp_path / "tiny.safetensors")
+    photo = photo_file(tmp_path / "p.png")
+
+    def huge(meta: dict) -> dict:
+        return {**meta, "net": {**meta["net"], "width": 2048}}  # a 40 GB network claimed by a small file
+
+    cases = {
+        _with_metadata(good, tmp_path / "huge.safetensors", huge): "has shape",
+        _with_metadata(good, tmp_path / "list.safetensors", lambda m: "[1, 2]"): "corrupt deblur metadata",
+        _with_metadata(good, tmp_path / "deep.safetensors", lambda m: "[" * 100_000 + "]" * 100_000): "corrupt",
+        _with_metadata(good, tmp_path / "spec.safetensors", lambda m: {**m, "net": [1]}): "cannot build",
+    }
+    (tmp_path / "folder.safetensors").mkdir()
+    cases[tmp_path / "folder.safetensors"] = "is a folder"
+    for path, message in cases.items():
+        start = time.perf_counter()
+        result = CliRunner().invoke(cli, ["restore", str(photo), "--model", str(path), "-o", str(tmp_path / "o.png")])
+        assert result.exit_code == 1 and "Traceback" not in result.output, (path.name, result.output)
+        assert message in result.output and path.name in result.output, (path.name, result.output)
+        assert time.perf_counter() - start < 10  # nothing of the claimed size was allocated
+    assert not (tmp_path / "o.png").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--overlap", "-1"], "overlap must be 0 or more"),
+        (["--tile", "1"], "tile must be 0 (whole images) or at least 64"),
+        (["--tile", "64", "--overlap", "32"], "less than half the tile"),
+        (["--max-pixels", "nan"], "max_pixels must be a positive number"),
+        (["--max-pixels", "inf"], "max_pixels must be a positive number"),
+        (["--max-pixels", "-1"], "max_pixels must be a positive number"),
+        (["--suffix", "a/b"], "suffix must be part of a file name"),
+    ],
+)
+def test_exception_restore_options_are_checked_before_any_work(tmp_path: Path, args: list[str], message: str) -> None:
+    photo = photo_file(tmp_path / "p.png")
+    result = CliRunner().invoke(cli, ["restore", str(photo), "--model", str(tmp_path / "none.safetensors"), *args])
+    assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output, result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def _planar_tiff(path: Path, rgb: np.ndarray) -> Path:
+    """An uncompressed baseline RGB TIFF with separate planes (PlanarConfiguration 2), written byte by byte:
+    one strip per plane, as scanners and some editors write them."""
+    import struct
+
+    height, width, _ = rgb.shape
+    planes = [np.ascontiguousarray(rgb[..., c]).tobytes() for c in range(3)]
+    entries = 10
+    ifd_size = 2 + entries * 12 + 4
+    bits_at = 8 + ifd_size
+    offsets_at, counts_at = bits_at + 6, bits_at + 6 + 12
+    data_at = counts_at + 12
+    strip_offsets = [data_at + i * len(planes[0]) for i in range(3)]
+
+    def entry(tag: int, kind: int, count: int, value: int) -> bytes:
+        packed = struct.pack("<H", value) + b"\0\0" if kind == 3 and count == 1 else struct.pack("<I", value)
+        return struct.pack("<HHI", tag, kind, count) + packed
+
+    ifd = (
+        struct.pack("<H", entries)
+        + b"".join(
+            [
+                entry(256, 4, 1, width),
+                entry(257, 4, 1, height),
+                entry(258, 3, 3, bits_at),
+                entry(259, 3, 1, 1),
+                entry(262, 3, 1, 2),
+                entry(273, 4, 3, offsets_at),
+                entry(277, 3, 1, 3),
+                entry(278, 4, 1, height),
+                entry(279, 4, 3, counts_at),
+                entry(284, 3, 1, 2),
+            ]
+        )
+        + struct.pack("<I", 0)
+    )
+    extra = struct.pack("<3H", 8, 8, 8) + struct.pack("<3I", *strip_offsets) + struct.pack("<3I", *map(len, planes))
+    path.write_bytes(b"II*\0" + struct.pack("<I", 8) + ifd + extra + b"".join(planes))
+    return path
+
+
+def _five_channel_tiff(path: Path) -> Path:
+    """A valid uncompressed 8-bit TIFF with 5 samples per pixel (RGB and two extra channels, as some scientific and
+    prepress tools write)."""
+    import struct
+
+    height, width, samples = 8, 10, 5
+    data = np.arange(height * width * samples, dtype=np.uint8).tobytes()
+    entries = 11
+    bits_at = 8 + 2 + entries * 12 + 4
+    data_at = bits_at + 2 * samples
+
+    def entry(tag: int, kind: int, count: int, value: int) -> bytes:
+        packed = struct.pack("<H", value) + b"\0\0" if kind == 3 and count == 1 else struct.pack("<I", value)
+        return struct.pack("<HHI", tag, kind, count) + packed
+
+    tags = [(256, 4, 1, width), (257, 4, 1, height), (258, 3, samples, bits_at), (259, 3, 1, 1), (262, 3, 1, 2)]
+    tags += [(273, 4, 1, data_at), (277, 3, 1, samples), (278, 4, 1, height), (279, 4, 1, len(data))]
+    tags += [(284, 3, 1, 1), (338, 3, 1, 0)]
+    ifd = struct.pack("<H", entries) + b"".join(entry(*t) for t in tags) + struct.pack("<I", 0)
+    bits = struct.pack(f"<{samples}H", *([8] * samples))
+    path.write_bytes(b"II*\0" + struct.pack("<I", 8) + ifd + bits + data)
+    return path
+
+
+def _tiff_corpus(root: Path) -> dict[str, np.ndarray]:
+    """TIFFs as cameras and editors write them, each with the pixels an identity model must give back."""
+    import numpy as np
+    from PIL import Image
+
+    root.mkdir(parents=True, exist_ok=True)
+    rows, cols = np.mgrid[0:24, 0:36]
+    rgb = np.stack([rows * 10, cols * 7, 255 - rows * 5 - cols * 3], axis=-1).clip(0, 255).astype(np.uint8)
+    expected: dict[str, np.ndarray] = {}
+    exif = Image.Exif()
+    exif[0x010F] = "Camera"
+    exif.get_ifd(0x8769)[0x9003] = "2024:05:06 07:08:09"  # DateTimeOriginal in the Exif IFD
+    exif[0x8769] = 0
+    Image.fromarray(rgb).save(root / "exif_ifd.tif", exif=exif)
+    expected["exif_ifd.tif"] = rgb
+    Image.fromarray(rgb).convert("CMYK").save(root / "cmyk.tif")
+    expected["cmyk.tif"] = np.asarray(Image.open(root / "cmyk.tif").convert("RGB"))
+    grey_alpha = np.stack([rgb[..., 0], np.full((24, 36), 200, np.uint8)], axis=-1)
+    Image.fromarray(grey_alpha, "LA").save(root / "grey_alpha.tif")
+    expected["grey_alpha.tif"] = grey_alpha
+    rgba = np.zeros((24, 36, 4), np.uint8)
+    rgba[...] = (200, 100, 50, 128)
+    Image.fromarray(rgba).save(root / "alpha128.tif")  # straight (unassociated) alpha
+    expected["alpha128.tif"] = rgba
+    _planar_tiff(root / "planar.tif", rgb)
+    Image.fromarray(rgb).save(root / "strips.tif", tiffinfo={278: 1})  # one row per strip: 24 StripOffsets
+    expected["planar.tif"] = rgb
+    expected["strips.tif"] = rgb
+    return expected
+
+
+@pytest.mark.parametrize("suffix", [".tif", ".png", ".jpg"])
+def test_values_tiffs_in_every_layout_restore_to_files_that_reopen_with_their_pixels(
+    tmp_path: Path, suffix: str
+) -> None:
+    import numpy as np
+    from PIL import Image
+
+    corpus = _tiff_corpus(tmp_path / "in")
+    model = tiny_model(tmp_path / "tiny.safetensors")  # zero residual: the identity
+    out = tmp_path / "out"
+    inputs = [str(tmp_path / "in" / name) for name in corpus]
+    result = CliRunner().invoke(cli, ["restore", *inputs, "--out-dir", str(out), "--model", str(model)])
+    assert result.exit_code == 0, result.output
+    for name, pixels in corpus.items():
+        written = out / name
+        target = written.with_suffix(suffix)
+        if suffix != ".tif":  # the same photos written as another format
+            args = ["restore", str(tmp_path / "in" / name), "--model", str(model), "-o", str(target)]
+            assert CliRunner().invoke(cli, args).exit_code == 0, name
+        with Image.open(target) as im:
+            got = np.asarray(im)
+            assert im.size == (36, 24), name
+        if suffix == ".jpg":
+            want = pixels if pixels.ndim == 2 else pixels[..., : 1 if pixels.shape[2] == 2 else 3]
+            got = got if got.ndim == 3 or want.ndim == 2 else got[..., None]
+            assert np.abs(got.astype(int) - want.reshape(got.shape).astype(int)).mean() < 8, name
+        else:
+            assert np.array_equal(got, pixels), name  # no scrambled planes, no premultiplied alpha
+    with Image.open(out / "exif_ifd.tif") as im:
+        kept = im.getexif()
+        assert kept.get(0x010F) == "Camera" and kept.get_ifd(0x8769).get(0x9003) == "2024:05:06 07:08:09"
+        assert 273 in kept and kept[273] != 0  # its own strips, not the input's StripOffsets
+
+
+def test_values_malformed_exif_is_dropped_and_the_photo_restored(tmp_path: Path) -> None:
+    import numpy as np
+    from PIL import Image
+
+    photo = photo_file(tmp_path / "ok.png")
+    jpeg = tmp_path / "bad_exif.jpg"
+    exif = Image.Exif()
+    exif[0x010F] = "Camera"
+    exif[0x0110] = "x" * 40
+    Image.open(photo).save(jpeg, exif=exif)
+    data = bytearray(jpeg.read_bytes())
+    at = data.index(b"Exif\0\0") + 6
+    data[at + 10 : at + 12] = b"\x7f\xff"  # the first entry's tag ...
+    data[at + 14 : at + 18] = b"\xff\xff\xff\x00"  # ... claims an absurd count
+    jpeg.write_bytes(bytes(data))
+    model = tiny_model(tmp_path / "tiny.safetensors")
+    result = CliRunner().invoke(cli, ["restore", str(jpeg), "--model", str(model), "-o", str(tmp_path / "o.jpg")])
+    assert result.exit_code == 0, result.output
+    assert np.asarray(Image.open(tmp_path / "o.jpg")).shape == (24, 32, 3)
+
+
+def test_exception_a_model_file_holding_a_discriminator_is_refused(tmp_path: Path) -> None:
+    from deblur.nets import create_net
+    from deblur.weights import save_model
+
+    disc = save_model(tmp_path / "disc.safetensors", create_net("patchgan", width=8).eval(), {"task": "deblur"})
+    photo = photo_file(tmp_path / "p.png")
+    result = CliRunner().invoke(cli, ["restore", str(photo), "--model", str(disc), "-o", str(tmp_path / "o.png")])
+    assert result.exit_code == 1 and "disc.safetensors holds a patchgan" in result.output
+    assert "cannot restore images" in result.output or "not a deblurring model" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_values_an_out_dir_inside_the_input_tree_is_not_restored_again(tmp_path: Path) -> None:
+    photos = tmp_path / "photos"
+    photo_file(photos / "a.png")
+    photo_file(photos / "trip" / "b.png", 1)
+    model = tiny_model(tmp_path / "tiny.safetensors")
+    args = ["restore", str(photos), "-r", "--out-dir", str(photos / "sharp"), "--model", str(model), "--overwrite"]
+    for _ in range(2):
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 0, result.output
+    written = sorted(p.relative_to(photos).as_posix() for p in (photos / "sharp").rglob("*.png"))
+    assert written == ["sharp/a.png", "sharp/trip/b.png"]  # no sharp/sharp/... from the first run's outputs
+
+
+def test_exception_out_dir_naming_a_file_fails_before_any_work(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("keep me")
+    photo = photo_file(tmp_path / "p.png")
+    model = tiny_model(tmp_path / "tiny.safetensors")
+    result = CliRunner().invoke(
+        cli, ["restore", str(photo), "--out-dir", str(tmp_path / "afile"), "--model", str(model)]
+    )
+    assert result.exit_code == 1 and "afile is a file" in result.output and "p.png" not in result.output
+    assert (tmp_path / "afile").read_text() == "keep me"
+
+
+def test_exception_an_output_name_too_long_names_the_output(tmp_path: Path) -> None:
+    photo = photo_file(tmp_path / "p.png")
+    model = tiny_model(tmp_path / "tiny.safetensors")
+    target = tmp_path / ("x" * 300 + ".png")
+    result = CliRunner().invoke(cli, ["restore", str(photo), "--model", str(model), "-o", str(target)])
+    assert result.exit_code == 1 and "x" * 300 in result.output and "Traceback" not in result.output

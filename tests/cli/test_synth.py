@@ -8,9 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from click.testing import CliRunner
 
+from deblur.cli import cli
 from deblur.io import read_image
-from tests.helpers import run_cli
+from tests.helpers import photo_file, run_cli
 
 
 def _files(root: Path) -> dict[str, bytes]:
@@ -167,3 +169,19 @@ def test_kernels_grid(tmp_path: Path) -> None:
     np.testing.assert_allclose(kernels.sum(axis=(1, 2)), 1.0, rtol=1e-5)
     code, output = run_cli("kernels", "--out", str(tmp_path / "g.png"))
     assert code == 1 and "already exists" in output
+
+
+def test_values_synth_keeps_inputs_that_share_a_stem_apart(tmp_path: Path) -> None:
+    import json
+
+    from PIL import Image
+
+    photo_file(tmp_path / "in" / "x.png", 1)
+    Image.open(photo_file(tmp_path / "tmp" / "x.png", 2)).save(tmp_path / "in" / "x.jpg")
+    photo_file(tmp_path / "in" / "y.png", 3)
+    out = tmp_path / "set"
+    result = CliRunner().invoke(cli, ["synth", "--data", str(tmp_path / "in"), "--out", str(out), "--size", "5", "-q"])
+    assert result.exit_code == 0, result.output
+    items = json.loads((out / "manifest.json").read_text())["items"]
+    assert sorted(i["name"] for i in items) == ["x_jpg", "x_png", "y"]
+    assert len({i["blurred"] for i in items}) == 3 and all((out / i["blurred"]).is_file() for i in items)

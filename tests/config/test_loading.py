@@ -6,7 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from deblur.cli import cli
 from deblur.config import SynthConfig, config_from_dict, config_to_dict, load_config_file
 from deblur.errors import ConfigError
 
@@ -38,3 +40,30 @@ def test_exception_bad_files(tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text("[1, 2]")
     with pytest.raises(ConfigError, match="table of settings"):
         load_config_file(tmp_path / "bad.json")
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ('[train]\nsteps = "many"\n', "steps must be an integer"),
+        ("[train]\nstepz = 5\n", "unknown TrainConfig key(s) stepz"),
+        ('[synth]\nnoise = [0.1, "x"]\n', "noise must be a number"),
+        ("[synth]\nsize = -3\n", "size must be an odd integer"),
+        ("[train]\ncrop = 64.5\n", "crop must be an integer"),
+        ("[train\nsteps = 5\n", "not valid TOML"),
+        ("[train]\nlr = 1e-3\noptim = {lr = 2e-3}\n", "lr and optim.lr are the same setting"),
+        ("[train]\ngen = {width = 8, name = 3}\n", "gen must be a network spec"),
+        ("[train]\noptim = 3\n", "optim must be a table of settings"),
+        ('[train]\noptim = {lr = "fast"}\n', "lr must be a number"),
+        ("[train]\nloss = {colour = 1}\n", "unknown LossConfig key(s) colour"),
+        ("train = 3\n", "[train] in config file"),
+        ("[train]\nlr = nan\n", "learning rates must be positive"),
+        ("[train]\noptim = {lr = inf}\n", "learning rates must be"),
+    ],
+)
+def test_exception_bad_config_file_names_file_and_field(tmp_path: Path, text: str, field: str) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text(text)
+    result = CliRunner().invoke(cli, ["train", "--config", str(config), "--data", str(tmp_path), "--out", "x"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert field in result.output and "bad.toml" in result.output

@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from deblur import restore
 from deblur.nets import create_net
@@ -67,3 +69,43 @@ def test_values_restore_api_takes_a_kernel() -> None:
         restore(blurred[0], aware)
     with pytest.raises(Exception, match="takes no kernel"):
         restore(blurred[0], make("unet", width=4, depth=2, blocks=1), kernel=kernel)
+
+
+@pytest.fixture(scope="module")
+def tiny_net():
+    import torch
+
+    from deblur.nets import create_net
+
+    torch.manual_seed(0)
+    net = create_net("unet", width=4, depth=2, blocks=1)
+    torch.nn.init.normal_(net.tail.weight, std=0.05)
+    return net.eval()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    height=st.integers(1, 40),
+    width=st.integers(1, 40),
+    channels=st.sampled_from([0, 1, 3, 4]),
+    dtype=st.sampled_from(["uint8", "uint16", "float32"]),
+    seed=st.integers(0, 2**16),
+)
+def test_property_restore_keeps_shape_dtype_and_range(tiny_net, height, width, channels, dtype, seed) -> None:
+    import numpy as np
+
+    from deblur import restore
+
+    rng = np.random.default_rng(seed)
+    shape = (height, width) if channels == 0 else (height, width, channels)
+    if dtype == "float32":
+        array = rng.random(shape, dtype=np.float32)
+    else:
+        array = rng.integers(0, np.iinfo(dtype).max, shape, endpoint=True).astype(dtype)
+    out = restore(array, tiny_net, tile=16, overlap=4)
+    assert out.shape == array.shape and out.dtype == array.dtype
+    assert np.all(np.isfinite(out.astype(np.float64)))
+    if dtype == "float32":
+        assert out.min() >= 0 and out.max() <= 1
+    if channels == 4:
+        assert np.array_equal(out[..., 3], array[..., 3])  # alpha passes through
