@@ -1,4 +1,4 @@
-"""``deblur gan`` end to end on a tiny MNIST-format folder."""
+"""``deblur gan`` end to end on a tiny MNIST-format folder, and its one-line errors."""
 
 from __future__ import annotations
 

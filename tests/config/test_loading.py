@@ -1,4 +1,5 @@
-"""deblur.config.loading: config objects to and from dicts and TOML/JSON files, with one-line messages."""
+"""deblur.config.loading: config objects to and from dicts and TOML/JSON files, with one-line messages; a bad file
+given to ``deblur train --config`` names the file and the field."""
 
 from __future__ import annotations
 

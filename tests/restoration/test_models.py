@@ -1,4 +1,5 @@
-"""deblur.restoration.models: model files that cannot restore are refused."""
+"""deblur.restoration.models: model files that cannot restore are refused; a model file is read once, and again only
+when it changes."""
 
 from __future__ import annotations
 

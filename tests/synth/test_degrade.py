@@ -1,4 +1,5 @@
-"""Degradations: noise and JPEG statistics, parameter sampling and bit-exact replay (blur itself: tests/ops)."""
+"""Degradations: noise and JPEG statistics, parameter sampling and bit-exact replay, pairs in range for any settings
+(blur itself: tests/ops)."""
 
 from __future__ import annotations
 
