@@ -8,6 +8,9 @@ import numpy as np
 import pytest
 import torch
 
+from deblur.nets import create_net
+from deblur.weights import save_model
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--runslow", action="store_true", default=False, help="also run tests marked slow")
@@ -88,3 +91,16 @@ def blur_with_noise(sharp: torch.Tensor, kernel: torch.Tensor, seed: int = 0) ->
     blurred = blur(sharp, kernel, padding="valid")
     noise = torch.randn(blurred.shape, generator=torch.Generator().manual_seed(seed))
     return (blurred + 0.005 * noise).clamp(0, 1)
+
+
+@pytest.fixture
+def net() -> torch.nn.Module:
+    torch.manual_seed(0)
+    model = create_net("unet", width=4, depth=2, blocks=1)
+    torch.nn.init.normal_(model.tail.weight, std=0.05)  # not the identity, so tiling errors would show
+    return model.eval()
+
+
+@pytest.fixture
+def model_file(net: torch.nn.Module, tmp_path: Path) -> Path:
+    return save_model(tmp_path / "tiny.safetensors", net, {"task": "deblur", "steps": 0})

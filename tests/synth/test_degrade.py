@@ -1,9 +1,12 @@
-"""Degradations: noise and JPEG statistics, parameter sampling and bit-exact replay (blur itself: tests/ops)."""
+"""Degradations: noise and JPEG statistics, parameter sampling and bit-exact replay, pairs in range for any settings
+(blur itself: tests/ops)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from deblur.config import SynthConfig
 from deblur.synth.degrade import add_noise, boost_highlights, degrade, jpeg_compress, make_pairs, sample_params
@@ -111,3 +114,28 @@ def test_convolution_ops_keep_their_old_import_path() -> None:
     for name in ("blur", "Blur", "crop_valid", "choose_conv_method", "FFT_FROM_KERNEL_SIZE"):
         assert getattr(old, name) is getattr(deblur.ops.conv, name)
     assert deblur.synth.blur is deblur.ops.conv.blur and deblur.synth.crop_valid is deblur.ops.conv.crop_valid
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    batch=st.integers(1, 3),
+    height=st.integers(16, 48),
+    width=st.integers(16, 48),
+    size=st.sampled_from([3, 7, 15]),
+    kind=st.sampled_from(["motion", "trajectory", "gaussian", "anisotropic", "defocus"]),
+    valid=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_property_synth_pairs_are_finite_aligned_and_in_range(batch, height, width, size, kind, valid, seed) -> None:
+    import torch
+
+    from deblur.config import SynthConfig
+    from deblur.synth import make_pairs
+
+    generator = torch.Generator().manual_seed(seed)
+    sharp = torch.rand(batch, 3, height, width, generator=generator)
+    config = SynthConfig(kernels=(kind,), size=size, noise=(0.0, 0.02), jpeg_prob=0.5, valid=valid)
+    blurred, target, _ = make_pairs(sharp, config, generator)
+    expected = (height - size + 1, width - size + 1) if valid else (height, width)
+    assert blurred.shape == target.shape == (batch, 3, *expected)
+    assert torch.isfinite(blurred).all() and blurred.min() >= 0 and blurred.max() <= 1

@@ -1,4 +1,4 @@
-"""``deblur gan`` end to end on a tiny MNIST-format folder."""
+"""``deblur gan`` end to end on a tiny MNIST-format folder, and its one-line errors."""
 
 from __future__ import annotations
 
@@ -16,11 +16,7 @@ from deblur.parzen import parzen_evaluate
 from deblur.train.checkpoint import load_checkpoint
 from deblur.train.gan import EVAL_SAMPLES, sample_images
 from deblur.train.run import load_generator
-
-
-def _run(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, [str(a) for a in args])
-    return result.exit_code, result.output
+from tests.helpers import run_cli, tiny_model
 
 
 def _train_args(data: Path, out: Path, model: str, steps: int = 2) -> list[str]:
@@ -30,14 +26,14 @@ def _train_args(data: Path, out: Path, model: str, steps: int = 2) -> list[str]:
 
 
 def _train(data: Path, out: Path, model: str, *extra: str) -> None:
-    code, output = _run(*_train_args(data, out, model), *extra)
+    code, output = run_cli(*_train_args(data, out, model), *extra)
     assert code == 0, output
 
 
 def test_train_sample_parzen_export(tiny_mnist: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     _train(tiny_mnist, out, "cgan")
-    code, output = _run(
+    code, output = run_cli(
         "gan",
         "sample",
         "--ckpt",
@@ -53,7 +49,7 @@ def test_train_sample_parzen_export(tiny_mnist: Path, tmp_path: Path) -> None:
     )
     assert code == 0, output
     assert read_image(tmp_path / "g.png").shape == (3, 4 * 30 + 2, 4 * 30 + 2)
-    code, output = _run(
+    code, output = run_cli(
         "gan",
         "parzen",
         "--ckpt",
@@ -69,23 +65,23 @@ def test_train_sample_parzen_export(tiny_mnist: Path, tmp_path: Path) -> None:
     )
     assert code == 0, output
     assert "Parzen log-likelihood" in output and "50 samples, 40 test images" in output
-    code, output = _run("gan", "export", "--ckpt", out / "last.pt", "--out", tmp_path / "m.safetensors")
+    code, output = run_cli("gan", "export", "--ckpt", out / "last.pt", "--out", tmp_path / "m.safetensors")
     assert code == 0 and (tmp_path / "m.safetensors").exists()
-    code, output = _run(
+    code, output = run_cli(
         "gan", "sample", "--ckpt", tmp_path / "m.safetensors", "-n", "4", "--out", tmp_path / "h.png", "--device", "cpu"
     )
     assert code == 0, output
 
 
 def test_parzen_real_reference(tiny_mnist: Path) -> None:
-    code, output = _run(
+    code, output = run_cli(
         "gan", "parzen", "--real", "--data", tiny_mnist, "-n", "60", "--holdout", "20", "--device", "cpu"
     )
     assert code == 0 and "60 real images" in output
 
 
 def test_parzen_held_out_never_reads_the_test_split(tiny_mnist: Path) -> None:
-    code, output = _run(
+    code, output = run_cli(
         "gan", "parzen", "--real", "--data", tiny_mnist, "-n", "60", "--holdout", "20", "--held-out", "--device", "cpu"
     )
     assert code == 0 and "60 real images, 10 held-out images" in output
@@ -97,7 +93,7 @@ def test_parzen_held_out_never_reads_the_test_split(tiny_mnist: Path) -> None:
 
 def test_exception_label_needs_conditional(tiny_mnist: Path, tmp_path: Path) -> None:
     _train(tiny_mnist, tmp_path / "run", "dcgan")
-    code, output = _run(
+    code, output = run_cli(
         "gan",
         "sample",
         "--ckpt",
@@ -113,27 +109,27 @@ def test_exception_label_needs_conditional(tiny_mnist: Path, tmp_path: Path) -> 
 
 
 def test_exception_bad_inputs(tiny_mnist: Path, tmp_path: Path) -> None:
-    code, output = _run("gan", "train", "--model", "vae", "--data", tiny_mnist)
+    code, output = run_cli("gan", "train", "--model", "vae", "--data", tiny_mnist)
     assert code == 2 and "vae" in output
-    code, output = _run("gan", "train", "--model", "cgan", "--data", tmp_path, "--out", tmp_path / "o", "-q")
+    code, output = run_cli("gan", "train", "--model", "cgan", "--data", tmp_path, "--out", tmp_path / "o", "-q")
     assert code == 1 and "labelled data" in output
     (tmp_path / "broken.pt").write_bytes(b"garbage")
-    code, output = _run("gan", "sample", "--ckpt", tmp_path / "broken.pt", "--out", tmp_path / "g.png")
+    code, output = run_cli("gan", "sample", "--ckpt", tmp_path / "broken.pt", "--out", tmp_path / "g.png")
     assert code == 1 and "not a readable checkpoint" in output and "Traceback" not in output
-    code, output = _run("gan", "parzen", "--data", tiny_mnist)
+    code, output = run_cli("gan", "parzen", "--data", tiny_mnist)
     assert code == 1 and "--real" in output
 
 
 def test_resume_flag(tiny_mnist: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     _train(tiny_mnist, out, "mlp")
-    code, output = _run(*_train_args(tiny_mnist, out, "mlp", steps=4), "--resume")
+    code, output = run_cli(*_train_args(tiny_mnist, out, "mlp", steps=4), "--resume")
     assert code == 0 and "for 4 steps" in output
 
 
 def test_eval_every_keeps_the_best_held_out_parzen(tiny_mnist: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
-    code, output = _run(*_train_args(tiny_mnist, out, "began", steps=4), "--eval-every", "2")
+    code, output = run_cli(*_train_args(tiny_mnist, out, "began", steps=4), "--eval-every", "2")
     assert code == 0, output
     logged = {
         row["step"]: row["parzen_val"]
@@ -180,9 +176,9 @@ def test_exception_eval_every_needs_mnist_format(tmp_path: Path) -> None:
     folder = tmp_path / "photos"
     folder.mkdir()
     write_image(folder / "a.png", torch.rand(3, 40, 40))
-    code, output = _run(*_train_args(folder, tmp_path / "o", "began"), "--eval-every", "2", "--image-size", "16")
+    code, output = run_cli(*_train_args(folder, tmp_path / "o", "began"), "--eval-every", "2", "--image-size", "16")
     assert code == 1 and "MNIST-format" in output and "Traceback" not in output
-    code, output = _run(*_train_args(folder, tmp_path / "o", "began"), "--eval-every", "-1")
+    code, output = run_cli(*_train_args(folder, tmp_path / "o", "began"), "--eval-every", "-1")
     assert code != 0 and "eval_every" in output
 
 
@@ -196,3 +192,10 @@ def test_ema_start_flag_reaches_the_run(tiny_mnist: Path, tmp_path: Path) -> Non
     for name, live in state["gen"].items():
         assert torch.equal(state["ema"]["model"][name], live), name
     assert json.loads((out / "config.json").read_text())["config"]["optim"]["ema_start"] == 2
+
+
+def test_exception_gan_sample_on_a_deblurring_model_is_one_line(tmp_path: Path) -> None:
+    model = tiny_model(tmp_path / "tiny.safetensors")
+    result = CliRunner().invoke(cli, ["gan", "sample", "--ckpt", str(model), "--out", str(tmp_path / "g.png")])
+    assert result.exit_code == 1 and "holds a deblurring model, not a GAN one" in result.output
+    assert len(result.output.strip().splitlines()) == 1 and not (tmp_path / "g.png").exists()

@@ -1,4 +1,4 @@
-"""The command line end to end, in temporary folders, with click's CliRunner."""
+"""``deblur synth`` and ``deblur kernels`` end to end, in temporary folders, with click's CliRunner."""
 
 from __future__ import annotations
 
@@ -10,27 +10,13 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-import deblur
 from deblur.cli import cli
 from deblur.io import read_image
+from tests.helpers import photo_file, run_cli
 
 
 def _files(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
-
-
-def _run(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, list(args))
-    return result.exit_code, result.output
-
-
-def test_version_and_help() -> None:
-    code, output = _run("--version")
-    assert code == 0 and deblur.__version__ in output
-    code, output = _run("--help")
-    assert code == 0 and "synth" in output and "kernels" in output
-    code, output = _run("synth", "--help")
-    assert code == 0 and "--valid" in output and "bank:PATH" in output
 
 
 def test_synth_twice_identical(photo_folder: Path, tmp_path: Path) -> None:
@@ -52,9 +38,9 @@ def test_synth_twice_identical(photo_folder: Path, tmp_path: Path) -> None:
         "3",
         "-q",
     ]
-    code, output = _run(*args, "--out", str(tmp_path / "first"))
+    code, output = run_cli(*args, "--out", str(tmp_path / "first"))
     assert code == 0, output
-    code, output = _run(*args, "--out", str(tmp_path / "second"))
+    code, output = run_cli(*args, "--out", str(tmp_path / "second"))
     assert code == 0, output
     first, second = _files(tmp_path / "first"), _files(tmp_path / "second")
     assert first == second
@@ -77,13 +63,15 @@ def test_synth_twice_identical(photo_folder: Path, tmp_path: Path) -> None:
 
 def test_synth_other_seed_differs(photo_folder: Path, tmp_path: Path) -> None:
     for seed in ("0", "1"):
-        code, output = _run("synth", "--data", str(photo_folder), "--out", str(tmp_path / seed), "--seed", seed, "-q")
+        code, output = run_cli(
+            "synth", "--data", str(photo_folder), "--out", str(tmp_path / seed), "--seed", seed, "-q"
+        )
         assert code == 0, output
     assert _files(tmp_path / "0")["blurred/coffee.png"] != _files(tmp_path / "1")["blurred/coffee.png"]
 
 
 def test_synth_valid_crops_sharp(photo_folder: Path, tmp_path: Path) -> None:
-    code, output = _run(
+    code, output = run_cli(
         "synth", "--data", str(photo_folder), "--out", str(tmp_path / "v"), "--valid", "--size", "11", "-q"
     )
     assert code == 0, output
@@ -94,12 +82,12 @@ def test_synth_valid_crops_sharp(photo_folder: Path, tmp_path: Path) -> None:
 
 def test_synth_refuses_overwrite(photo_folder: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    assert _run("synth", "--data", str(photo_folder), "--out", str(out), "-q")[0] == 0
+    assert run_cli("synth", "--data", str(photo_folder), "--out", str(out), "-q")[0] == 0
     before = _files(out)
-    code, output = _run("synth", "--data", str(photo_folder), "--out", str(out), "--seed", "5", "-q")
+    code, output = run_cli("synth", "--data", str(photo_folder), "--out", str(out), "--seed", "5", "-q")
     assert code == 1 and "already exists: pass --overwrite" in output
     assert _files(out) == before
-    code, output = _run("synth", "--data", str(photo_folder), "--out", str(out), "--seed", "5", "--overwrite", "-q")
+    code, output = run_cli("synth", "--data", str(photo_folder), "--out", str(out), "--seed", "5", "--overwrite", "-q")
     assert code == 0 and _files(out) != before
 
 
@@ -111,7 +99,7 @@ def test_synth_bank_and_config_file(photo_folder: Path, tmp_path: Path) -> None:
     np.save(bank / "line.npy", kernel)
     config = tmp_path / "synth.toml"
     config.write_text(f'kernels = ["bank:{bank.as_posix()}"]\nsize = 31\nnoise = [0.0, 0.0]\n')
-    code, output = _run(
+    code, output = run_cli(
         "synth", "--data", str(photo_folder), "--out", str(tmp_path / "o"), "--config", str(config), "--size", "9", "-q"
     )
     assert code == 0, output
@@ -132,7 +120,7 @@ def test_synth_bank_and_config_file(photo_folder: Path, tmp_path: Path) -> None:
     ],
 )
 def test_exception_bad_options(photo_folder: Path, tmp_path: Path, args: list[str], message: str) -> None:
-    code, output = _run("synth", "--data", str(photo_folder), "--out", str(tmp_path / "o"), "-q", *args)
+    code, output = run_cli("synth", "--data", str(photo_folder), "--out", str(tmp_path / "o"), "-q", *args)
     assert code != 0
     assert message in output
     assert "Traceback" not in output
@@ -142,7 +130,7 @@ def test_exception_bad_bank_file_one_line(photo_folder: Path, tmp_path: Path) ->
     bank = tmp_path / "bank"
     bank.mkdir()
     np.save(bank / "nan.npy", np.full((5, 5), np.nan))
-    code, output = _run(
+    code, output = run_cli(
         "synth", "--data", str(photo_folder), "--out", str(tmp_path / "o"), "--kernel", f"bank:{bank}", "-q"
     )
     assert code == 1
@@ -151,14 +139,14 @@ def test_exception_bad_bank_file_one_line(photo_folder: Path, tmp_path: Path) ->
 
 
 def test_exception_missing_data_and_out_inside(photo_folder: Path, tmp_path: Path) -> None:
-    code, output = _run("synth", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "o"), "-q")
+    code, output = run_cli("synth", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "o"), "-q")
     assert code == 1 and "does not exist" in output
-    code, output = _run("synth", "--data", str(photo_folder), "--out", str(photo_folder / "out"), "-q")
+    code, output = run_cli("synth", "--data", str(photo_folder), "--out", str(photo_folder / "out"), "-q")
     assert code == 1 and "inside --data" in output
 
 
 def test_kernels_grid(tmp_path: Path) -> None:
-    code, output = _run(
+    code, output = run_cli(
         "kernels",
         "--kind",
         "trajectory",
@@ -179,5 +167,21 @@ def test_kernels_grid(tmp_path: Path) -> None:
     kernels = np.load(tmp_path / "k.npy")
     assert kernels.shape == (6, 9, 9)
     np.testing.assert_allclose(kernels.sum(axis=(1, 2)), 1.0, rtol=1e-5)
-    code, output = _run("kernels", "--out", str(tmp_path / "g.png"))
+    code, output = run_cli("kernels", "--out", str(tmp_path / "g.png"))
     assert code == 1 and "already exists" in output
+
+
+def test_values_synth_keeps_inputs_that_share_a_stem_apart(tmp_path: Path) -> None:
+    import json
+
+    from PIL import Image
+
+    photo_file(tmp_path / "in" / "x.png", 1)
+    Image.open(photo_file(tmp_path / "tmp" / "x.png", 2)).save(tmp_path / "in" / "x.jpg")
+    photo_file(tmp_path / "in" / "y.png", 3)
+    out = tmp_path / "set"
+    result = CliRunner().invoke(cli, ["synth", "--data", str(tmp_path / "in"), "--out", str(out), "--size", "5", "-q"])
+    assert result.exit_code == 0, result.output
+    items = json.loads((out / "manifest.json").read_text())["items"]
+    assert sorted(i["name"] for i in items) == ["x_jpg", "x_png", "y"]
+    assert len({i["blurred"] for i in items}) == 3 and all((out / i["blurred"]).is_file() for i in items)

@@ -1,4 +1,4 @@
-"""Reliability: unexpected errors are one line unless --debug; bad inputs to restore get their documented outcome."""
+"""``deblur restore`` on files and folders: outputs, kernels, and one-line errors for bad inputs and options."""
 
 from __future__ import annotations
 
@@ -8,29 +8,114 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
+import torch
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from deblur.cli import cli
+from deblur.synth.kernels import line_kernels
+from tests.conftest import blur_with_noise, photo_crop
+from tests.helpers import blind_model, photo_file, tiny_model
 from tests.io.test_photos import png_bomb
 
 
-def test_exception_unexpected_error_is_one_line_unless_debug(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    import deblur.bench
+def _write(path: Path, array: np.ndarray) -> Path:
+    cv2.imwrite(str(path), array)
+    return path
 
-    def broken(*_: object, **__: object) -> None:
-        raise RuntimeError("something broke")
 
-    monkeypatch.setattr(deblur.bench, "benchmark", broken)
+def test_smoke_cli_files_folders_and_errors(model_file: Path, tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    _write(folder / "a.png", rng.integers(0, 256, (40, 50, 3), dtype=np.uint8))
+    _write(folder / "sub" / "b.jpg", rng.integers(0, 256, (30, 20, 3), dtype=np.uint8))
+    _write(folder / "c16.png", rng.integers(0, 65536, (24, 24, 3), dtype=np.uint16))
+    (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
     runner = CliRunner()
-    args = ["bench", "--pairs", str(tmp_path), "--out", str(tmp_path / "r")]
+    args = ["restore", str(folder), "-r", "--out-dir", str(tmp_path / "out"), "--model", str(model_file), "-q"]
     result = runner.invoke(cli, args)
-    assert result.exit_code == 1
-    assert "RuntimeError: something broke" in result.output and "--debug" in result.output
-    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
-    debug = runner.invoke(cli, ["--debug", *args])
-    assert isinstance(debug.exception, RuntimeError)
+    assert result.exit_code == 1 and "broken.png" in result.output and "Traceback" not in result.output
+    assert (tmp_path / "out" / "a.png").exists() and (tmp_path / "out" / "sub" / "b.jpg").exists()
+    assert cv2.imread(str(tmp_path / "out" / "c16.png"), cv2.IMREAD_UNCHANGED).dtype == np.uint16
+    before = (tmp_path / "out" / "a.png").read_bytes()
+    again = runner.invoke(
+        cli, ["restore", str(folder / "a.png"), "-o", str(tmp_path / "out" / "a.png"), "--model", str(model_file)]
+    )
+    assert again.exit_code == 1 and "already exists" in again.output
+    assert (tmp_path / "out" / "a.png").read_bytes() == before  # never overwritten without --overwrite
+    beside = runner.invoke(cli, ["restore", str(folder / "a.png"), "--model", str(model_file)])
+    assert beside.exit_code == 0 and (folder / "a_deblurred.png").exists()
+    missing = runner.invoke(cli, ["restore", str(tmp_path / "nope.jpg"), "--model", str(model_file)])
+    assert missing.exit_code == 1 and "no such file" in missing.output
+
+
+def test_values_restore_with_a_known_kernel(tmp_path: Path) -> None:
+    """``deblur restore --kernel``: a photo blurred by a known PSF (even-sized, off-centre on its canvas) comes back
+    sharper, from a .npy or a .png kernel; bad kernel files are one-line errors naming the file."""
+    import skimage.data
+
+    from deblur.io import read_image
+    from deblur.metrics import psnr
+    from deblur.ops.conv import blur
+
+    sharp = torch.from_numpy(skimage.data.astronaut()[::4, ::4].copy()).permute(2, 0, 1)[None].float() / 255
+    psf = np.zeros((8, 8), np.float32)
+    psf[2, 1:7] = 1.0  # a horizontal streak, 6 px, on an even canvas
+    psf /= psf.sum()
+    from deblur.restoration import load_kernel
+
+    kernel = load_kernel(_save_npy(tmp_path / "psf.npy", psf))
+    assert kernel.shape[0] % 2 == 1 and float(kernel.sum()) == pytest.approx(1.0)
+    g = torch.Generator().manual_seed(0)
+    blurred = (blur(sharp, kernel[None]) + 0.01 * torch.randn(sharp.shape, generator=g)).clamp(0, 1)
+    cv2.imwrite(
+        str(tmp_path / "blurred.png"), (blurred[0].permute(1, 2, 0).numpy()[..., ::-1] * 255).round().astype(np.uint8)
+    )
+    cv2.imwrite(str(tmp_path / "psf.png"), (psf / psf.max() * 255).astype(np.uint8))
+    for name in ("psf.npy", "psf.png"):
+        out = tmp_path / f"restored_{name}.png"
+        args = ["restore", str(tmp_path / "blurred.png"), "--kernel", str(tmp_path / name), "-o", str(out), "-q"]
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 0, result.output
+        before = float(psnr(read_image(tmp_path / "blurred.png")[None], sharp))
+        after = float(psnr(read_image(out)[None], sharp))
+        assert after > before + 2, (name, before, after)
+    (tmp_path / "bad.npy").write_bytes(b"not an array")
+    result = CliRunner().invoke(cli, ["restore", str(tmp_path / "blurred.png"), "--kernel", str(tmp_path / "bad.npy")])
+    assert result.exit_code == 1 and "bad.npy" in result.output and len(result.output.strip().splitlines()) == 1
+    both = ["restore", str(tmp_path / "blurred.png"), "--kernel", str(tmp_path / "psf.npy"), "--model", "m.safetensors"]
+    result = CliRunner().invoke(cli, both)
+    assert result.exit_code == 1 and "m.safetensors does not exist" in result.output
+
+
+def _save_npy(path: Path, array: np.ndarray) -> Path:
+    np.save(path, array)
+    return path
+
+
+def test_cli_blind_restore_saves_the_kernel_and_checks_options(tmp_path: Path) -> None:
+    import cv2
+
+    from deblur.cli import cli
+
+    model = blind_model(tmp_path / "blind.safetensors")
+    blurred = blur_with_noise(photo_crop(), line_kernels(torch.tensor([9.0]), torch.tensor([30.0]), 15))[0]
+    photo = tmp_path / "photo.png"
+    cv2.imwrite(str(photo), (blurred.permute(1, 2, 0).numpy()[..., ::-1] * 255).round().astype(np.uint8))
+    before = photo.read_bytes()
+    args = ["restore", str(photo), "--model", str(model), "--save-kernel", str(tmp_path / "k.png"), "-o"]
+    result = CliRunner().invoke(cli, [*args, str(tmp_path / "out.png")])
+    assert result.exit_code == 0, result.output
+    assert "Estimated a kernel" in result.output and photo.read_bytes() == before
+    kernel = np.load(tmp_path / "k.npy")
+    assert kernel.shape == (15, 15) and abs(float(kernel.sum()) - 1) < 1e-4
+    picture = cv2.imread(str(tmp_path / "k.png"), cv2.IMREAD_UNCHANGED)
+    assert picture.shape == (15, 15) and picture.dtype == np.uint16 and int(picture.max()) == 65535
+    assert cv2.imread(str(tmp_path / "out.png")).shape == (242, 242, 3)
+    result = CliRunner().invoke(cli, ["restore", str(photo), "--model", str(model), "--kernel-size", "16"])
+    assert result.exit_code != 0 and "odd" in result.output
+    result = CliRunner().invoke(cli, ["restore", str(photo), "--model", str(model), "--strength", "1.5"])
+    assert result.exit_code != 0 and "strength" in result.output.lower()
 
 
 def _bad_input_corpus(root: Path) -> dict[str, str]:  # noqa: PLR0915
@@ -164,22 +249,12 @@ def encoded_gif(image: Any) -> bytes:
     return buffer.getvalue()
 
 
-def _tiny_model(path: Path) -> Path:
-    import torch
-
-    from deblur.nets import create_net
-    from deblur.weights import save_model
-
-    torch.manual_seed(0)
-    return save_model(path, create_net("unet", width=4, depth=2, blocks=1).eval(), {"task": "deblur", "steps": 0})
-
-
 def test_exception_bad_input_corpus_each_gets_its_outcome(tmp_path: Path) -> None:
     import cv2
 
     corpus = _bad_input_corpus(tmp_path / "in")
     before = {p.name: p.read_bytes() for p in (tmp_path / "in").iterdir()}
-    model = _tiny_model(tmp_path / "tiny.safetensors")
+    model = tiny_model(tmp_path / "tiny.safetensors")
     inputs = [str(tmp_path / "in" / name) for name in sorted(corpus)]
     result = CliRunner().invoke(cli, ["restore", *inputs, "--out-dir", str(tmp_path / "out"), "--model", str(model)])
     assert result.exit_code == 1 and "Traceback" not in result.output
@@ -212,7 +287,7 @@ def test_exception_existing_output_and_unwritable_folder(tmp_path: Path, monkeyp
     import numpy as np
     from PIL import Image
 
-    model = _tiny_model(tmp_path / "tiny.safetensors")
+    model = tiny_model(tmp_path / "tiny.safetensors")
     source = tmp_path / "photo.png"
     Image.fromarray(np.zeros((20, 20, 3), np.uint8)).save(source)
     existing = tmp_path / "photo_deblurred.png"
@@ -232,71 +307,6 @@ def test_exception_existing_output_and_unwritable_folder(tmp_path: Path, monkeyp
     assert not list((tmp_path / "locked").glob("*")) if (tmp_path / "locked").exists() else True
 
 
-@pytest.fixture(scope="module")
-def tiny_net():
-    import torch
-
-    from deblur.nets import create_net
-
-    torch.manual_seed(0)
-    net = create_net("unet", width=4, depth=2, blocks=1)
-    torch.nn.init.normal_(net.tail.weight, std=0.05)
-    return net.eval()
-
-
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(
-    height=st.integers(1, 40),
-    width=st.integers(1, 40),
-    channels=st.sampled_from([0, 1, 3, 4]),
-    dtype=st.sampled_from(["uint8", "uint16", "float32"]),
-    seed=st.integers(0, 2**16),
-)
-def test_property_restore_keeps_shape_dtype_and_range(tiny_net, height, width, channels, dtype, seed) -> None:
-    import numpy as np
-
-    from deblur import restore
-
-    rng = np.random.default_rng(seed)
-    shape = (height, width) if channels == 0 else (height, width, channels)
-    if dtype == "float32":
-        array = rng.random(shape, dtype=np.float32)
-    else:
-        array = rng.integers(0, np.iinfo(dtype).max, shape, endpoint=True).astype(dtype)
-    out = restore(array, tiny_net, tile=16, overlap=4)
-    assert out.shape == array.shape and out.dtype == array.dtype
-    assert np.all(np.isfinite(out.astype(np.float64)))
-    if dtype == "float32":
-        assert out.min() >= 0 and out.max() <= 1
-    if channels == 4:
-        assert np.array_equal(out[..., 3], array[..., 3])  # alpha passes through
-
-
-@settings(max_examples=25, deadline=None)
-@given(
-    batch=st.integers(1, 3),
-    height=st.integers(16, 48),
-    width=st.integers(16, 48),
-    size=st.sampled_from([3, 7, 15]),
-    kind=st.sampled_from(["motion", "trajectory", "gaussian", "anisotropic", "defocus"]),
-    valid=st.booleans(),
-    seed=st.integers(0, 2**16),
-)
-def test_property_synth_pairs_are_finite_aligned_and_in_range(batch, height, width, size, kind, valid, seed) -> None:
-    import torch
-
-    from deblur.config import SynthConfig
-    from deblur.synth import make_pairs
-
-    generator = torch.Generator().manual_seed(seed)
-    sharp = torch.rand(batch, 3, height, width, generator=generator)
-    config = SynthConfig(kernels=(kind,), size=size, noise=(0.0, 0.02), jpeg_prob=0.5, valid=valid)
-    blurred, target, _ = make_pairs(sharp, config, generator)
-    expected = (height - size + 1, width - size + 1) if valid else (height, width)
-    assert blurred.shape == target.shape == (batch, 3, *expected)
-    assert torch.isfinite(blurred).all() and blurred.min() >= 0 and blurred.max() <= 1
-
-
 @pytest.mark.parametrize("overwrite", [True, False])
 def test_values_two_restore_processes_share_an_output_folder(tmp_path: Path, overwrite: bool) -> None:
     import os
@@ -309,7 +319,7 @@ def test_values_two_restore_processes_share_an_output_folder(tmp_path: Path, ove
     from deblur import restore
     from deblur.weights import load_model
 
-    model = _tiny_model(tmp_path / "tiny.safetensors")
+    model = tiny_model(tmp_path / "tiny.safetensors")
     source = tmp_path / "in"
     source.mkdir()
     rng = np.random.default_rng(0)
@@ -332,40 +342,6 @@ def test_values_two_restore_processes_share_an_output_folder(tmp_path: Path, ove
         assert "Traceback" not in "".join(err for _, err in results)
 
 
-@pytest.mark.parametrize(
-    ("text", "field"),
-    [
-        ('[train]\nsteps = "many"\n', "steps must be an integer"),
-        ("[train]\nstepz = 5\n", "unknown TrainConfig key(s) stepz"),
-        ('[synth]\nnoise = [0.1, "x"]\n', "noise must be a number"),
-        ("[synth]\nsize = -3\n", "size must be an odd integer"),
-        ("[train]\ncrop = 64.5\n", "crop must be an integer"),
-        ("[train\nsteps = 5\n", "not valid TOML"),
-        ("[train]\nlr = 1e-3\noptim = {lr = 2e-3}\n", "lr and optim.lr are the same setting"),
-        ("[train]\ngen = {width = 8, name = 3}\n", "gen must be a network spec"),
-        ("[train]\noptim = 3\n", "optim must be a table of settings"),
-        ('[train]\noptim = {lr = "fast"}\n', "lr must be a number"),
-        ("[train]\nloss = {colour = 1}\n", "unknown LossConfig key(s) colour"),
-        ("train = 3\n", "[train] in config file"),
-        ("[train]\nlr = nan\n", "learning rates must be positive"),
-        ("[train]\noptim = {lr = inf}\n", "learning rates must be"),
-    ],
-)
-def test_exception_bad_config_file_names_file_and_field(tmp_path: Path, text: str, field: str) -> None:
-    config = tmp_path / "bad.toml"
-    config.write_text(text)
-    result = CliRunner().invoke(cli, ["train", "--config", str(config), "--data", str(tmp_path), "--out", "x"])
-    assert result.exit_code == 1 and "Traceback" not in result.output
-    assert field in result.output and "bad.toml" in result.output
-
-
-def test_exception_gan_sample_on_a_deblurring_model_is_one_line(tmp_path: Path) -> None:
-    model = _tiny_model(tmp_path / "tiny.safetensors")
-    result = CliRunner().invoke(cli, ["gan", "sample", "--ckpt", str(model), "--out", str(tmp_path / "g.png")])
-    assert result.exit_code == 1 and "holds a deblurring model, not a GAN one" in result.output
-    assert len(result.output.strip().splitlines()) == 1 and not (tmp_path / "g.png").exists()
-
-
 def test_exception_malicious_and_broken_model_files(tmp_path: Path) -> None:
     import pickle
 
@@ -378,7 +354,7 @@ def test_exception_malicious_and_broken_model_files(tmp_path: Path) -> None:
 
     photo = tmp_path / "photo.png"
     Image.fromarray(np.zeros((20, 20, 3), np.uint8)).save(photo)
-    good = _tiny_model(tmp_path / "tiny.safetensors").read_bytes()
+    good = tiny_model(tmp_path / "tiny.safetensors").read_bytes()
     (tmp_path / "evil.safetensors").write_bytes(pickle.dumps(Payload()))
     (tmp_path / "evil.pt").write_bytes(pickle.dumps(Payload()))
     (tmp_path / "truncated.safetensors").write_bytes(good[: len(good) // 2])
@@ -403,21 +379,12 @@ def test_exception_malicious_and_broken_model_files(tmp_path: Path) -> None:
     assert not Path("out.png").exists()
 
 
-def _photo(path: Path, seed: int = 0) -> Path:
-    import numpy as np
-    from PIL import Image
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.random.default_rng(seed).integers(0, 255, (24, 32, 3), dtype=np.uint8)).save(path)
-    return path
-
-
 def test_exception_an_unexpected_error_on_one_file_costs_only_that_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import deblur.restoration
 
-    inputs = [_photo(tmp_path / "in" / f"{name}.png", i) for i, name in enumerate(("a", "bad", "c"))]
+    inputs = [photo_file(tmp_path / "in" / f"{name}.png", i) for i, name in enumerate(("a", "bad", "c"))]
     real = deblur.restoration.files.restore
 
     def flaky(pixels, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
@@ -426,7 +393,7 @@ def test_exception_an_unexpected_error_on_one_file_costs_only_that_file(
         return real(pixels, *args, **kwargs)
 
     monkeypatch.setattr(deblur.restoration.files, "restore", flaky)
-    model = _tiny_model(tmp_path / "tiny.safetensors")
+    model = tiny_model(tmp_path / "tiny.safetensors")
     args = ["restore", *map(str, inputs), "--out-dir", str(tmp_path / "out"), "--model", str(model)]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 1 and "Traceback" not in result.output
@@ -444,8 +411,8 @@ def _first_pixel(path: Path) -> int:
 
 
 def test_exception_two_inputs_with_one_output_name_are_not_both_written(tmp_path: Path) -> None:
-    first, second = _photo(tmp_path / "d1" / "x.png", 1), _photo(tmp_path / "d2" / "x.png", 2)
-    model = _tiny_model(tmp_path / "tiny.safetensors")
+    first, second = photo_file(tmp_path / "d1" / "x.png", 1), photo_file(tmp_path / "d2" / "x.png", 2)
+    model = tiny_model(tmp_path / "tiny.safetensors")
     out = tmp_path / "out"
     args = ["restore", str(first), str(second), "--out-dir", str(out), "--model", str(model), "--overwrite"]
     result = CliRunner().invoke(cli, args)
@@ -464,7 +431,7 @@ def test_exception_a_model_that_returns_nan_is_an_error_naming_it(tmp_path: Path
     with torch.no_grad():
         net.tail.bias.fill_(float("nan"))
     model = save_model(tmp_path / "nan.safetensors", net, {"task": "deblur", "steps": 0})
-    photo = _photo(tmp_path / "p.png")
+    photo = photo_file(tmp_path / "p.png")
     result = CliRunner().invoke(cli, ["restore", str(photo), "--model", str(model), "-o", str(tmp_path / "o.png")])
     assert result.exit_code == 1 and "nan.safetensors returned NaN or infinite values" in result.output
     assert not (tmp_path / "o.png").exists()
@@ -472,16 +439,16 @@ def test_exception_a_model_that_returns_nan_is_an_error_naming_it(tmp_path: Path
 
 def test_exception_an_empty_folder_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
-    model = _tiny_model(tmp_path / "tiny.safetensors")
+    model = tiny_model(tmp_path / "tiny.safetensors")
     result = CliRunner().invoke(cli, ["restore", str(tmp_path / "empty"), "--model", str(model)])
     assert result.exit_code == 1 and "no image in this folder" in result.output
 
 
 def test_values_earlier_outputs_are_skipped_only_when_writing_beside_the_inputs(tmp_path: Path) -> None:
     folder = tmp_path / "in"
-    _photo(folder / "cat_deblurred_final.png")  # an input whose name only contains the suffix
-    _photo(folder / "dog_deblurred.png", 1)  # an earlier output beside its input
-    model = _tiny_model(tmp_path / "tiny.safetensors")
+    photo_file(folder / "cat_deblurred_final.png")  # an input whose name only contains the suffix
+    photo_file(folder / "dog_deblurred.png", 1)  # an earlier output beside its input
+    model = tiny_model(tmp_path / "tiny.safetensors")
     result = CliRunner().invoke(
         cli, ["restore", str(folder), "--out-dir", str(tmp_path / "out"), "--model", str(model)]
     )
@@ -507,25 +474,9 @@ def test_exception_sigterm_during_restore_exits_like_an_interrupt(
 
     monkeypatch.setattr(deblur.restoration, "restore_files", terminated)
     before = signal.getsignal(signal.SIGTERM)
-    result = CliRunner().invoke(cli, ["restore", str(_photo(tmp_path / "p.png"))])
+    result = CliRunner().invoke(cli, ["restore", str(photo_file(tmp_path / "p.png"))])
     assert result.exit_code == 128 + signal.SIGTERM
     assert signal.getsignal(signal.SIGTERM) is before  # the handler is put back
-
-
-def test_values_synth_keeps_inputs_that_share_a_stem_apart(tmp_path: Path) -> None:
-    import json
-
-    from PIL import Image
-
-    _photo(tmp_path / "in" / "x.png", 1)
-    Image.open(_photo(tmp_path / "tmp" / "x.png", 2)).save(tmp_path / "in" / "x.jpg")
-    _photo(tmp_path / "in" / "y.png", 3)
-    out = tmp_path / "set"
-    result = CliRunner().invoke(cli, ["synth", "--data", str(tmp_path / "in"), "--out", str(out), "--size", "5", "-q"])
-    assert result.exit_code == 0, result.output
-    items = json.loads((out / "manifest.json").read_text())["items"]
-    assert sorted(i["name"] for i in items) == ["x_jpg", "x_png", "y"]
-    assert len({i["blurred"] for i in items}) == 3 and all((out / i["blurred"]).is_file() for i in items)
 
 
 def _with_metadata(source: Path, target: Path, edit) -> Path:  # noqa: ANN001
@@ -546,8 +497,8 @@ def _with_metadata(source: Path, target: Path, edit) -> Path:  # noqa: ANN001
 def test_exception_model_metadata_that_lies_is_refused_before_anything_is_built(tmp_path: Path) -> None:
     import time
 
-    good = _tiny_model(tmp_path / "tiny.safetensors")
-    photo = _photo(tmp_path / "p.png")
+    good = tiny_model(tmp_path / "tiny.safetensors")
+    photo = photo_file(tmp_path / "p.png")
 
     def huge(meta: dict) -> dict:
         return {**meta, "net": {**meta["net"], "width": 2048}}  # a 40 GB network claimed by a small file
@@ -582,41 +533,10 @@ def test_exception_model_metadata_that_lies_is_refused_before_anything_is_built(
     ],
 )
 def test_exception_restore_options_are_checked_before_any_work(tmp_path: Path, args: list[str], message: str) -> None:
-    photo = _photo(tmp_path / "p.png")
+    photo = photo_file(tmp_path / "p.png")
     result = CliRunner().invoke(cli, ["restore", str(photo), "--model", str(tmp_path / "none.safetensors"), *args])
     assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output, result.output
     assert len(result.output.strip().splitlines()) == 1
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["bench", "--border", "-1"], "border must be 0 or more"),
-        (["bench", "--border", "100"], "leaves nothing of the smallest image"),
-        (["bench", "--limit", "0"], "0 is not in the range x>=1"),
-        (["bench", "--limit", "-1"], "-1 is not in the range x>=1"),
-        (["bench", "--seed", str(2**63)], "is not in the range"),
-        (["synth", "--limit", "-1"], "-1 is not in the range x>=1"),
-        (["synth", "--seed", str(2**64)], "is not in the range"),
-        (["kernels", "-n", "4096", "--zoom", "32"], "use fewer kernels"),
-    ],
-)
-def test_exception_out_of_range_options_are_one_line_errors(
-    tmp_path: Path, photo_folder: Path, args: list[str], message: str
-) -> None:
-    kernels = tmp_path / "k"
-    kernels.mkdir()
-    import numpy as np
-
-    np.save(kernels / "box.npy", np.full((3, 3), 1 / 9, np.float32))
-    where = {
-        "bench": ["--sharp", str(photo_folder), "--kernels", str(kernels), "--out", str(tmp_path / "r"), "-q"],
-        "synth": ["--data", str(photo_folder), "--out", str(tmp_path / "s"), "-q"],
-        "kernels": ["--out", str(tmp_path / "grid.png")],
-    }[args[0]]
-    result = CliRunner().invoke(cli, [*args, *where, "--no-plots"] if args[0] == "bench" else [*args, *where])
-    assert result.exit_code in (1, 2) and message in result.output and "Traceback" not in result.output, result.output
-    assert not (tmp_path / "grid.png").exists() and not (tmp_path / "r").exists()
 
 
 def _planar_tiff(path: Path, rgb: np.ndarray) -> Path:
@@ -723,7 +643,7 @@ def test_values_tiffs_in_every_layout_restore_to_files_that_reopen_with_their_pi
     from PIL import Image
 
     corpus = _tiff_corpus(tmp_path / "in")
-    model = _tiny_model(tmp_path / "tiny.safetensors")  # zero residual: the identity
+    model = tiny_model(tmp_path / "tiny.safetensors")  # zero residual: the identity
     out = tmp_path / "out"
     inputs = [str(tmp_path / "in" / name) for name in corpus]
     result = CliRunner().invoke(cli, ["restore", *inputs, "--out-dir", str(out), "--model", str(model)])
@@ -753,7 +673,7 @@ def test_values_malformed_exif_is_dropped_and_the_photo_restored(tmp_path: Path)
     import numpy as np
     from PIL import Image
 
-    photo = _photo(tmp_path / "ok.png")
+    photo = photo_file(tmp_path / "ok.png")
     jpeg = tmp_path / "bad_exif.jpg"
     exif = Image.Exif()
     exif[0x010F] = "Camera"
@@ -764,7 +684,7 @@ def test_values_malformed_exif_is_dropped_and_the_photo_restored(tmp_path: Path)
     data[at + 10 : at + 12] = b"\x7f\xff"  # the first entry's tag ...
     data[at + 14 : at + 18] = b"\xff\xff\xff\x00"  # ... claims an absurd count
     jpeg.write_bytes(bytes(data))
-    model = _tiny_model(tmp_path / "tiny.safetensors")
+    model = tiny_model(tmp_path / "tiny.safetensors")
     result = CliRunner().invoke(cli, ["restore", str(jpeg), "--model", str(model), "-o", str(tmp_path / "o.jpg")])
     assert result.exit_code == 0, result.output
     assert np.asarray(Image.open(tmp_path / "o.jpg")).shape == (24, 32, 3)
@@ -775,42 +695,18 @@ def test_exception_a_model_file_holding_a_discriminator_is_refused(tmp_path: Pat
     from deblur.weights import save_model
 
     disc = save_model(tmp_path / "disc.safetensors", create_net("patchgan", width=8).eval(), {"task": "deblur"})
-    photo = _photo(tmp_path / "p.png")
+    photo = photo_file(tmp_path / "p.png")
     result = CliRunner().invoke(cli, ["restore", str(photo), "--model", str(disc), "-o", str(tmp_path / "o.png")])
     assert result.exit_code == 1 and "disc.safetensors holds a patchgan" in result.output
     assert "cannot restore images" in result.output or "not a deblurring model" in result.output
     assert len(result.output.strip().splitlines()) == 1
 
 
-def test_values_restore_loads_a_model_file_once_and_picks_tiles_from_memory(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import deblur.restoration
-    import deblur.weights
-    from deblur.restoration import restore
-
-    model = _tiny_model(tmp_path / "tiny.safetensors")
-    loads = []
-    real = deblur.restoration.models.load_model
-    monkeypatch.setattr(deblur.restoration.models, "load_model", lambda *a, **k: loads.append(a) or real(*a, **k))
-    image = np.zeros((40, 48, 3), np.uint8)
-    for _ in range(3):
-        assert restore(image, model).shape == image.shape
-    assert len(loads) == 1  # read once, then reused
-    model.write_bytes(model.read_bytes())  # the file changes: read again
-    restore(image, model)
-    assert len(loads) == 2
-    tiles = []
-    monkeypatch.setattr(deblur.restoration.pipeline, "restore_tensor", lambda net, x, tile, *a: tiles.append(tile) or x)
-    restore(image, model)
-    assert tiles == [deblur.restoration.auto_tile(deblur.device.resolve_device("auto"))]
-
-
 def test_values_an_out_dir_inside_the_input_tree_is_not_restored_again(tmp_path: Path) -> None:
     photos = tmp_path / "photos"
-    _photo(photos / "a.png")
-    _photo(photos / "trip" / "b.png", 1)
-    model = _tiny_model(tmp_path / "tiny.safetensors")
+    photo_file(photos / "a.png")
+    photo_file(photos / "trip" / "b.png", 1)
+    model = tiny_model(tmp_path / "tiny.safetensors")
     args = ["restore", str(photos), "-r", "--out-dir", str(photos / "sharp"), "--model", str(model), "--overwrite"]
     for _ in range(2):
         result = CliRunner().invoke(cli, args)
@@ -821,8 +717,8 @@ def test_values_an_out_dir_inside_the_input_tree_is_not_restored_again(tmp_path:
 
 def test_exception_out_dir_naming_a_file_fails_before_any_work(tmp_path: Path) -> None:
     (tmp_path / "afile").write_text("keep me")
-    photo = _photo(tmp_path / "p.png")
-    model = _tiny_model(tmp_path / "tiny.safetensors")
+    photo = photo_file(tmp_path / "p.png")
+    model = tiny_model(tmp_path / "tiny.safetensors")
     result = CliRunner().invoke(
         cli, ["restore", str(photo), "--out-dir", str(tmp_path / "afile"), "--model", str(model)]
     )
@@ -831,8 +727,8 @@ def test_exception_out_dir_naming_a_file_fails_before_any_work(tmp_path: Path) -
 
 
 def test_exception_an_output_name_too_long_names_the_output(tmp_path: Path) -> None:
-    photo = _photo(tmp_path / "p.png")
-    model = _tiny_model(tmp_path / "tiny.safetensors")
+    photo = photo_file(tmp_path / "p.png")
+    model = tiny_model(tmp_path / "tiny.safetensors")
     target = tmp_path / ("x" * 300 + ".png")
     result = CliRunner().invoke(cli, ["restore", str(photo), "--model", str(model), "-o", str(target)])
     assert result.exit_code == 1 and "x" * 300 in result.output and "Traceback" not in result.output

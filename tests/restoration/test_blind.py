@@ -1,0 +1,72 @@
+"""deblur.restoration.blind: a model that carries a kernel estimator restores blurred photos and leaves sharp ones
+alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from deblur import restore
+from deblur.io import read_photo
+from deblur.ops.estimate import kernel_agreement
+from deblur.synth.kernels import line_kernels
+from tests.conftest import blur_with_noise, photo_crop
+from tests.helpers import blind_model
+
+
+def test_values_blind_kernel_aware_model_restores_the_example_and_leaves_sharp_photos_alone(tmp_path: Path) -> None:
+    from deblur.train.run import export_generator
+    from deblur.weights import read_metadata
+
+    model = Path(__file__).resolve().parents[2] / "models" / "kernel_aware_centred_adv.safetensors"  # non-blind
+    path = export_generator(model, tmp_path / "blind.safetensors", estimator={})  # made blind
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    assert path.stat().st_size <= 25e6  # small enough to ship as the default
+    info = read_metadata(path)
+    assert info["task"] == "deblur" and info["data"] and info["net"]["estimator"] is not None  # blind, documented
+    sharp = read_photo(examples / "sharp" / "astronaut.png").pixels
+    blurred = read_photo(examples / "blurred" / "astronaut_shake.png").pixels  # camera shake, 1% noise
+    estimates: list = []
+    restored = restore(blurred, path, estimates=estimates)  # the kernel estimated, not given
+
+    def psnr(image: np.ndarray) -> float:
+        return float(10 * np.log10(255**2 / ((image.astype(float) - sharp) ** 2).mean()))
+
+    assert restored.shape == blurred.shape and restored.dtype == np.uint8
+    assert estimates[0].applied == 1.0 and psnr(restored) > psnr(blurred) + 3.0
+    kernel = np.load(examples / "blurred" / "astronaut_shake_kernel.npy")
+    from deblur.bench.scoring import kernel_correlation
+
+    assert kernel_correlation(estimates[0].kernel, torch.from_numpy(kernel)) > 0.7
+    found: list = []
+    assert np.array_equal(restore(sharp, path, estimates=found), sharp) and found[0].blur_free  # sharp: unchanged
+
+
+def test_values_blind_restore_estimates_the_kernel_and_deblurs(tmp_path: Path) -> None:
+    from deblur import restore
+
+    sharp = photo_crop()
+    kernel = line_kernels(torch.tensor([9.0]), torch.tensor([30.0]), 15)
+    blurred = blur_with_noise(sharp, kernel)
+    estimates: list = []
+    restored = restore(blurred[0], blind_model(tmp_path / "blind.safetensors"), device="cpu", estimates=estimates)
+    target = sharp[0, :, 7:-7, 7:-7]
+    assert restored.shape == blurred[0].shape and len(estimates) == 1
+    assert estimates[0].applied == 1.0 and not estimates[0].blur_free
+    assert kernel_agreement(estimates[0].kernel, kernel[0]) > 0.8
+    error_before, error_after = ((blurred[0] - target) ** 2).mean(), ((restored - target) ** 2).mean()
+    assert float(10 * torch.log10(error_before / error_after)) > 2.0  # more than 2 dB better than its input
+    half = restore(blurred[0], blind_model(tmp_path / "blind.safetensors"), device="cpu", strength=0.5)
+    torch.testing.assert_close(half, (blurred[0] + 0.5 * (restored - blurred[0])), atol=2e-3, rtol=0)
+
+
+def test_values_blind_restore_returns_a_sharp_photo_unchanged(tmp_path: Path) -> None:
+    from deblur import restore
+
+    sharp = (photo_crop("astronaut")[0] * 255).round() / 255
+    estimates: list = []
+    restored = restore(sharp, blind_model(tmp_path / "blind.safetensors"), device="cpu", estimates=estimates)
+    assert estimates[0].blur_free and estimates[0].applied == 0.0
+    torch.testing.assert_close(restored, sharp)

@@ -1,0 +1,45 @@
+"""deblur.restoration.files: output names and ``restore_files``, the library call behind ``deblur restore``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from deblur.io import read_photo
+from deblur.restoration import auto_tile, output_path
+
+
+def test_values_output_path() -> None:
+    assert output_path(Path("a/b.jpg"), None, None, "_deblurred") == Path("a/b_deblurred.jpg")
+    assert output_path(Path("in/x/c.png"), Path("in"), Path("out"), "_d") == Path("out/x/c.png")
+    assert auto_tile(torch.device("cpu")) % 64 == 0
+
+
+def test_values_restore_files_is_the_library_call_of_the_command(model_file: Path, tmp_path: Path) -> None:
+    from deblur import RestoreConfig, restore_files
+    from deblur.errors import ConfigError
+
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    image = np.random.default_rng(1).integers(0, 256, (24, 32, 3), dtype=np.uint8)
+    cv2.imwrite(str(folder / "a.png"), image)
+    cv2.imwrite(str(folder / "sub" / "b.jpg"), image)
+    (folder / "broken.png").write_bytes(b"not an image")
+    config = RestoreConfig(out_dir=tmp_path / "out", recursive=True, model=model_file, device="cpu")
+    report = restore_files([folder], config)
+    assert report.total == 3 and sorted(t.relative_to(tmp_path / "out").as_posix() for _, t in report.written) == [
+        "a.png",
+        "sub/b.jpg",
+    ]
+    assert len(report.errors) == 1 and "broken.png" in report.errors[0] and report.model["task"] == "deblur"
+    assert read_photo(tmp_path / "out" / "a.png").pixels.shape == image.shape
+    again = restore_files([folder / "a.png"], config)  # an existing output is kept, and said so
+    assert not again.written and "already exists" in again.errors[0]
+    with pytest.raises(ConfigError, match="-o takes one input image, got 2"):
+        restore_files([folder / "a.png", folder / "sub" / "b.jpg"], RestoreConfig(output=tmp_path / "x.png"))
+    with pytest.raises(ConfigError, match="not both"):
+        RestoreConfig(output=tmp_path / "x.png", out_dir=tmp_path)
