@@ -21,6 +21,7 @@ All return an image of the observation's size. Kernels are true-convolution kern
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -256,25 +257,36 @@ def hl_deconv(
     else:
         admm = _masked_admm_inplace  # the same steps, faster where no gradient is recorded
     spectra = (otf, rho * otf.conj(), rho * otf_power, difference_power)
-    x, blurred_x = admm(x, observed, rho_inverse, spectra, size, iterations, beta_start, rate, alpha)
+    problem = _ADMMProblem(observed, rho_inverse, spectra, size)
+    x, blurred_x = admm(x, problem, _ADMMSchedule(iterations, beta_start, rate, alpha))
     if residual:
         return _crop(x, pad, blurred), _crop(blurred_x, pad, blurred) - blurred
     return _crop(x, pad, blurred)
 
 
-def _masked_admm(
-    x: torch.Tensor,
-    observed: torch.Tensor,
-    rho_inverse: torch.Tensor,
-    spectra: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor],
-    size: tuple[int, int],
-    iterations: int,
-    beta: float,
-    rate: float,
-    alpha: float,
-) -> tuple[torch.Tensor, torch.Tensor]:
+class _ADMMProblem(NamedTuple):
+    """What :func:`hl_deconv`'s ADMM solves: the observation, the data weight, the spectra, the FFT grid size."""
+
+    observed: torch.Tensor
+    rho_inverse: torch.Tensor
+    spectra: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
+    size: tuple[int, int]
+
+
+class _ADMMSchedule(NamedTuple):
+    """How it iterates: the count, the starting gradient penalty, its growth rate, the prior's exponent."""
+
+    iterations: int
+    beta: float
+    rate: float
+    alpha: float
+
+
+def _masked_admm(x: torch.Tensor, problem: _ADMMProblem, schedule: _ADMMSchedule) -> tuple[torch.Tensor, torch.Tensor]:
     """The ADMM iterations of :func:`hl_deconv`'s masked data term, differentiable (see there): the latent image
     and its blur ``k * x`` on the FFT grid."""
+    observed, rho_inverse, spectra, size = problem
+    iterations, beta, rate, alpha = schedule
     otf, rho_otf_conj, rho_otf_power, difference_power = spectra
     blurred_x = torch.fft.irfft2(torch.fft.rfft2(x) * otf, s=size)
     gx, gy = gradients(x)
@@ -297,18 +309,12 @@ def _masked_admm(
 
 
 def _masked_admm_inplace(
-    x: torch.Tensor,
-    observed: torch.Tensor,
-    rho_inverse: torch.Tensor,
-    spectra: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor],
-    size: tuple[int, int],
-    iterations: int,
-    beta: float,
-    rate: float,
-    alpha: float,
+    x: torch.Tensor, problem: _ADMMProblem, schedule: _ADMMSchedule
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """:func:`_masked_admm` with in-place updates of preallocated buffers: no gradient, fewer allocations (each
     fresh image-sized buffer costs page faults comparable to the arithmetic on it)."""
+    observed, rho_inverse, spectra, size = problem
+    iterations, beta, rate, alpha = schedule
     otf, rho_otf_conj, rho_otf_power, difference_power = spectra
     blurred_x = torch.fft.irfft2(torch.fft.rfft2(x) * otf, s=size)
     gx, gy = torch.empty_like(x), torch.empty_like(x)
