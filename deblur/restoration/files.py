@@ -4,6 +4,7 @@ atomically, with bit depth, alpha, EXIF and ICC profile kept and no input ever r
 from __future__ import annotations
 
 import glob
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,11 +94,89 @@ def save_kernel(kernel: torch.Tensor, path: Path, overwrite: bool = False) -> tu
     return picture, values
 
 
-def _kernel_path(option: Path, output: Path, count: int) -> Path:
-    """Where ``--save-kernel`` writes an output's kernel: the given file for one input, else inside the folder."""
+def _kernel_path(option: Path, output: Path, relative: Path, count: int) -> Path:
+    """Where ``--save-kernel`` writes an output's kernel picture (its values go beside it, ``.npy``): the given
+    ``.png`` file for one input, else inside the folder, mirroring the output's ``relative`` path with its extension
+    kept in the name (``sub/x.png`` -> ``sub/x_png_kernel.png``), so that no two outputs share a kernel."""
     if count == 1 and not option.is_dir():
         return option
-    return option / f"{output.stem}_kernel.png"
+    return option / relative.parent / f"{output.stem}_{output.suffix.lstrip('.')}_kernel.png"
+
+
+def _check_kernel_option(option: Path, count: int) -> None:
+    """Refuse a ``--save-kernel`` that cannot name what is written: for one input a ``.png`` name (the values go
+    beside it as ``.npy``) or a folder; for several, a folder."""
+    if count == 1 and not option.is_dir() and option.suffix.lower() != ".png":
+        raise ConfigError(
+            f"--save-kernel {option}: a kernel is written as a .png picture and .npy values: "
+            "give a name ending in .png (or a folder)"
+        )
+    if count > 1 and option.exists() and not option.is_dir():
+        raise ConfigError(f"--save-kernel {option} is a file: give a folder for the kernels of several inputs")
+
+
+@dataclass
+class _Job:
+    """One input of a run and every file it will write: the output, then (``--save-kernel``) the kernel's
+    picture and values."""
+
+    source: Path
+    target: Path
+    kernel: Path | None = None  # the kernel picture; its values are ``kernel.with_suffix(".npy")``
+
+    def targets(self) -> list[tuple[Path, str]]:
+        """Each file this job writes, with the option that named it."""
+        files = [(self.target, "output")]
+        if self.kernel is not None:
+            files += [(self.kernel, "--save-kernel"), (self.kernel.with_suffix(".npy"), "--save-kernel")]
+        return files
+
+
+def _plan(jobs: list[_Job], overwrite: bool, from_option: bool) -> tuple[list[_Job], list[str]]:
+    """The jobs whose files can all be written, and one message per refused job: a target that is an input of the
+    run, that another target of the run already claims, that is a folder, or that exists (without
+    ``overwrite``). Checked for every file before anything is restored, so a refused job writes nothing."""
+    inputs = {job.source.resolve(): job.source for job in jobs}
+    claimed: dict[Path, tuple[str, Path]] = {}  # resolved target -> (what it is, the input it is written for)
+    accepted: list[_Job] = []
+    errors: list[str] = []
+    for job in jobs:
+        mine: dict[Path, tuple[str, Path]] = {}
+        problem = None
+        for target, option in job.targets():
+            resolved = target.resolve()
+            what = "output" if option == "output" else "kernel file"
+            fix = "choose another --save-kernel" if option == "--save-kernel" else "choose another output"
+            if option == "output" and target.is_dir():
+                problem = (
+                    f"-o {target} is a folder: use --out-dir {target} to write into it"
+                    if from_option
+                    else f"{job.source}: its output {target} is a folder: move it away or choose another --out-dir"
+                )
+            elif resolved == job.source.resolve():
+                problem = f"{'--save-kernel ' if option != 'output' else ''}{target} is the input: {fix}"
+            elif resolved in inputs:
+                problem = f"{job.source}: its {what} {target} is the input {inputs[resolved]}: {fix}"
+            elif resolved in mine:
+                problem = f"{job.source}: its {what} {target} is also its {mine[resolved][0]}: {fix}"
+            elif resolved in claimed:
+                other, owner = claimed[resolved]
+                problem = f"{job.source}: its {what} {target} is also the {other} of {owner}: {fix}"
+                if other == what == "output":
+                    problem = f"{job.source}: its output {target} is also the output of {owner}: " + (
+                        "restore them to different folders"
+                    )
+            elif os.path.lexists(target) and not overwrite:
+                problem = f"{target} already exists: pass --overwrite to replace it"
+            if problem is not None:
+                break
+            mine[resolved] = (what, job.source)
+        if problem is not None:
+            errors.append(problem if str(job.source) in problem else f"{job.source}: {problem}")
+        else:
+            claimed.update(mine)
+            accepted.append(job)
+    return accepted, errors
 
 
 def restore_files(
@@ -135,25 +214,24 @@ def restore_files(
     )
     if config.save_kernel is not None and not isinstance(net, BlindRestorer):
         raise ConfigError("--save-kernel needs blind restoration: a model with a kernel estimator and no --kernel")
+    if config.save_kernel is not None:
+        _check_kernel_option(config.save_kernel, len(files))
     overlap = max(config.overlap, reach)  # each tile sees the whole kernel's reach of context
     tile = auto_tile(device) if config.tile is None else config.tile
-    report = RestoreReport(errors=errors, model=info, total=len(files))
-    claimed: dict[Path, Path] = {}  # output -> the input it is written for
-    model_name = str(config.model) if config.model is not None else "the default model"
-    for source, root in tqdm(files, desc="restore", unit="image", disable=not progress or len(files) < 2):
+    jobs = []
+    for source, root in files:
         target = config.output or output_path(source, root, config.out_dir, config.suffix)
+        kernel = None
+        if config.save_kernel is not None:
+            relative = (source.relative_to(root).parent if root is not None else Path()) / target.name
+            kernel = _kernel_path(config.save_kernel, target, relative, len(files))
+        jobs.append(_Job(source, target, kernel))
+    jobs, refused = _plan(jobs, config.overwrite, from_option=config.output is not None)
+    report = RestoreReport(errors=errors + refused, model=info, total=len(files))
+    model_name = str(config.model) if config.model is not None else "the default model"
+    for job in tqdm(jobs, desc="restore", unit="image", disable=not progress or len(files) < 2):
+        source, target = job.source, job.target
         try:
-            resolved = target.resolve()
-            if resolved == source.resolve():
-                raise DeblurError(f"{target} is the input: choose another output name")
-            if resolved in claimed:
-                raise DeblurError(
-                    f"{source}: its output {target} is also the output of {claimed[resolved]}: "
-                    "restore them to different folders"
-                )
-            claimed[resolved] = source
-            if target.exists() and not config.overwrite:
-                raise DeblurError(f"{target} already exists: pass --overwrite to replace it")
             photo = read_photo(source, int(config.max_pixels))
             found: list[BlindEstimate] = []
             pixels = restore(photo.pixels, net, tile=tile, overlap=overlap, half=config.half, estimates=found)
@@ -161,11 +239,11 @@ def restore_files(
                 Photo(pixels, photo.format, photo.exif, photo.icc_profile), target.suffix, config.quality
             )
             target.parent.mkdir(parents=True, exist_ok=True)
-            if config.save_kernel is not None and found:
-                save_kernel(found[0].kernel, _kernel_path(config.save_kernel, target, len(files)), config.overwrite)
             atomic_write_bytes(target, data, overwrite=config.overwrite)
             report.written.append((source, target))
             report.estimates.extend((source, estimate) for estimate in found)
+            if job.kernel is not None and found:  # after the output: a kernel never stands without its photo
+                save_kernel(found[0].kernel, job.kernel, config.overwrite)
         except NonFiniteOutput:
             report.errors.append(f"{source}: {model_name} returned NaN or infinite values: the model is broken")
         except (DeblurError, OSError) as exc:

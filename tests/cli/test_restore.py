@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
+from PIL import Image
 
 from deblur.cli import cli
 from deblur.synth.kernels import line_kernels
 from tests.conftest import blur_with_noise, photo_crop
-from tests.helpers import blind_model, photo_file, tiny_model
+from tests.helpers import blind_model, photo_file, run_cli, tiny_model
 from tests.io.test_photos import png_bomb
 
 
@@ -732,3 +733,72 @@ def test_exception_an_output_name_too_long_names_the_output(tmp_path: Path) -> N
     target = tmp_path / ("x" * 300 + ".png")
     result = CliRunner().invoke(cli, ["restore", str(photo), "--model", str(model), "-o", str(target)])
     assert result.exit_code == 1 and "x" * 300 in result.output and "Traceback" not in result.output
+
+
+def _blind_photo(tmp_path: Path) -> tuple[Path, Path]:
+    return blind_model(tmp_path / "blind.safetensors"), photo_file(tmp_path / "photo.png")
+
+
+@pytest.mark.parametrize("kernel", ["photo.png", "out.png"])
+def test_exception_save_kernel_naming_the_input_or_the_output_writes_nothing(tmp_path: Path, kernel: str) -> None:
+    # C01: the kernel once replaced the input photo (and the output), before the output was written
+    model, photo = _blind_photo(tmp_path)
+    before = photo.read_bytes()
+    args = ["restore", photo, "-o", tmp_path / "out.png", "--save-kernel", tmp_path / kernel, "--overwrite"]
+    code, output = run_cli(*args, "--model", model)
+    assert code == 1 and kernel in output and "--save-kernel" in output and len(output.strip().splitlines()) == 1
+    assert photo.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blind.safetensors", "photo.png"]
+
+
+@pytest.mark.parametrize("existing", ["file", "dangling link"])
+def test_exception_an_existing_kernel_file_is_refused_before_the_restore(tmp_path: Path, existing: str) -> None:
+    # C24: the .npy was written, then the .png refused, after the whole restore; the output was lost
+    model, photo = _blind_photo(tmp_path)
+    kernel = tmp_path / "k.png"
+    if existing == "file":
+        kernel.write_text("keep me")
+    else:
+        kernel.symlink_to(tmp_path / "nowhere.png")
+    args = ["restore", photo, "-o", tmp_path / "o.png", "--save-kernel", kernel, "--model", model]
+    code, output = run_cli(*args)
+    assert code == 1 and "k.png already exists: pass --overwrite" in output
+    assert not (tmp_path / "o.png").exists() and not (tmp_path / "k.npy").exists()
+    assert kernel.is_symlink() or kernel.read_text() == "keep me"
+
+
+def test_values_kernels_of_outputs_sharing_a_stem_do_not_collide(tmp_path: Path) -> None:
+    # C06: kernels were named by the output's stem only: x.png and x.jpg (or a/x.png and b/x.png) collided
+    model = blind_model(tmp_path / "blind.safetensors")
+    folder = tmp_path / "in"
+    photo_file(folder / "x.png")
+    Image.open(photo_file(folder / "x.bmp", 1)).save(folder / "x.jpg")
+    (folder / "x.bmp").unlink()
+    photo_file(folder / "sub" / "x.png", 2)
+    args = ["restore", folder, "-r", "--out-dir", tmp_path / "out", "--save-kernel", tmp_path / "k", "-q"]
+    code, output = run_cli(*args, "--model", model)
+    assert code == 0, output
+    names = sorted(p.relative_to(tmp_path / "k").as_posix() for p in (tmp_path / "k").rglob("*.*"))
+    assert names == sorted(
+        f"{d}x_{e}_kernel.{s}" for d, e in (("", "jpg"), ("", "png"), ("sub/", "png")) for s in ("npy", "png")
+    )
+
+
+def test_exception_save_kernel_with_another_suffix_is_refused(tmp_path: Path) -> None:
+    # C32: --save-kernel k.jpg wrote k.png and k.npy without saying so
+    model, photo = _blind_photo(tmp_path)
+    code, output = run_cli(
+        "restore", photo, "-o", tmp_path / "o.png", "--save-kernel", tmp_path / "k.jpg", "--model", model
+    )
+    assert code == 1 and "k.jpg" in output and "ending in .png" in output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blind.safetensors", "photo.png"]
+
+
+def test_exception_o_naming_a_folder_says_use_out_dir(tmp_path: Path) -> None:
+    # C33: -o naming a folder said "already exists: pass --overwrite", then "Is a directory"
+    photo = photo_file(tmp_path / "p.png")
+    (tmp_path / "d" / "out.png").mkdir(parents=True)
+    model = tiny_model(tmp_path / "tiny.safetensors")
+    for extra in ([], ["--overwrite"]):
+        code, output = run_cli("restore", photo, "-o", tmp_path / "d" / "out.png", "--model", model, *extra)
+        assert code == 1 and "is a folder: use --out-dir" in output and "already exists" not in output
