@@ -103,6 +103,37 @@ def _kernel_path(option: Path, output: Path, relative: Path, count: int) -> Path
     return option / relative.parent / f"{output.stem}_{output.suffix.lstrip('.')}_kernel.png"
 
 
+def _outside_out_dir(
+    files: list[tuple[Path, Path | None]], out_dir: Path
+) -> tuple[list[tuple[Path, Path | None]], list[str]]:
+    """The input files that are not earlier outputs, and one message per input folder that yields none. An
+    ``out_dir`` strictly inside an input folder holds outputs, not inputs: its files are left out. An ``out_dir``
+    that is the input folder is refused (the outputs would replace the inputs); one that holds the input folder
+    leaves every file in (the plan refuses any output that would replace an input)."""
+    outputs = out_dir.resolve()
+    kept: list[tuple[Path, Path | None]] = []
+    errors: list[str] = []
+    roots: dict[Path, int] = {}  # input folder -> how many of its files are kept
+    for file, root in files:
+        if root is None:
+            kept.append((file, root))
+            continue
+        folder = root.resolve()
+        count = roots.setdefault(root, 0)
+        if folder == outputs:
+            continue
+        if outputs.is_relative_to(folder) and file.resolve().is_relative_to(outputs):
+            continue
+        roots[root] = count + 1
+        kept.append((file, root))
+    for root, count in roots.items():
+        if root.resolve() == outputs:
+            errors.append(f"{root}: --out-dir {out_dir} is this input folder: give another folder for the outputs")
+        elif count == 0:
+            errors.append(f"{root}: no image outside --out-dir {out_dir} in this folder (earlier outputs are left out)")
+    return kept, errors
+
+
 def _check_kernel_option(option: Path, count: int) -> None:
     """Refuse a ``--save-kernel`` that cannot name what is written: for one input a ``.png`` name (the values go
     beside it as ``.npy``) or a folder; for several, a folder."""
@@ -203,11 +234,13 @@ def restore_files(
         raise ConfigError(f"--out-dir {config.out_dir} is a file: give a folder for the outputs")
     beside = config.output is None and config.out_dir is None  # outputs written next to their inputs
     files, errors = collect_inputs(inputs, config.recursive, skip_suffix=config.suffix if beside else None)
-    if config.out_dir is not None:  # an output folder inside an input folder: its files are outputs, not inputs
-        outputs = config.out_dir.resolve()
-        files = [(f, root) for f, root in files if root is None or not f.resolve().is_relative_to(outputs)]
-    if config.output is not None and len(files) != 1:
+    if config.out_dir is not None:
+        files, dropped = _outside_out_dir(files, config.out_dir)
+        errors += dropped
+    if config.output is not None and len(files) > 1:
         raise ConfigError(f"-o takes one input image, got {len(files)}: use --out-dir for several")
+    if not files:  # each input that named nothing has its message; a run that restores nothing says so
+        return RestoreReport(errors=errors or ["nothing to restore: no input names an image"])
     device = resolve_device(config.device)
     net, info, reach = prepare_restorer(
         config.model, config.kernel, device, config.kernel_weight, config.kernel_size, config.strength

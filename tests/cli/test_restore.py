@@ -802,3 +802,25 @@ def test_exception_o_naming_a_folder_says_use_out_dir(tmp_path: Path) -> None:
     for extra in ([], ["--overwrite"]):
         code, output = run_cli("restore", photo, "-o", tmp_path / "d" / "out.png", "--model", model, *extra)
         assert code == 1 and "is a folder: use --out-dir" in output and "already exists" not in output
+
+
+def test_exception_an_out_dir_holding_or_being_the_input_folder_never_restores_nothing_silently(
+    tmp_path: Path,
+) -> None:
+    # C02: --out-dir equal to an input folder or one of its ancestors restored nothing, said nothing, exit 0
+    model = tiny_model(tmp_path / "tiny.safetensors")
+    shots = tmp_path / "od" / "shots"
+    photo = photo_file(shots / "a.png")
+    before = photo.read_bytes()
+    code, output = run_cli("restore", shots, "--out-dir", shots, "--model", model, "--overwrite")
+    assert code == 1 and "is this input folder" in output and photo.read_bytes() == before
+    assert [p.name for p in shots.iterdir()] == ["a.png"]
+    code, output = run_cli("restore", shots, "--out-dir", tmp_path / "od", "--model", model, "-q")
+    assert code == 0 and (tmp_path / "od" / "a.png").exists() and photo.read_bytes() == before, output
+    photo_file(shots / "raw" / "b.png", 1)  # an ancestor two levels up, recursive: mirrored below it
+    code, output = run_cli("restore", shots / "raw", "-r", "--out-dir", tmp_path / "od", "--model", model, "-q")
+    assert code == 0 and (tmp_path / "od" / "b.png").exists(), output
+    only_outputs = tmp_path / "photos"
+    photo_file(only_outputs / "sharp" / "c.png")  # a folder whose only images are earlier outputs
+    code, output = run_cli("restore", only_outputs, "-r", "--out-dir", only_outputs / "sharp", "--model", model)
+    assert code == 1 and "no image outside --out-dir" in output
