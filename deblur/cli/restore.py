@@ -91,6 +91,8 @@ def restore_command(inputs: tuple[str, ...], quiet: bool, **options: Any) -> Non
         click.echo(f"Wrote {report.written[0][1]}.")
         for _, estimate in report.estimates:
             click.echo(_describe(estimate))
+    for message in report.notes:
+        click.echo(f"Note: {message}", err=True)
     for message in report.errors:
         click.echo(f"Error: {message}", err=True)
     if not quiet and report.total > 1:

@@ -40,7 +40,7 @@ def output_path(source: Path, root: Path | None, out_dir: Path | None, suffix: s
 
 
 def collect_inputs(
-    inputs: Sequence[str | Path], recursive: bool = False, skip_suffix: str | None = None
+    inputs: Sequence[str | Path] | str | os.PathLike[str], recursive: bool = False, skip_suffix: str | None = None
 ) -> tuple[list[tuple[Path, Path | None]], list[str]]:
     """``(file, folder it came from)`` for every input file, folder (``recursive``: with sub-folders) or glob, and
     one message for each input that names nothing (a missing path, a glob that matches no image, a folder with no
@@ -48,6 +48,8 @@ def collect_inputs(
     are left out."""
     found: list[tuple[Path, Path | None]] = []
     errors: list[str] = []
+    if isinstance(inputs, (str, os.PathLike)):  # one path, not a sequence of one-character paths
+        inputs = [inputs]
     for raw in inputs:
         path = Path(raw)
         if path.is_dir():
@@ -66,9 +68,27 @@ def collect_inputs(
             found += [(m, None) for m in files]
             if not files:
                 errors.append(f"{raw}: no images match")
+        elif path.exists():
+            errors.append(f"{raw}: not a regular file (a pipe, socket or device): give an image file")
         else:
             errors.append(f"{raw}: no such file or folder")
     return found, errors
+
+
+def _unique(files: list[tuple[Path, Path | None]]) -> tuple[list[tuple[Path, Path | None]], list[str]]:
+    """``files`` with each file once (the first time it is named), and a note for each repeat."""
+    seen: dict[Path, Path] = {}
+    kept: list[tuple[Path, Path | None]] = []
+    notes: list[str] = []
+    for file, root in files:
+        resolved = file.resolve()
+        if resolved in seen:
+            same = "" if file == seen[resolved] else f" (as {seen[resolved]})"
+            notes.append(f"{file} is named more than once{same}: restored once")
+            continue
+        seen[resolved] = file
+        kept.append((file, root))
+    return kept, notes
 
 
 @dataclass
@@ -81,6 +101,7 @@ class RestoreReport:
     model: dict[str, Any] = field(default_factory=dict)
     total: int = 0
     estimates: list[tuple[Path, BlindEstimate]] = field(default_factory=list)  # blind restoration's, per input
+    notes: list[str] = field(default_factory=list)  # what was done that was not asked for (repeats dropped)
 
 
 def save_kernel(kernel: torch.Tensor, path: Path, overwrite: bool = False) -> tuple[Path, Path]:
@@ -211,7 +232,7 @@ def _plan(jobs: list[_Job], overwrite: bool, from_option: bool) -> tuple[list[_J
 
 
 def restore_files(
-    inputs: Sequence[str | Path], config: RestoreConfig | None = None, progress: bool = False
+    inputs: Sequence[str | Path] | str | os.PathLike[str], config: RestoreConfig | None = None, progress: bool = False
 ) -> RestoreReport:
     """Restore image files, folders and globs as ``deblur restore`` does: read (format, size and animation
     checked first), restore, encode (bit depth, alpha, EXIF and ICC kept) and write each output atomically.
@@ -220,7 +241,8 @@ def restore_files(
     are kept unless ``config.overwrite``, and an input is never replaced.
 
     Args:
-        inputs: files, folders or glob patterns.
+        inputs: files, folders or glob patterns (one path, a ``str`` or ``Path``, is one input); a file named
+            twice is restored once, with a note in ``report.notes``.
         config: outputs, model, tiling, device (see :class:`deblur.config.RestoreConfig`).
         progress: show a progress bar over several files.
 
@@ -234,13 +256,14 @@ def restore_files(
         raise ConfigError(f"--out-dir {config.out_dir} is a file: give a folder for the outputs")
     beside = config.output is None and config.out_dir is None  # outputs written next to their inputs
     files, errors = collect_inputs(inputs, config.recursive, skip_suffix=config.suffix if beside else None)
+    files, notes = _unique(files)
     if config.out_dir is not None:
         files, dropped = _outside_out_dir(files, config.out_dir)
         errors += dropped
     if config.output is not None and len(files) > 1:
         raise ConfigError(f"-o takes one input image, got {len(files)}: use --out-dir for several")
     if not files:  # each input that named nothing has its message; a run that restores nothing says so
-        return RestoreReport(errors=errors or ["nothing to restore: no input names an image"])
+        return RestoreReport(errors=errors or ["nothing to restore: no input names an image"], notes=notes)
     device = resolve_device(config.device)
     net, info, reach = prepare_restorer(
         config.model, config.kernel, device, config.kernel_weight, config.kernel_size, config.strength
@@ -260,7 +283,7 @@ def restore_files(
             kernel = _kernel_path(config.save_kernel, target, relative, len(files))
         jobs.append(_Job(source, target, kernel))
     jobs, refused = _plan(jobs, config.overwrite, from_option=config.output is not None)
-    report = RestoreReport(errors=errors + refused, model=info, total=len(files))
+    report = RestoreReport(errors=errors + refused, model=info, total=len(files), notes=notes)
     model_name = str(config.model) if config.model is not None else "the default model"
     for job in tqdm(jobs, desc="restore", unit="image", disable=not progress or len(files) < 2):
         source, target = job.source, job.target

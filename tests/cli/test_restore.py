@@ -824,3 +824,26 @@ def test_exception_an_out_dir_holding_or_being_the_input_folder_never_restores_n
     photo_file(only_outputs / "sharp" / "c.png")  # a folder whose only images are earlier outputs
     code, output = run_cli("restore", only_outputs, "-r", "--out-dir", only_outputs / "sharp", "--model", model)
     assert code == 1 and "no image outside --out-dir" in output
+
+
+def test_values_the_same_input_twice_is_restored_once_with_a_note(tmp_path: Path) -> None:
+    # C20: the second copy failed as "also the output of" itself, with advice to restore "them" apart; exit 1
+    photo = photo_file(tmp_path / "p.png")
+    model = tiny_model(tmp_path / "tiny.safetensors")
+    code, output = run_cli("restore", photo, tmp_path / "." / "p.png", "--out-dir", tmp_path / "o", "--model", model)
+    assert code == 0 and "restored once" in output and "Error" not in output, output
+    assert [p.name for p in (tmp_path / "o").iterdir()] == ["p.png"]
+
+
+def test_exception_a_pipe_as_input_is_not_a_regular_file(tmp_path: Path) -> None:
+    # C33: a FIFO was "-o takes one input image, got 0" (alone) or "no such file or folder" (in a list)
+    import os
+
+    fifo = tmp_path / "f.png"
+    os.mkfifo(fifo)
+    model = tiny_model(tmp_path / "tiny.safetensors")
+    code, output = run_cli("restore", fifo, "-o", tmp_path / "x.png", "--model", model)
+    assert code == 1 and "f.png: not a regular file" in output and "got 0" not in output, output
+    photo = photo_file(tmp_path / "p.png")
+    code, output = run_cli("restore", fifo, photo, "--out-dir", tmp_path / "o", "--model", model, "-q")
+    assert code == 1 and "f.png: not a regular file" in output and (tmp_path / "o" / "p.png").exists(), output

@@ -43,3 +43,16 @@ def test_values_restore_files_is_the_library_call_of_the_command(model_file: Pat
         restore_files([folder / "a.png", folder / "sub" / "b.jpg"], RestoreConfig(output=tmp_path / "x.png"))
     with pytest.raises(ConfigError, match="not both"):
         RestoreConfig(output=tmp_path / "x.png", out_dir=tmp_path)
+
+
+@pytest.mark.parametrize("kind", [str, Path])
+def test_values_restore_files_of_one_path_restores_that_file(tmp_path: Path, kind: type) -> None:
+    # C09: a str was iterated character by character ("a.png": a, ., p, n, g; "." the whole folder)
+    from deblur import RestoreConfig, restore_files
+    from tests.helpers import photo_file, tiny_model
+
+    for i, name in enumerate(("a", "b")):
+        photo_file(tmp_path / f"{name}.png", i)
+    config = RestoreConfig(model=tiny_model(tmp_path / "tiny.safetensors"), out_dir=tmp_path / "out", device="cpu")
+    report = restore_files(kind(tmp_path / "a.png"), config)
+    assert not report.errors and [t.name for _, t in report.written] == ["a.png"] and report.total == 1
