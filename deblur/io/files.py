@@ -51,9 +51,10 @@ def atomic_write_bytes(path: str | Path, data: bytes, overwrite: bool = True) ->
     path = Path(path)
     if path.exists() and not overwrite:
         raise ImageError(f"{path} already exists: pass --overwrite to replace it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".deblur-", suffix=".tmp", dir=path.parent)
-    try:
+    tmp = None
+    try:  # every failure, the temporary file's creation included, names the target, not the hidden temporary
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".deblur-", suffix=".tmp", dir=path.parent)
         if hasattr(os, "fchmod"):  # POSIX: mkstemp's 0600 would otherwise stay
             os.fchmod(fd, _mode_for(path))
         with os.fdopen(fd, "wb") as handle:
@@ -65,7 +66,8 @@ def atomic_write_bytes(path: str | Path, data: bytes, overwrite: bool = True) ->
         else:
             _link_new(Path(tmp), path)
     except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
         if isinstance(exc, FileExistsError):
             raise ImageError(f"{path} already exists: pass --overwrite to replace it") from exc
         if isinstance(exc, OSError):

@@ -70,3 +70,18 @@ def test_values_json_and_npy_bytes(tmp_path: Path) -> None:
     np.testing.assert_array_equal(np.load(io.BytesIO(encode_npy(array)), allow_pickle=False), array)
     with pytest.raises(ValueError, match="pickle"):
         encode_npy(np.array([{"a": 1}], dtype=object))
+
+
+def test_exception_a_failed_temporary_names_the_target(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # C28: "cannot write mnt_ro/.deblur-aqb2u8v6.tmp: Read-only file system", a raw OSError naming the temporary
+    import errno
+    import tempfile
+
+    def read_only(*_: object, dir: str, **__: object) -> None:  # noqa: A002
+        raise OSError(errno.EROFS, "Read-only file system", os.path.join(dir, ".deblur-aqb2u8v6.tmp"))
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    with pytest.raises(ImageError, match="cannot write") as caught:
+        atomic_write_bytes(tmp_path / "out.png", b"data")
+    assert "out.png: Read-only file system" in str(caught.value) and ".deblur-" not in str(caught.value)
+    assert list(tmp_path.iterdir()) == []
