@@ -20,23 +20,38 @@ from deblur.errors import ImageError
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp")
 
 
-def list_images(root: str | Path, recursive: bool = True) -> list[Path]:
-    """Image files under ``root`` (or ``root`` itself if it is a file), sorted, hidden files skipped.
+def list_images(root: str | Path, recursive: bool = True, unreadable: list[str] | None = None) -> list[Path]:
+    """Image files under ``root`` (or ``root`` itself if it is a file), sorted, hidden files skipped; links to
+    folders are not followed.
+
+    A folder that cannot be read (no permission, gone mid-walk) is never skipped silently: its message goes to
+    ``unreadable`` when given (the other folders are listed), else it raises.
 
     Raises:
-        ImageError: ``root`` does not exist.
+        ImageError: ``root`` does not exist, or a folder under it cannot be read (without ``unreadable``).
     """
     root = Path(root)
     if root.is_file():
         return [root]
     if not root.is_dir():
         raise ImageError(f"{root} does not exist: give a folder of images or an image file")
-    pattern = "**/*" if recursive else "*"
-    return sorted(
-        p
-        for p in root.glob(pattern)
-        if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not any(s.startswith(".") for s in p.parts[-1:])
-    )
+
+    def refused(exc: OSError) -> None:
+        message = f"cannot read the folder {exc.filename or root}: {exc.strerror or exc}"
+        if unreadable is None:
+            raise ImageError(message) from exc
+        unreadable.append(message)
+
+    found = []
+    for folder, folders, names in os.walk(root, onerror=refused):
+        if not recursive:
+            folders.clear()
+        base = Path(folder)
+        for name in names:
+            path = base / name
+            if not name.startswith(".") and path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file():
+                found.append(path)
+    return sorted(found)
 
 
 def atomic_write_bytes(path: str | Path, data: bytes, overwrite: bool = True) -> Path:

@@ -53,10 +53,12 @@ def collect_inputs(
     for raw in inputs:
         path = Path(raw)
         if path.is_dir():
-            images = list_images(path, recursive=recursive)
+            unreadable: list[str] = []
+            images = list_images(path, recursive=recursive, unreadable=unreadable)
+            errors += [f"{raw}: {message}" for message in unreadable]
             kept = [p for p in images if not (skip_suffix and p.stem.endswith(skip_suffix))]
             found += [(p, path) for p in kept]
-            if not kept:
+            if not kept and not unreadable:
                 what = "image" if not images else f"image that is not an earlier output (*{skip_suffix})"
                 hint = "" if recursive or images else " (pass -r to include its sub-folders)"
                 errors.append(f"{raw}: no {what} in this folder{hint}")

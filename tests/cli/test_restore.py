@@ -847,3 +847,15 @@ def test_exception_a_pipe_as_input_is_not_a_regular_file(tmp_path: Path) -> None
     photo = photo_file(tmp_path / "p.png")
     code, output = run_cli("restore", fifo, photo, "--out-dir", tmp_path / "o", "--model", model, "-q")
     assert code == 1 and "f.png: not a regular file" in output and (tmp_path / "o" / "p.png").exists(), output
+
+
+def test_exception_an_unreadable_sub_folder_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # C07: restore -r exited 0 and never mentioned a folder it could not read
+    from tests.io.test_files import _lock
+
+    photo_file(tmp_path / "t" / "ok" / "a.png")
+    photo_file(tmp_path / "t" / "locked" / "b.png")
+    _lock(monkeypatch, tmp_path / "t" / "locked")
+    model = tiny_model(tmp_path / "tiny.safetensors")
+    code, output = run_cli("restore", tmp_path / "t", "-r", "--out-dir", tmp_path / "o", "--model", model, "-q")
+    assert code == 1 and "locked: Permission denied" in output and (tmp_path / "o" / "ok" / "a.png").exists()

@@ -85,3 +85,31 @@ def test_exception_a_failed_temporary_names_the_target(tmp_path: Path, monkeypat
         atomic_write_bytes(tmp_path / "out.png", b"data")
     assert "out.png: Read-only file system" in str(caught.value) and ".deblur-" not in str(caught.value)
     assert list(tmp_path.iterdir()) == []
+
+
+def _lock(monkeypatch: pytest.MonkeyPatch, locked: Path) -> None:
+    """Make ``locked`` unreadable as ``chmod 000`` does for a user who is not root."""
+    real = os.scandir
+
+    def scandir(path: object = ".") -> object:
+        if Path(os.fspath(path)) == locked:
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+
+
+def test_exception_an_unreadable_folder_is_reported_not_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # C07: folders that could not be read were skipped silently
+    (tmp_path / "ok").mkdir()
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "ok" / "a.png").write_bytes(b"")
+    (tmp_path / "locked" / "b.png").write_bytes(b"")
+    _lock(monkeypatch, tmp_path / "locked")
+    with pytest.raises(ImageError, match="cannot read the folder .*locked: Permission denied"):
+        list_images(tmp_path)
+    unreadable: list[str] = []
+    assert list_images(tmp_path, unreadable=unreadable) == [tmp_path / "ok" / "a.png"]
+    assert len(unreadable) == 1 and "locked: Permission denied" in unreadable[0]
