@@ -52,7 +52,7 @@ def _terminate(signum: int, _frame: object) -> None:
 @click.option(
     "--save-kernel",
     type=click.Path(path_type=Path),
-    help="Write the estimated kernel as PNG + .npy (a file for one input, a folder for several).",
+    help="Write the estimated kernel as PNG + .npy (a .png name for one input, a folder for several).",
 )
 @click.option("--tile", type=int, help="Tile side in pixels (0: whole image).  [default: from free memory]")
 @click.option("--overlap", type=int, default=32, show_default=True, help="Pixels shared by neighbouring tiles.")

@@ -49,8 +49,10 @@ class RestoreConfig:
             estimated kernel's side, odd (None: the model's).
         strength: blind restoration: how much of the restoration to apply, 0 (the input) to 1 (None: the model
             file's recommendation, 1 if it has none).
-        save_kernel: blind restoration: write each estimated kernel as a PNG picture and a ``.npy`` array; a file
-            name for one input, a folder for several (``<output stem>_kernel.png``).
+        save_kernel: blind restoration: write each estimated kernel, after its output, as a PNG picture and a
+            ``.npy`` array: a ``.png`` name for one input (the array beside it), a folder for several
+            (``<output stem>_<extension>_kernel.png`` and ``.npy``, in the output's sub-folders). Every file of
+            the run is checked before anything is restored: none may replace an input or another output.
         tile: tile side in pixels (None: from the free memory of the device; 0: the whole image at once).
         overlap: pixels shared by neighbouring tiles (blended).
         device: ``auto``, ``cpu``, ``cuda[:N]`` or ``mps``.

@@ -201,11 +201,11 @@ def _plan(jobs: list[_Job], overwrite: bool, from_option: bool) -> tuple[list[_J
             resolved = target.resolve()
             what = "output" if option == "output" else "kernel file"
             fix = "choose another --save-kernel" if option == "--save-kernel" else "choose another output"
-            if option == "output" and target.is_dir():
+            if target.is_dir():
                 problem = (
                     f"-o {target} is a folder: use --out-dir {target} to write into it"
-                    if from_option
-                    else f"{job.source}: its output {target} is a folder: move it away or choose another --out-dir"
+                    if from_option and option == "output"
+                    else f"{job.source}: its {what} {target} is a folder: {fix}"
                 )
             elif resolved == job.source.resolve():
                 problem = f"{'--save-kernel ' if option != 'output' else ''}{target} is the input: {fix}"
