@@ -56,3 +56,18 @@ def test_values_restore_files_of_one_path_restores_that_file(tmp_path: Path, kin
     config = RestoreConfig(model=tiny_model(tmp_path / "tiny.safetensors"), out_dir=tmp_path / "out", device="cpu")
     report = restore_files(kind(tmp_path / "a.png"), config)
     assert not report.errors and [t.name for _, t in report.written] == ["a.png"] and report.total == 1
+
+
+def test_exception_an_output_that_is_another_input_of_the_run_is_refused(tmp_path: Path) -> None:
+    # C01 (the plan): an output was checked against its own input only; with overwrite it replaced another input
+    from deblur import RestoreConfig, restore_files
+    from tests.helpers import photo_file, tiny_model
+
+    first, second = photo_file(tmp_path / "p.png"), photo_file(tmp_path / "sub" / "p.png", 1)
+    before = first.read_bytes(), second.read_bytes()
+    model = tiny_model(tmp_path / "tiny.safetensors")
+    config = RestoreConfig(model=model, out_dir=tmp_path, overwrite=True, device="cpu")
+    report = restore_files([first, second], config)
+    assert not report.written and len(report.errors) == 2
+    assert report.errors[1].startswith(f"{second}: its output {first} is the input {first}")
+    assert (first.read_bytes(), second.read_bytes()) == before
