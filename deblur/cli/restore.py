@@ -15,6 +15,11 @@ from deblur.config import RestoreConfig
 
 def _describe(estimate: Any) -> str:
     """One line on what blind restoration found."""
+    reason = getattr(estimate, "reason", "")
+    if reason == "strength 0":
+        return "--strength 0: photo unchanged."
+    if reason:
+        return f"The photo is {reason}: photo unchanged." if reason.startswith("too small") else f"{reason}."
     if estimate.blur_free:
         return "No blur found: the photo is returned unchanged."
     if estimate.applied == 0:
