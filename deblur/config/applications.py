@@ -19,16 +19,21 @@ MIN_TILE = 64
 """The smallest tile side: smaller tiles spend nearly all their time on overlaps."""
 MIN_KERNEL_BOUND = 7
 """The smallest upper bound on an estimated kernel's side (the blind estimator's coarsest level)."""
+MAX_KERNEL_BOUND = 255
+"""The largest: the estimator compares kernels' spectra on 256 px tiles, so a kernel must fit in one (the largest
+kernel file read is as large, :data:`deblur.io.MAX_KERNEL_SIDE`)."""
 
 
 def check_kernel_bound(size: int | None, name: str = "kernel size") -> None:
-    """Check an upper bound on the estimated kernel's side (None: the model's own): odd and at least 7 pixels.
+    """Check an upper bound on the estimated kernel's side (None: the model's own): odd, 7 to 255 pixels.
 
     Raises:
         ConfigError: it is not.
     """
-    if size is not None and (size < MIN_KERNEL_BOUND or size % 2 == 0):
-        raise ConfigError(f"{name} must be odd and at least {MIN_KERNEL_BOUND} pixels, got {size}")
+    if size is not None and (not MIN_KERNEL_BOUND <= size <= MAX_KERNEL_BOUND or size % 2 == 0):
+        raise ConfigError(
+            f"{name} must be odd and at least {MIN_KERNEL_BOUND} pixels, at most {MAX_KERNEL_BOUND}, got {size}"
+        )
 
 
 @dataclass(frozen=True)

@@ -102,6 +102,7 @@ class BlindRestorer:
             raise ConfigError(f"strength must be between 0 and 1, got {strength}")
         if getattr(net, "estimator", None) is None:
             raise ConfigError(f"this {type(net).__name__} has no kernel estimator: it cannot restore blind")
+        check_kernel_bound(net.estimator.get("max_size"), "the model's kernel bound")
         self.net, self.kernel_size, self.strength, self.min_confidence = net, kernel_size, strength, min_confidence
 
     @classmethod
