@@ -103,7 +103,10 @@ class RestoreConfig:
         if self.tile is not None and self.tile != 0 and self.tile < MIN_TILE:
             raise ConfigError(f"tile must be 0 (whole images) or at least {MIN_TILE} pixels, got {self.tile}")
         if self.tile and self.overlap * 2 >= self.tile:
-            raise ConfigError(f"overlap ({self.overlap}) must be less than half the tile ({self.tile})")
+            raise ConfigError(
+                f"overlap ({self.overlap}) must be less than half the tile ({self.tile}): "
+                "pass a larger --tile or a smaller --overlap"
+            )
         if not (math.isfinite(self.max_pixels) and self.max_pixels >= 1):
             raise ConfigError(f"max_pixels must be a positive number of pixels, got {self.max_pixels}")
         if any(sep in self.suffix for sep in ("/", "\\", "\0")):

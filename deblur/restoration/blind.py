@@ -178,7 +178,9 @@ class BlindRestorer:
                 results.append(given)
                 continue
             restorer = WithKernel(self.net, estimate.kernel).to(device)
-            restored = restore_tensor(restorer, one, tile, max(overlap, estimate.kernel.shape[-1]), half)
+            restored = restore_tensor(
+                restorer, one, tile, _blind_overlap(overlap, estimate.kernel.shape[-1], tile), half
+            )
             results.append(given + estimate.applied * (restored - given))
         return torch.cat(results), estimates
 
@@ -202,3 +204,12 @@ def _detailed(gray: torch.Tensor, region: int) -> bool:
     laplacian = rows + window[1:-1, 2:] - 2 * window[1:-1, 1:-1] + window[1:-1, :-2]
     level = max(DETAIL_LEVEL, 6 * float(estimate_noise(window[None, None])))
     return float((laplacian.abs() > level).float().mean()) >= MIN_DETAIL_SHARE
+
+
+def _blind_overlap(overlap: int, kernel_side: int, tile: int | None) -> int:
+    """The tile overlap of a blind restoration: the kernel's side (its reach), but never the half tile or more (a
+    tile the caller checked against ``overlap`` must not fail for a kernel the caller never chose)."""
+    wanted = max(overlap, kernel_side)
+    if not tile:
+        return wanted
+    return max(overlap, min(wanted, (tile - 1) // 2))

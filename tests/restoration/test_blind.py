@@ -109,3 +109,18 @@ def test_values_blind_restore_at_strength_0_skips_the_estimate(tmp_path: Path) -
     restored = restore(photo, blind_model(tmp_path / "b.safetensors"), device="cpu", strength=0, estimates=estimates)
     assert torch.equal(restored, photo) and estimates[0].reason == "strength 0"
     assert _describe(estimates[0]) == "--strength 0: photo unchanged."
+
+
+def test_values_blind_restore_with_a_small_tile_caps_the_kernel_overlap(tmp_path: Path) -> None:
+    # C22: --tile 66 to 94 passed the checks, then every photo failed on an overlap raised to the kernel's side
+    from deblur.config import RestoreConfig
+    from deblur.restoration import restore_files
+
+    model = blind_model(tmp_path / "blind.safetensors")
+    photo = tmp_path / "p.png"
+    from deblur.io import write_image
+
+    write_image(photo, photo_crop("astronaut")[0][:, :100, :100])
+    config = RestoreConfig(output=tmp_path / "o.png", model=model, kernel_size=47, tile=80, device="cpu")
+    report = restore_files([photo], config, progress=False)
+    assert not report.errors and (tmp_path / "o.png").exists()
