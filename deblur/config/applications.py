@@ -56,7 +56,7 @@ class RestoreConfig:
             file's recommendation, 1 if it has none).
         save_kernel: blind restoration: write each estimated kernel as a PNG picture and a ``.npy`` array; a file
             name for one input, a folder for several (``<output stem>_kernel.png``).
-        tile: tile side in pixels (None: from the free memory of the device; 0: the whole image at once).
+        tile: tile side in pixels (None: 1024, the same on every machine; 0: the whole image at once).
         overlap: pixels shared by neighbouring tiles (blended).
         device: ``auto``, ``cpu``, ``cuda[:N]`` or ``mps``.
         half: half precision (CUDA only).
@@ -89,8 +89,8 @@ class RestoreConfig:
                 object.__setattr__(self, name, Path(getattr(self, name)))
         if self.output is not None and self.out_dir is not None:
             raise ConfigError("give -o FILE or --out-dir DIR, not both")
-        if self.kernel_weight is not None and not self.kernel_weight > 0:
-            raise ConfigError(f"kernel_weight must be positive, got {self.kernel_weight}")
+        if self.kernel_weight is not None and not (math.isfinite(self.kernel_weight) and self.kernel_weight > 0):
+            raise ConfigError(f"kernel_weight must be a positive number, got {self.kernel_weight}")
         check_kernel_bound(self.kernel_size)
         if self.strength is not None and not 0 <= self.strength <= 1:
             raise ConfigError(f"strength must be between 0 and 1, got {self.strength}")

@@ -163,7 +163,7 @@ class BlindRestorer:
         applied = 0.0 if blur_free or found.confidence < self.min_confidence else self.strength
         return BlindEstimate(found, blur_free, applied)
 
-    @torch.inference_mode()
+    @torch.no_grad()
     def restore(
         self, image: torch.Tensor, tile: int | None, overlap: int, half: bool = False
     ) -> tuple[torch.Tensor, list[BlindEstimate]]:
