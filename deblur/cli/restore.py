@@ -15,6 +15,11 @@ from deblur.config import RestoreConfig
 
 def _describe(estimate: Any) -> str:
     """One line on what blind restoration found."""
+    reason = getattr(estimate, "reason", "")
+    if reason == "strength 0":
+        return "--strength 0: photo unchanged."
+    if reason:
+        return f"The photo is {reason}: photo unchanged." if reason.startswith("too small") else f"{reason}."
     if estimate.blur_free:
         return "No blur found: the photo is returned unchanged."
     if estimate.applied == 0:
@@ -54,7 +59,9 @@ def _terminate(signum: int, _frame: object) -> None:
     type=click.Path(path_type=Path),
     help="Write the estimated kernel as PNG + .npy (a .png name for one input, a folder for several).",
 )
-@click.option("--tile", type=int, help="Tile side in pixels (0: whole image).  [default: from free memory]")
+@click.option(
+    "--tile", type=int, help="Tile side in pixels (0: whole image); the same on every machine.  [default: 1024]"
+)
 @click.option("--overlap", type=int, default=32, show_default=True, help="Pixels shared by neighbouring tiles.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda[:N] or mps.")
 @click.option("--half", is_flag=True, help="Half precision (CUDA only).")

@@ -19,16 +19,21 @@ MIN_TILE = 64
 """The smallest tile side: smaller tiles spend nearly all their time on overlaps."""
 MIN_KERNEL_BOUND = 7
 """The smallest upper bound on an estimated kernel's side (the blind estimator's coarsest level)."""
+MAX_KERNEL_BOUND = 255
+"""The largest: the estimator compares kernels' spectra on 256 px tiles, so a kernel must fit in one (the largest
+kernel file read is as large, :data:`deblur.io.MAX_KERNEL_SIDE`)."""
 
 
 def check_kernel_bound(size: int | None, name: str = "kernel size") -> None:
-    """Check an upper bound on the estimated kernel's side (None: the model's own): odd and at least 7 pixels.
+    """Check an upper bound on the estimated kernel's side (None: the model's own): odd, 7 to 255 pixels.
 
     Raises:
         ConfigError: it is not.
     """
-    if size is not None and (size < MIN_KERNEL_BOUND or size % 2 == 0):
-        raise ConfigError(f"{name} must be odd and at least {MIN_KERNEL_BOUND} pixels, got {size}")
+    if size is not None and (not MIN_KERNEL_BOUND <= size <= MAX_KERNEL_BOUND or size % 2 == 0):
+        raise ConfigError(
+            f"{name} must be odd and at least {MIN_KERNEL_BOUND} pixels, at most {MAX_KERNEL_BOUND}, got {size}"
+        )
 
 
 @dataclass(frozen=True)
@@ -53,7 +58,7 @@ class RestoreConfig:
             ``.npy`` array: a ``.png`` name for one input (the array beside it), a folder for several
             (``<output stem>_<extension>_kernel.png`` and ``.npy``, in the output's sub-folders). Every file of
             the run is checked before anything is restored: none may replace an input or another output.
-        tile: tile side in pixels (None: from the free memory of the device; 0: the whole image at once).
+        tile: tile side in pixels (None: 1024, the same on every machine; 0: the whole image at once).
         overlap: pixels shared by neighbouring tiles (blended).
         device: ``auto``, ``cpu``, ``cuda[:N]`` or ``mps``.
         half: half precision (CUDA only).
@@ -86,8 +91,8 @@ class RestoreConfig:
                 object.__setattr__(self, name, Path(getattr(self, name)))
         if self.output is not None and self.out_dir is not None:
             raise ConfigError("give -o FILE or --out-dir DIR, not both")
-        if self.kernel_weight is not None and not self.kernel_weight > 0:
-            raise ConfigError(f"kernel_weight must be positive, got {self.kernel_weight}")
+        if self.kernel_weight is not None and not (math.isfinite(self.kernel_weight) and self.kernel_weight > 0):
+            raise ConfigError(f"kernel_weight must be a positive number, got {self.kernel_weight}")
         check_kernel_bound(self.kernel_size)
         if self.strength is not None and not 0 <= self.strength <= 1:
             raise ConfigError(f"strength must be between 0 and 1, got {self.strength}")
@@ -100,7 +105,10 @@ class RestoreConfig:
         if self.tile is not None and self.tile != 0 and self.tile < MIN_TILE:
             raise ConfigError(f"tile must be 0 (whole images) or at least {MIN_TILE} pixels, got {self.tile}")
         if self.tile and self.overlap * 2 >= self.tile:
-            raise ConfigError(f"overlap ({self.overlap}) must be less than half the tile ({self.tile})")
+            raise ConfigError(
+                f"overlap ({self.overlap}) must be less than half the tile ({self.tile}): "
+                "pass a larger --tile or a smaller --overlap"
+            )
         if not (math.isfinite(self.max_pixels) and self.max_pixels >= 1):
             raise ConfigError(f"max_pixels must be a positive number of pixels, got {self.max_pixels}")
         if any(sep in self.suffix for sep in ("/", "\\", "\0")):

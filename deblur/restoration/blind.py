@@ -17,7 +17,9 @@ from torch import nn
 
 from deblur.config import check_kernel_bound
 from deblur.errors import ConfigError
+from deblur.ops.deconv import estimate_noise
 from deblur.ops.estimate import KernelEstimate, estimate_with_check, luminance
+from deblur.ops.estimate.edges import middle_window
 from deblur.restoration.models import WithKernel, load_restorer
 from deblur.restoration.tiling import module_device, restore_tensor
 
@@ -33,6 +35,21 @@ NO_BLUR = {"no_blur_mass": 0.8, "blur_margin": 0.5, "min_overruling_spread": 1.0
 with this share of its mass on the middle 3 x 3 px is no blur; an isotropic blur then overrules "no blur" only if it
 explains the spectrum this much better (error ratio) and is wider than this (px): a sharp photo is left alone."""
 
+DEFAULT_KERNEL_BOUND = 47
+"""The kernel bound of a model whose estimator settings give none (the estimator's own default)."""
+
+MIN_KERNEL_FIT = 7
+"""The smallest kernel bound worth estimating (the estimator's coarsest level): a photo whose shorter side is below
+twice this comes back unchanged, too small to estimate a blur from."""
+
+DETAIL_LEVEL = 3 / 255
+"""A pixel has detail where its second difference (Laplacian) exceeds this and 6 times the estimated noise: a flat
+colour or a smooth ramp has none (8-bit steps give at most 2 / 255), so no blur can be measured on it."""
+
+MIN_DETAIL_SHARE = 0.002
+"""An estimation window with a smaller share of detailed pixels is blur-free: too little texture to estimate a
+kernel from (the estimator would otherwise fit a kernel to quantisation steps, with a confidence of 1)."""
+
 
 @dataclass
 class BlindEstimate:
@@ -41,6 +58,7 @@ class BlindEstimate:
     found: KernelEstimate  # the estimator's result: kernel, self-check confidence, method, ...
     blur_free: bool  # no blur worth removing: the kernel is a delta and the image is returned as it is
     applied: float  # how much of the restoration was applied: 0 (the input returned) to the strength asked for
+    reason: str = ""  # why the image was returned unchanged without an estimate ("" when the estimator ran)
 
     @property
     def kernel(self) -> torch.Tensor:
@@ -84,6 +102,7 @@ class BlindRestorer:
             raise ConfigError(f"strength must be between 0 and 1, got {strength}")
         if getattr(net, "estimator", None) is None:
             raise ConfigError(f"this {type(net).__name__} has no kernel estimator: it cannot restore blind")
+        check_kernel_bound(net.estimator.get("max_size"), "the model's kernel bound")
         self.net, self.kernel_size, self.strength, self.min_confidence = net, kernel_size, strength, min_confidence
 
     @classmethod
@@ -119,16 +138,32 @@ class BlindRestorer:
         return cls.from_model(net, info, kernel_size, strength, min_confidence, name)
 
     def estimate(self, image: torch.Tensor) -> BlindEstimate:
-        """The kernel of one image ``(1, 3, H, W)`` and what to do with it."""
+        """The kernel of one image ``(1, 3, H, W)`` and what to do with it.
+
+        No estimate is made (the image comes back unchanged, with a ``reason``) at strength 0 and for an image
+        whose shorter side is below ``2 * MIN_KERNEL_FIT`` px; a smaller image than the kernel bound allows gets a
+        smaller bound (at most half its shorter side). An image without enough detail is blur-free.
+        """
         options = dict(self.net.estimator)
         if self.kernel_size is not None:
             options["max_size"] = self.kernel_size
-        found = estimate_with_check(luminance(image.float().cpu())[0, 0], **options, **NO_BLUR)
+        bound = options.setdefault("max_size", DEFAULT_KERNEL_BOUND)
+        side = min(image.shape[-2:])
+        if self.strength == 0:
+            return _unchanged(bound, "strength 0")
+        if side < 2 * MIN_KERNEL_FIT:
+            return _unchanged(bound, f"too small to estimate a blur (its shorter side is {side} px)")
+        if side <= bound + 1:  # the estimator pads each level by its kernel's side: it must stay below the image's
+            options["max_size"] = min(bound, (side // 2) - (1 - side // 2 % 2))
+        gray = luminance(image.float().cpu())[0, 0]
+        if not _detailed(gray, options.get("region", 512)):
+            return BlindEstimate(_delta_estimate(options["max_size"]), True, 0.0)
+        found = estimate_with_check(gray, **options, **NO_BLUR)
         blur_free = bool(found.kernel.max() >= 1 - 1e-6)
         applied = 0.0 if blur_free or found.confidence < self.min_confidence else self.strength
         return BlindEstimate(found, blur_free, applied)
 
-    @torch.inference_mode()
+    @torch.no_grad()
     def restore(
         self, image: torch.Tensor, tile: int | None, overlap: int, half: bool = False
     ) -> tuple[torch.Tensor, list[BlindEstimate]]:
@@ -143,6 +178,38 @@ class BlindRestorer:
                 results.append(given)
                 continue
             restorer = WithKernel(self.net, estimate.kernel).to(device)
-            restored = restore_tensor(restorer, one, tile, max(overlap, estimate.kernel.shape[-1]), half)
+            restored = restore_tensor(
+                restorer, one, tile, _blind_overlap(overlap, estimate.kernel.shape[-1], tile), half
+            )
             results.append(given + estimate.applied * (restored - given))
         return torch.cat(results), estimates
+
+
+def _delta_estimate(size: int, method: str = "none") -> KernelEstimate:
+    delta = torch.zeros(size, size)
+    delta[size // 2, size // 2] = 1
+    return KernelEstimate(delta, 1.0, True, 1.0, method)
+
+
+def _unchanged(size: int, reason: str) -> BlindEstimate:
+    """An image returned as it is without an estimate, and why."""
+    return BlindEstimate(_delta_estimate(size, "none"), False, 0.0, reason)
+
+
+def _detailed(gray: torch.Tensor, region: int) -> bool:
+    """Whether the estimation window of a luminance image ``(H, W)`` has enough detail to estimate a blur from
+    (:data:`DETAIL_LEVEL`, :data:`MIN_DETAIL_SHARE`)."""
+    window = middle_window(gray, region)
+    rows = window[2:, 1:-1] - 2 * window[1:-1, 1:-1] + window[:-2, 1:-1]
+    laplacian = rows + window[1:-1, 2:] - 2 * window[1:-1, 1:-1] + window[1:-1, :-2]
+    level = max(DETAIL_LEVEL, 6 * float(estimate_noise(window[None, None])))
+    return float((laplacian.abs() > level).float().mean()) >= MIN_DETAIL_SHARE
+
+
+def _blind_overlap(overlap: int, kernel_side: int, tile: int | None) -> int:
+    """The tile overlap of a blind restoration: the kernel's side (its reach), but never the half tile or more (a
+    tile the caller checked against ``overlap`` must not fail for a kernel the caller never chose)."""
+    wanted = max(overlap, kernel_side)
+    if not tile:
+        return wanted
+    return max(overlap, min(wanted, (tile - 1) // 2))

@@ -286,7 +286,11 @@ def restore_files(
         jobs.append(_Job(source, target, kernel))
     jobs, refused = _plan(jobs, config.overwrite, from_option=config.output is not None)
     report = RestoreReport(errors=errors + refused, model=info, total=len(files), notes=notes)
-    model_name = str(config.model) if config.model is not None else "the default model"
+    if config.model is None and config.kernel is not None:  # C12: name what actually ran
+        restorer_name, verdict = "the deconvolution with this kernel", "try --kernel-weight or another kernel"
+    else:
+        restorer_name = str(config.model) if config.model is not None else "the default model"
+        verdict = "the model is broken"
     for job in tqdm(jobs, desc="restore", unit="image", disable=not progress or len(files) < 2):
         source, target = job.source, job.target
         try:
@@ -303,7 +307,7 @@ def restore_files(
             if job.kernel is not None and found:  # after the output: a kernel never stands without its photo
                 save_kernel(found[0].kernel, job.kernel, config.overwrite)
         except NonFiniteOutput:
-            report.errors.append(f"{source}: {model_name} returned NaN or infinite values: the model is broken")
+            report.errors.append(f"{source}: {restorer_name} returned NaN or infinite values: {verdict}")
         except (DeblurError, OSError) as exc:
             if isinstance(exc, DeblurError):
                 message = str(exc)

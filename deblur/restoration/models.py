@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -120,6 +121,8 @@ class KernelDeconvolution(nn.Module):
 
     def __init__(self, kernel: torch.Tensor, weight: float | None = None) -> None:
         super().__init__()
+        if weight is not None and not (math.isfinite(weight) and weight > 0):
+            raise ConfigError(f"kernel_weight must be a positive number, got {weight}")
         self.register_buffer("kernel", kernel.float()[None])
         self.weight = weight
 

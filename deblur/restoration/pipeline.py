@@ -69,6 +69,39 @@ def prepare_restorer(
     return WithKernel(net, kernel).to(device), info, kernel.shape[-1]
 
 
+FLOAT_SLACK = 0.1
+"""How far outside [0, 1] float array values may lie (noise, rounding) before the array is refused rather than
+clipped: an image scaled to [0, 255] must not come back white."""
+
+
+def _check_array(array: np.ndarray) -> None:
+    """Refuse what :func:`restore` cannot take as an image array, in one line: its shape, NaN or infinite values,
+    float values outside [0, 1]."""
+    if array.ndim not in (2, 3) or array.size == 0:
+        raise ConfigError(f"images must be arrays (H, W) or (H, W, C) with pixels, got shape {array.shape}")
+    if array.dtype.kind == "f":
+        if not np.isfinite(array).all():
+            raise ConfigError("the image holds NaN or infinite values")
+        low, high = float(array.min()), float(array.max())
+        if low < -FLOAT_SLACK or high > 1 + FLOAT_SLACK:
+            raise ConfigError(
+                f"float images must hold values in [0, 1], got {low:g} to {high:g}: scale them (for 8-bit values, "
+                "divide by 255), or pass uint8 or uint16 arrays"
+            )
+
+
+def _check_tensor(image: torch.Tensor) -> None:
+    """Refuse what :func:`restore` cannot take as an image tensor, in one line."""
+    if not image.is_floating_point():
+        raise ConfigError(
+            f"tensors must be float images in [0, 1], got {image.dtype}: convert them (for uint8, x.float() / 255)"
+        )
+    if image.ndim not in (3, 4) or image.numel() == 0:
+        raise ConfigError(f"tensors must be (C, H, W) or (B, C, H, W) with pixels, got shape {tuple(image.shape)}")
+    if not bool(torch.isfinite(image).all()):
+        raise ConfigError("the image holds NaN or infinite values")
+
+
 def _to_float_rgb(array: np.ndarray) -> tuple[torch.Tensor, dict[str, Any]]:
     """``(H, W[, C])`` array -> ``(1, 3, H, W)`` float tensor in [0, 1] and what is needed to convert back."""
     info: dict[str, Any] = {
@@ -112,10 +145,16 @@ def restore(
 
     Args:
         image: a NumPy array ``(H, W)`` or ``(H, W, C)`` (uint8, uint16, or float in [0, 1]; C = 1, 2, 3 or 4 with
-            alpha last), or a float tensor ``(C, H, W)`` / ``(B, C, H, W)`` in [0, 1] with C = 1, 3 or 4.
+            alpha last), or a float tensor ``(C, H, W)`` / ``(B, C, H, W)`` in [0, 1] with C = 1, 3 or 4. Anything
+            else is refused with a :class:`~deblur.errors.ConfigError` (:class:`TypeError` for what is neither):
+            other shapes, empty images, NaN or infinite values, float arrays outside [0, 1] (give them scaled,
+            not in [0, 255]), integer or bool tensors (convert them to float in [0, 1]). The result is a normal
+            tensor (no autograd history, not an inference tensor).
         model: a loaded network, a model file, or None for the shipped default model.
-        tile, overlap: tiled inference (see :func:`restore_tensor`); ``tile="auto"`` picks the tile from the free
-            memory of the device (:func:`auto_tile`), so that a photo that fits is restored in one piece.
+        tile, overlap: tiled inference (see :func:`restore_tensor`); ``tile="auto"`` is the fixed
+            :data:`~deblur.restoration.tiling.AUTO_TILE` (1024 px, :func:`auto_tile`): photos up to that side are
+            restored in one piece, and a photo gives the same pixels on every machine (a given tile fixes the result
+            too).
         device: where the network runs (``auto``: CUDA, then MPS, then CPU).
         half: half precision on CUDA.
         kernel: the blur kernel when it is known (a ``(k, k)`` array or a kernel file): for a kernel-aware model,
@@ -141,9 +180,16 @@ def restore(
     overlap = max(overlap, reach)
     blind = net if isinstance(net, BlindRestorer) else None
     if tile == "auto":
-        tile = auto_tile(module_device(blind.net if blind else net))
+        tile = auto_tile()
 
     def run(colour: torch.Tensor) -> torch.Tensor:
+        known = getattr(net, "kernel", None)  # a known kernel (WithKernel, KernelDeconvolution): (1, k, k)
+        if isinstance(known, torch.Tensor) and known.shape[-1] > min(colour.shape[-2:]):
+            height, width = colour.shape[-2:]
+            raise ConfigError(
+                f"the kernel ({known.shape[-2]}x{known.shape[-1]} px) is larger than the image ({height}x{width} "
+                "px): it cannot be deconvolved"
+            )
         if blind is None:
             return _finite(restore_tensor(net, colour, tile, overlap, half))
         restored, found = blind.restore(colour, tile, overlap, half)
@@ -152,10 +198,12 @@ def restore(
         return _finite(restored)
 
     if isinstance(image, np.ndarray):
+        _check_array(image)
         colour, info = _to_float_rgb(image)
         return _from_float_rgb(run(colour), info)
     if not isinstance(image, torch.Tensor):
         raise TypeError(f"restore takes a NumPy array or a torch tensor, got {type(image).__name__}")
+    _check_tensor(image)
     batched = image.ndim == 4
     x = image if batched else image[None]
     channels = x.shape[1]

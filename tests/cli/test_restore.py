@@ -240,6 +240,38 @@ def _more_kinds(root: Path, rgb: Any, expected: dict[str, str]) -> None:
     expected["bomb.tif"] = "over the limit"
     (root / "still.gif").write_bytes(encoded_gif(rgb))
     expected["still.gif"] = "GIF"
+    _probe_kinds(root, pixels, expected)
+
+
+def _probe_kinds(root: Path, pixels: np.ndarray, expected: dict[str, str]) -> None:
+    """The kinds of the 2026-12-07 probe (issue 52): tiny sides and extreme shapes, textureless pictures, float
+    TIFFs (with NaN or infinity too), Nyquist patterns, heavy JPEG artefacts."""
+    from PIL import Image
+
+    for height, width in ((16, 300), (300, 16), (47, 47), (1, 600), (600, 2)):
+        tiled = np.tile(pixels, (height // pixels.shape[0] + 1, width // pixels.shape[1] + 1, 1))[:height, :width]
+        Image.fromarray(np.ascontiguousarray(tiled)).save(root / f"tiny_{height}x{width}.png")
+        expected[f"tiny_{height}x{width}.png"] = "ok"
+    Image.fromarray(np.full((32, 32, 3), 128, np.uint8)).save(root / "flat_grey.png")
+    Image.fromarray(np.full((32, 32), 77, np.uint8)).save(root / "flat_grey_l.png")
+    Image.fromarray(np.tile(np.linspace(0, 255, 48).astype(np.uint8)[None, :, None], (32, 1, 3))).save(
+        root / "ramp.png"
+    )
+    stripes = np.zeros((32, 32, 3), np.uint8)
+    stripes[:, ::2] = 255
+    Image.fromarray(stripes).save(root / "stripes_1px.png")
+    Image.fromarray((np.indices((32, 32)).sum(0) % 2 * 255).astype(np.uint8)).save(root / "checker.png")
+    Image.fromarray(pixels).save(root / "jpeg_q2.jpg", quality=2)
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(root / "flat_black.png")
+    Image.fromarray(np.tile(np.linspace(0, 255, 48).astype(np.uint8)[:, None], (1, 32))).save(root / "ramp_grey.png")
+    for name in ("flat_grey.png", "flat_grey_l.png", "flat_black.png", "ramp.png", "ramp_grey.png",
+                 "stripes_1px.png", "checker.png", "jpeg_q2.jpg"):  # fmt: skip
+        expected[name] = "ok"
+    for name, bad in (("float_nan.tif", np.nan), ("float_inf.tif", np.inf), ("float_plain.tif", 0.25)):
+        values = np.full((16, 16), 0.5, np.float32)
+        values[3, 3] = bad
+        Image.fromarray(values, mode="F").save(root / name)
+        expected[name] = "F TIFF"  # 32-bit float TIFFs are refused by name, NaN or not
 
 
 def encoded_gif(image: Any) -> bytes:
@@ -859,3 +891,32 @@ def test_exception_an_unreadable_sub_folder_is_an_error(tmp_path: Path, monkeypa
     model = tiny_model(tmp_path / "tiny.safetensors")
     code, output = run_cli("restore", tmp_path / "t", "-r", "--out-dir", tmp_path / "o", "--model", model, "-q")
     assert code == 1 and "locked: Permission denied" in output and (tmp_path / "o" / "ok" / "a.png").exists()
+
+
+def test_exception_blind_corpus_with_the_default_model(tmp_path: Path) -> None:
+    # C03, C13: tiny sides crashed the blind path; flat and ramp pictures got a kernel "with confidence 1.00"
+    from PIL import Image
+
+    root = tmp_path / "in"
+    root.mkdir()
+    pixels = (photo_crop("astronaut")[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+    names = []
+    for height, width in ((1, 1), (8, 8), (13, 40), (16, 100), (47, 47), (2, 300)):
+        Image.fromarray(np.ascontiguousarray(pixels[:height, :width])).save(root / f"tiny_{height}x{width}.png")
+        names.append(f"tiny_{height}x{width}.png")
+    Image.fromarray(np.full((64, 64, 3), 128, np.uint8)).save(root / "flat_grey.png")
+    Image.fromarray(np.full((64, 64), 77, np.uint8)).save(root / "flat_grey_l.png")
+    ramp = np.tile(np.linspace(0, 255, 96).astype(np.uint8)[None, :, None], (64, 1, 3))
+    Image.fromarray(ramp).save(root / "ramp.png")
+    Image.fromarray(np.ascontiguousarray(ramp.transpose(1, 0, 2))).save(root / "ramp_vertical.png")
+    textureless = ["flat_grey.png", "flat_grey_l.png", "ramp.png", "ramp_vertical.png"]
+    result = CliRunner().invoke(cli, ["restore", str(root), "--out-dir", str(tmp_path / "out")])
+    assert result.exit_code == 0 and "Error" not in result.output, result.output
+    for name in [*names, *textureless]:
+        given, written = Image.open(root / name), Image.open(tmp_path / "out" / name)
+        assert written.size == given.size, name
+        if name in textureless or name in ("tiny_1x1.png", "tiny_8x8.png", "tiny_2x300.png"):
+            assert np.array_equal(np.asarray(written), np.asarray(given)), name  # returned unchanged
+    for name, said in (("tiny_8x8.png", "too small to estimate a blur"), ("ramp.png", "No blur found")):
+        result = CliRunner().invoke(cli, ["restore", str(root / name), "-o", str(tmp_path / name)])
+        assert result.exit_code == 0 and said in result.output, result.output

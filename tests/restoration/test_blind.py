@@ -70,3 +70,57 @@ def test_values_blind_restore_returns_a_sharp_photo_unchanged(tmp_path: Path) ->
     restored = restore(sharp, blind_model(tmp_path / "blind.safetensors"), device="cpu", estimates=estimates)
     assert estimates[0].blur_free and estimates[0].applied == 0.0
     torch.testing.assert_close(restored, sharp)
+
+
+def test_values_blind_restore_of_tiny_photos_shrinks_the_bound_or_returns_them_unchanged(tmp_path: Path) -> None:
+    # C03: a side at most the kernel bound + 1 crashed the estimator (reflect padding wider than the image)
+    model = blind_model(tmp_path / "blind.safetensors")  # bound 15
+    photo = photo_crop("astronaut")[0]
+    for height, width, bound in ((16, 300, None), (16, 16, None), (40, 40, 47), (47, 47, 47), (48, 60, 47)):
+        image = photo[:, :height, :width].contiguous()
+        estimates: list = []
+        restored = restore(image, model, device="cpu", tile=0, kernel_size=bound, estimates=estimates)
+        assert restored.shape == image.shape and bool(torch.isfinite(restored).all())
+        assert estimates[0].kernel.shape[-1] <= min(height, width) // 2
+    for height, width in ((1, 1), (8, 8), (13, 300), (2, 500)):
+        image = photo[:, :height, :width].contiguous()
+        estimates = []
+        restored = restore(image, model, device="cpu", tile=0, estimates=estimates)
+        assert torch.equal(restored, image) and estimates[0].applied == 0
+        assert "too small to estimate a blur" in estimates[0].reason
+
+
+def test_values_blind_restore_leaves_flat_and_ramp_images_alone(tmp_path: Path) -> None:
+    # C13: a flat colour or a linear ramp got a kernel "with confidence 1.00" and was changed
+    model = blind_model(tmp_path / "blind.safetensors")
+    ramp = np.tile(np.linspace(0, 255, 128).astype(np.uint8)[None, :, None], (96, 1, 3))
+    for image in (np.full((96, 128, 3), 128, np.uint8), ramp, ramp.transpose(1, 0, 2).copy()):
+        estimates: list = []
+        restored = restore(image, model, device="cpu", tile=0, estimates=estimates)
+        assert np.array_equal(restored, image) and estimates[0].blur_free and estimates[0].applied == 0
+
+
+def test_values_blind_restore_at_strength_0_skips_the_estimate(tmp_path: Path) -> None:
+    # C27: --strength 0 ran the whole estimate and said that the self-check had failed
+    from deblur.cli.restore import _describe
+
+    photo = photo_crop("astronaut")[0][:, :64, :64].contiguous()
+    estimates: list = []
+    restored = restore(photo, blind_model(tmp_path / "b.safetensors"), device="cpu", strength=0, estimates=estimates)
+    assert torch.equal(restored, photo) and estimates[0].reason == "strength 0"
+    assert _describe(estimates[0]) == "--strength 0: photo unchanged."
+
+
+def test_values_blind_restore_with_a_small_tile_caps_the_kernel_overlap(tmp_path: Path) -> None:
+    # C22: --tile 66 to 94 passed the checks, then every photo failed on an overlap raised to the kernel's side
+    from deblur.config import RestoreConfig
+    from deblur.restoration import restore_files
+
+    model = blind_model(tmp_path / "blind.safetensors")
+    photo = tmp_path / "p.png"
+    from deblur.io import write_image
+
+    write_image(photo, photo_crop("astronaut")[0][:, :100, :100])
+    config = RestoreConfig(output=tmp_path / "o.png", model=model, kernel_size=47, tile=80, device="cpu")
+    report = restore_files([photo], config, progress=False)
+    assert not report.errors and (tmp_path / "o.png").exists()

@@ -71,3 +71,18 @@ def test_exception_an_output_that_is_another_input_of_the_run_is_refused(tmp_pat
     assert not report.written and len(report.errors) == 2
     assert report.errors[1].startswith(f"{second}: its output {first} is the input {first}")
     assert (first.read_bytes(), second.read_bytes()) == before
+
+
+def test_exception_non_finite_output_names_what_ran(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # C12: a deconvolution with a given kernel was blamed on "the default model"
+    import deblur.restoration.models
+    from deblur import RestoreConfig, restore_files
+
+    source = tmp_path / "a.png"
+    cv2.imwrite(str(source), np.full((24, 24, 3), 128, np.uint8))
+    kernel = tmp_path / "k.npy"
+    np.save(kernel, np.full((3, 3), 1 / 9, np.float32))
+    monkeypatch.setattr(deblur.restoration.models, "hl_deconv", lambda blurred, *a, **k: blurred * float("nan"))
+    report = restore_files([source], RestoreConfig(out_dir=tmp_path / "out", kernel=kernel))
+    assert len(report.errors) == 1 and "the deconvolution with this kernel returned NaN" in report.errors[0]
+    assert "default model" not in report.errors[0] and not report.written

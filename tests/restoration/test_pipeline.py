@@ -109,3 +109,74 @@ def test_property_restore_keeps_shape_dtype_and_range(tiny_net, height, width, c
         assert out.min() >= 0 and out.max() <= 1
     if channels == 4:
         assert np.array_equal(out[..., 3], array[..., 3])  # alpha passes through
+
+
+def test_exception_restore_refuses_a_kernel_larger_than_the_image() -> None:
+    # C23: a known kernel larger than the photo gave a destroyed image without a word
+    from deblur.errors import ConfigError
+
+    kernel = np.full((11, 11), 1 / 121, np.float32)
+    with pytest.raises(ConfigError, match=r"the kernel \(11x11 px\) is larger than the image \(8x30 px\)"):
+        restore(np.zeros((8, 30, 3), np.uint8), kernel=kernel, device="cpu")
+    assert restore(np.zeros((11, 30, 3), np.uint8), kernel=kernel, device="cpu").shape == (11, 30, 3)
+
+
+def test_exception_restore_refuses_non_finite_inputs_and_kernel_weights(net: torch.nn.Module) -> None:
+    # C12: NaN/Inf inputs and an infinite --kernel-weight ran, then blamed "the model" for the NaN result
+    from deblur.config import RestoreConfig
+    from deblur.errors import ConfigError
+    from deblur.restoration import KernelDeconvolution
+
+    for bad in (np.nan, np.inf):
+        array = np.full((16, 16, 3), 0.5, np.float32)
+        array[3, 4, 1] = bad
+        with pytest.raises(ConfigError, match="NaN or infinite"):
+            restore(array, net)
+        with pytest.raises(ConfigError, match="NaN or infinite"):
+            restore(torch.from_numpy(array).permute(2, 0, 1), net)
+    for weight in (float("inf"), float("nan"), 0.0):
+        with pytest.raises(ConfigError, match="kernel_weight must be a positive number"):
+            RestoreConfig(kernel=Path("k.npy"), kernel_weight=weight)
+        with pytest.raises(ConfigError, match="kernel_weight must be a positive number"):
+            KernelDeconvolution(torch.ones(3, 3) / 9, weight)
+
+
+def test_values_restore_of_a_tensor_returns_a_normal_tensor(net: torch.nn.Module, tmp_path: Path) -> None:
+    # C08: float32 tensors came back as inference tensors: in-place ops and autograd on them raised
+    from tests.helpers import blind_model
+
+    image = torch.rand(3, 24, 24)
+    for model, options in ((net, {}), (None, {"kernel": torch.ones(3, 3) / 9})):
+        restored = restore(image, model, device="cpu", **options)
+        assert not restored.is_inference() and not restored.requires_grad
+        restored.clamp_(0, 1)
+        restored.requires_grad_()
+        (restored * 2).sum().backward()
+    restored = restore(image, blind_model(tmp_path / "b.safetensors"), device="cpu", strength=0.5)
+    assert not restored.is_inference()
+
+
+@pytest.mark.parametrize(
+    ("image", "message"),
+    [
+        (np.random.default_rng(0).random((16, 16, 3)) * 255, "float images must hold values in \\[0, 1\\]"),
+        (np.full((16, 16), -3.0, np.float32), "float images must hold values in \\[0, 1\\]"),
+        (torch.randint(0, 256, (3, 16, 16), dtype=torch.uint8), "tensors must be float images"),
+        (torch.randint(0, 256, (3, 16, 16)), "tensors must be float images"),
+        (torch.zeros(3, 16, 16, dtype=torch.bool), "tensors must be float images"),
+        (np.zeros((0, 0, 3), np.uint8), "images must be arrays"),  # C25
+        (np.zeros((5, 0), np.uint8), "images must be arrays"),  # C25
+        (np.zeros(100, np.uint8), "images must be arrays"),  # C25
+        (np.zeros((2, 4, 4, 3), np.uint8), "images must be arrays"),  # C25
+        (np.array(3, np.uint8), "images must be arrays"),  # C25
+        (torch.zeros(16), "tensors must be"),  # C25
+        (torch.zeros(3, 0, 5), "tensors must be"),  # C25
+    ],
+)
+def test_exception_restore_refuses_what_it_cannot_take(image, message: str, net: torch.nn.Module) -> None:
+    # C10: float arrays in [0, 255] came back white, integer tensors came back as 0/1 garbage; C25: raw exceptions
+    from deblur.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        restore(image, net)
+    assert restore(np.full((16, 16, 3), 1.05), net).max() <= 1  # noise a little past 1 is clipped, as before
