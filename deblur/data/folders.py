@@ -123,7 +123,11 @@ def find_pairs(root: str | Path) -> list[tuple[Path, Path]]:
                 matches = [p for p in sharp_dir.glob(relative.with_suffix(".*").as_posix()) if p.is_file()]
                 if not matches:
                     raise ImageError(f"{degraded} has no sharp counterpart {sharp_dir / relative.name}")
-                pairs.append((degraded, sorted(matches)[0]))
+                sharp = sorted(matches)[0]
+                (h, w), (sh, sw) = image_size(degraded), image_size(sharp)  # headers only
+                if (h, w) != (sh, sw):
+                    raise ImageError(f"{degraded} is {h}x{w} but {sharp} is {sh}x{sw}: pairs must have the same size")
+                pairs.append((degraded, sharp))
         if pairs:
             break
     if not pairs:

@@ -55,6 +55,21 @@ def usable_images(folders: tuple[Path, ...] | list[Path], crop: int) -> list[Pat
     return files
 
 
+def check_sources(sources: list[Path] | list[tuple[Path, Path]]) -> None:
+    """Decode every source once, before step 1: a photo whose header is valid but whose pixels are not (a truncated
+    file, damaged compressed data), or a pair of two sizes, fails here rather than part-way through a run (where
+    ``--resume`` would meet it again at the same step).
+
+    Raises:
+        ImageError: the first source that cannot be decoded, or whose two images differ in size.
+    """
+    for source in sources:
+        paths = source if isinstance(source, tuple) else (source,)
+        shapes = [tuple(read_image(path).shape) for path in paths]
+        if any(shape != shapes[0] for shape in shapes):
+            raise ImageError(f"{paths[0]} and {paths[1]} differ in size: pairs must be aligned")
+
+
 class KeyedCrops(Dataset):
     """Item ``key`` is a random crop (with a random dihedral flip) of one of ``sources``, chosen by ``(seed, key)``.
 

@@ -459,3 +459,34 @@ def test_exception_out_naming_a_file_is_a_one_line_error(photo_folder: Path, tmp
     result = CliRunner().invoke(cli, [*args, "-q"])
     assert result.exit_code == 1 and "is a file: give a folder" in result.output
     assert (tmp_path / "afile").read_text() == "keep me"
+
+
+def test_exception_a_photo_with_bad_pixels_fails_before_step_1(photo_folder: Path, tmp_path: Path) -> None:
+    # C05: a valid header over garbage compressed data stopped the run part-way, and --resume stopped there again
+    bad = photo_folder / "coffee.png"
+    raw = bytearray(bad.read_bytes())
+    idat = raw.find(b"IDAT")
+    raw[idat + 4 : idat + 204] = bytes(200)
+    bad.write_bytes(bytes(raw))
+    out = tmp_path / "run"
+    with pytest.raises(ImageError, match="coffee.png"):
+        train(tiny_config(photo_folder, out, steps=60, val_holdout=0, val_every=0, cache=False), progress=False)
+    assert not out.exists()  # refused before the run began, not at the step that first drew the photo
+
+
+def test_exception_pairs_of_two_sizes_fail_before_step_1(tmp_path: Path) -> None:
+    # C05: a --pairs pair of two sizes was found only when a crop drew it
+    import numpy as np
+    from PIL import Image
+
+    from deblur.data.folders import find_pairs
+
+    for side in ("blur", "sharp"):
+        (tmp_path / side).mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 255, (48, 48, 3), np.uint8)).save(tmp_path / "blur" / f"x{i}.png")
+        size = 40 if i == 1 else 48
+        Image.fromarray(rng.integers(0, 255, (size, size, 3), np.uint8)).save(tmp_path / "sharp" / f"x{i}.png")
+    with pytest.raises(ImageError, match="x1.png is 48x48 but .*x1.png is 40x40"):
+        find_pairs(tmp_path)
