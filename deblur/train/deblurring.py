@@ -66,6 +66,20 @@ def split_sources(config: TrainConfig) -> tuple[list[Any], list[Any]]:
     return [s for i, s in enumerate(sources) if i not in chosen], [s for i, s in enumerate(sources) if i in chosen]
 
 
+def check_out_folder(config: TrainConfig) -> None:
+    """Refuse an ``out`` folder inside (or equal to) a folder of photos that the run lists recursively (``data`` or
+    ``val``): its sample strips would become training or validation photos of later runs and move the split."""
+    out = config.out.resolve()
+    for option, folder in [*(("--data", d) for d in config.data), ("--val", config.val)]:
+        if folder is None or not Path(folder).is_dir():
+            continue
+        root = Path(folder).resolve()
+        if out == root or root in out.parents:
+            raise ConfigError(
+                f"--out {config.out} is inside {option} {folder}: choose a run folder outside the photo folders"
+            )
+
+
 def _centre_crop(image: torch.Tensor, size: int) -> torch.Tensor:
     top, left = (image.shape[-2] - size) // 2, (image.shape[-1] - size) // 2
     return image[:, top : top + size, left : left + size]
@@ -230,6 +244,7 @@ def _train(config: TrainConfig, resume: bool, progress: bool, rank: int, world: 
     check_spec(config.gen, "generator")
     check_spec(config.disc, "discriminator")
     check_adversarial_loss(config.loss.adv_loss, "adv_loss")
+    check_out_folder(config)
     seed_everything(config.seed)
     train_sources, val_sources = split_sources(config)
     if not train_sources:

@@ -490,3 +490,11 @@ def test_exception_pairs_of_two_sizes_fail_before_step_1(tmp_path: Path) -> None
         Image.fromarray(rng.integers(0, 255, (size, size, 3), np.uint8)).save(tmp_path / "sharp" / f"x{i}.png")
     with pytest.raises(ImageError, match="x1.png is 48x48 but .*x1.png is 40x40"):
         find_pairs(tmp_path)
+
+
+def test_exception_out_inside_data_is_refused(photo_folder: Path, tmp_path: Path) -> None:
+    # C11: a run folder inside --data fed its own sample strips to later runs as training photos
+    for out in (photo_folder / "run", photo_folder / "sub" / "run", photo_folder):
+        with pytest.raises(ConfigError, match="inside --data"):
+            train(tiny_config(photo_folder, out, steps=2, val_every=0), progress=False)
+    assert not (photo_folder / "run").exists()
