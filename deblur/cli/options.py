@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,10 +15,29 @@ from deblur.config import KERNEL_KINDS
 from deblur.errors import DeblurError
 
 
+def _terminate(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 class DeblurGroup(click.Group):
-    """A click group that turns :class:`DeblurError` into a one-line ``Error: ...`` and exit code 1."""
+    """A click group that turns :class:`DeblurError` into a one-line ``Error: ...`` and exit code 1.
+
+    Every command runs with SIGTERM ending it as Ctrl-C does (``SystemExit(143)``): the file being written is removed
+    (its temporary), finished files stay. The trainer replaces this handler with its own during its loop, which saves a
+    checkpoint first.
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
+        previous = None
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGTERM, _terminate)
+        try:
+            return self._invoke(ctx)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+
+    def _invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except DeblurError as exc:
