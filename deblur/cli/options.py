@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -13,6 +14,20 @@ import click
 
 from deblur.config import KERNEL_KINDS
 from deblur.errors import DeblurError
+
+BROKEN_PIPE_EXIT = 141
+"""The exit code of a command whose standard output was closed (``deblur ... | head``): 128 + SIGPIPE, as a shell
+reports a program killed by the signal."""
+
+
+def silence_stdout() -> None:
+    """Point standard output at the null device, so that the interpreter's last flush of the closed pipe is quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no file descriptor behind sys.stdout (a test's capture)
+        pass
 
 
 def _terminate(signum: int, _frame: object) -> None:
@@ -45,6 +60,9 @@ class DeblurGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             sys.exit(130)
+        except BrokenPipeError:  # stdout is a closed pipe: the work is done, and nothing more can be said
+            silence_stdout()
+            sys.exit(BROKEN_PIPE_EXIT)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception as exc:  # a bug or an unforeseen input: one line, the traceback only with --debug

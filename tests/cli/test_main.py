@@ -38,3 +38,18 @@ def test_exception_sigterm_ends_every_command_cleanly(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 143, result.stderr
     assert list(tmp_path.iterdir()) == []  # neither the picture nor its temporary
+
+
+def test_exception_a_closed_stdout_ends_quietly_with_141(tmp_path: Path) -> None:
+    # C19: `deblur ... | true`: the work was done, then the summary line raised an internal error (exit 1)
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    env = {**os.environ, "PYTHONPATH": str(Path(deblur.__file__).parent.parent)}
+    out = tmp_path / "k.png"
+    command = [sys.executable, "-m", "deblur", "kernels", "-n", "2", "--size", "7", "--out", str(out)]
+    try:
+        result = subprocess.run(command, env=env, stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(write_end)
+    assert result.returncode == 141 and result.stderr == ""
+    assert out.exists()  # the work itself was done
