@@ -6,6 +6,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 import click
 
 from deblur.config import KERNEL_KINDS
-from deblur.errors import DeblurError
+from deblur.errors import DeblurError, DeblurWarning
 
 BROKEN_PIPE_EXIT = 141
 """The exit code of a command whose standard output was closed (``deblur ... | head``): 128 + SIGPIPE, as a shell
@@ -46,9 +47,19 @@ class DeblurGroup(click.Group):
         previous = None
         if threading.current_thread() is threading.main_thread():
             previous = signal.signal(signal.SIGTERM, _terminate)
+        show = warnings.showwarning
+
+        def one_line(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+            if issubclass(category, DeblurWarning):  # the library's own notices: one line, no source line
+                click.echo(f"Warning: {message}", err=True)
+            else:
+                show(message, category, *args, **kwargs)
+
+        warnings.showwarning = one_line
         try:
             return self._invoke(ctx)
         finally:
+            warnings.showwarning = show
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
 

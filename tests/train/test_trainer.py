@@ -498,3 +498,18 @@ def test_exception_out_inside_data_is_refused(photo_folder: Path, tmp_path: Path
         with pytest.raises(ConfigError, match="inside --data"):
             train(tiny_config(photo_folder, out, steps=2, val_every=0), progress=False)
     assert not (photo_folder / "run").exists()
+
+
+def test_exception_a_run_folder_without_checkpoint_is_not_silently_reused(photo_folder: Path, tmp_path: Path) -> None:
+    # C17: a run killed before its first checkpoint left config.json and metrics.jsonl; a new run appended to them
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "config.json").write_text("{}")
+    (out / "metrics.jsonl").write_text('{"step": 50, "loss_g": 1.0}\n')
+    with pytest.raises(ConfigError, match="saved no checkpoint .*--resume"):
+        train(tiny_config(photo_folder, out, steps=2, val_every=0), progress=False)
+    assert (out / "config.json").read_text() == "{}"
+    with pytest.warns(UserWarning, match="starts the run afresh"):
+        train(tiny_config(photo_folder, out, steps=2, val_every=0), resume=True, progress=False)
+    steps = [m["step"] for m in read_metrics(out)]
+    assert steps[0] == 1 and max(steps) == 2  # the new run's lines only
