@@ -255,7 +255,10 @@ def train_loop(
     rank, world = _distributed()
     lead = rank == 0
     if lead:
-        out.mkdir(parents=True, exist_ok=True)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"--out {out}: cannot make the run folder: {exc.strerror or exc}") from exc
     device = next(gen.parameters()).device
     optim = config.optim
     precision = resolve_precision(optim.precision, device)

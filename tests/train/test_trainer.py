@@ -513,3 +513,12 @@ def test_exception_a_run_folder_without_checkpoint_is_not_silently_reused(photo_
         train(tiny_config(photo_folder, out, steps=2, val_every=0), resume=True, progress=False)
     steps = [m["step"] for m in read_metrics(out)]
     assert steps[0] == 1 and max(steps) == 2  # the new run's lines only
+
+
+def test_exception_an_out_that_cannot_be_made_is_a_one_line_error(photo_folder: Path, tmp_path: Path) -> None:
+    # C18: an --out that cannot be created (read-only folder, a file on its path) was an internal error
+    (tmp_path / "afile").write_text("keep me")
+    args = ["train", "--data", str(photo_folder), "--out", str(tmp_path / "afile" / "run"), "--steps", "1"]
+    result = CliRunner().invoke(cli, [*args, "--crop", "32", "--width", "4", "--device", "cpu", "-q"])
+    assert result.exit_code == 1 and "--out" in result.output and "cannot make the run folder" in result.output
+    assert "please report it" not in result.output
