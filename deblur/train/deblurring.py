@@ -222,6 +222,14 @@ def _setup_distributed(device: torch.device) -> tuple[int, int, torch.device]:
     return dist.get_rank(), dist.get_world_size(), device
 
 
+def out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` is an allocation failure (the CPU allocator's or CUDA's), not another runtime error."""
+    if isinstance(exc, (MemoryError, torch.OutOfMemoryError)):
+        return True
+    message = str(exc)
+    return "can't allocate memory" in message or "out of memory" in message.lower()
+
+
 def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> RunState:
     """Train a deblurring model as ``config`` says; under ``torchrun`` with DistributedDataParallel.
 
@@ -234,6 +242,13 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> R
     rank, world, device = _setup_distributed(resolve_device(config.device))
     try:
         return _train(config, resume, progress, rank, world, device)
+    except (RuntimeError, MemoryError) as exc:
+        if not out_of_memory(exc):
+            raise
+        raise ConfigError(
+            f"not enough memory for --batch {config.batch} of {config.crop} px crops on {device}: lower --batch"
+            " (or --crop)"
+        ) from exc
     finally:
         if world > 1 and dist.is_initialized():
             dist.destroy_process_group()

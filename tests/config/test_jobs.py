@@ -79,3 +79,15 @@ def test_exception_began_and_eval_settings(changes: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         GANConfig(**changes)
     assert GANConfig(model="began", pull_away=0.1).pull_away == 0.1
+
+
+def test_exception_batch_has_an_upper_bound() -> None:
+    # C21: batch = 100000000 was accepted, and memory grew until the allocation failed
+    from deblur.config import GANConfig, TrainConfig
+    from deblur.config.jobs import MAX_BATCH
+
+    with pytest.raises(ConfigError, match=f"batch must be at most {MAX_BATCH}"):
+        TrainConfig(data=("photos",), batch=100_000_000)
+    with pytest.raises(ConfigError, match=f"batch must be at most {MAX_BATCH}"):
+        GANConfig(batch=MAX_BATCH + 1)
+    assert TrainConfig(data=("photos",), batch=MAX_BATCH).batch == MAX_BATCH

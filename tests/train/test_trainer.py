@@ -522,3 +522,17 @@ def test_exception_an_out_that_cannot_be_made_is_a_one_line_error(photo_folder: 
     result = CliRunner().invoke(cli, [*args, "--crop", "32", "--width", "4", "--device", "cpu", "-q"])
     assert result.exit_code == 1 and "--out" in result.output and "cannot make the run folder" in result.output
     assert "please report it" not in result.output
+
+
+def test_exception_an_allocation_failure_names_the_batch(
+    photo_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # C21: a batch too large for memory ended in the allocator's raw RuntimeError ("please report it")
+    import deblur.train.deblurring as recipe
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:121] DefaultCPUAllocator: can't allocate memory")
+
+    monkeypatch.setattr(recipe, "train_loop", fail)
+    with pytest.raises(ConfigError, match="not enough memory for --batch 2 "):
+        train(tiny_config(photo_folder, tmp_path / "run", steps=2, val_every=0), progress=False)
