@@ -326,6 +326,7 @@ class GANConfig:
         if self.eval_every and self.holdout < 4:
             raise ConfigError(f"eval_every scores the held-out images: holdout must be at least 4, got {self.holdout}")
         _check_at_least_one(self, ("steps", "batch", "z_dim"))
+        _check_periods(self, ("log_every", "sample_every", "ckpt_every"))
         _check_batch(self)
         object.__setattr__(self, "optim", self.optim.with_decay(1.0))  # GANs: a constant learning rate
         if self.channels not in (1, 3):
@@ -340,6 +341,12 @@ MAX_BATCH = 4096
 def _check_batch(config: Any) -> None:
     if config.batch > MAX_BATCH:
         raise ConfigError(f"batch must be at most {MAX_BATCH}, got {config.batch}")
+
+
+def _check_periods(config: Any, names: tuple[str, ...]) -> None:
+    for name in names:
+        if getattr(config, name) < 0:
+            raise ConfigError(f"{name} must be at least 0 (0: never), got {getattr(config, name)}")
 
 
 def _check_at_least_one(config: Any, names: tuple[str, ...]) -> None:
@@ -489,6 +496,7 @@ class TrainConfig:
         if self.data and self.pairs is not None:
             raise ConfigError("give either --data or --pairs, not both")
         _check_at_least_one(self, ("steps", "batch", "val_images"))
+        _check_periods(self, ("log_every", "val_every", "ckpt_every"))
         _check_batch(self)
         if self.crop < 16:
             raise ConfigError(f"crop must be at least 16, got {self.crop}")

@@ -91,3 +91,16 @@ def test_exception_batch_has_an_upper_bound() -> None:
     with pytest.raises(ConfigError, match=f"batch must be at most {MAX_BATCH}"):
         GANConfig(batch=MAX_BATCH + 1)
     assert TrainConfig(data=("photos",), batch=MAX_BATCH).batch == MAX_BATCH
+
+
+@pytest.mark.parametrize("name", ["log_every", "val_every", "ckpt_every"])
+def test_exception_negative_periods_are_refused(name: str) -> None:
+    # C29: ckpt_every = -5 was accepted (and acted as 5)
+    from deblur.config import GANConfig, TrainConfig
+
+    with pytest.raises(ConfigError, match=f"{name} must be at least 0"):
+        TrainConfig(data=("photos",), **{name: -5})
+    gan_name = "sample_every" if name == "val_every" else name
+    with pytest.raises(ConfigError, match=f"{gan_name} must be at least 0"):
+        GANConfig(**{gan_name: -5})
+    assert TrainConfig(data=("photos",), **{name: 0}).__dict__[name] == 0
