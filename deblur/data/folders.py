@@ -136,7 +136,9 @@ def find_pairs(root: str | Path) -> list[tuple[Path, Path]]:
                 sharp = sorted(matches)[0]
                 (h, w), (sh, sw) = image_size(degraded), image_size(sharp)  # headers only
                 if (h, w) != (sh, sw):
-                    raise ImageError(f"{degraded} is {h}x{w} but {sharp} is {sh}x{sw}: pairs must have the same size")
+                    raise ImageError(
+                        f"{degraded} ({h}x{w}) and {sharp} ({sh}x{sw}) differ in size: pairs must have the same size"
+                    )
                 pairs.append((degraded, sharp))
         if pairs:
             break
