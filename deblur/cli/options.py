@@ -40,7 +40,8 @@ class DeblurGroup(click.Group):
 
     Every command runs with SIGTERM ending it as Ctrl-C does (``SystemExit(143)``): the file being written is removed
     (its temporary), finished files stay. The trainer replaces this handler with its own during its loop, which saves a
-    checkpoint first.
+    checkpoint first. A closed standard output ends the command quietly with code 141, and the library's own warnings
+    (:class:`~deblur.errors.DeblurWarning`) print as one ``Warning: ...`` line each.
     """
 
     def invoke(self, ctx: click.Context) -> Any:
