@@ -22,3 +22,8 @@ class KernelBankError(DeblurError):
 
 class ConfigError(DeblurError, ValueError):
     """An invalid configuration value."""
+
+
+class DeblurWarning(UserWarning):
+    """Something the user should know that does not stop the work (photos skipped, a run started afresh); the command
+    line prints it as one ``Warning: ...`` line."""

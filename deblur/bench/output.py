@@ -4,6 +4,7 @@ the per-image CSV, a PSNR-vs-kernel-size plot and a grid of crops across methods
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 from collections.abc import Sequence
@@ -16,6 +17,7 @@ import torch
 from deblur.bench.methods import Method
 from deblur.bench.scoring import summarize
 from deblur.bench.sets import BenchError, BenchItem
+from deblur.errors import ImageError
 from deblur.io import atomic_write_bytes
 from deblur.report import environment, write_results
 
@@ -109,6 +111,40 @@ def write_bench(
     with matplotlib installed, ``<name>_psnr_vs_kernel_size.png`` and ``<name>_crops.png`` into ``out``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    before = _stamps(out, name)
+    try:
+        return _write_bench(out, rows, items, outputs, description, meta, channel, plots, name)
+    except ImageError as exc:  # a write that failed part-way (a full disk): say which of the run's files were written
+        done = sorted(p.name for p, stamp in _stamps(out, name).items() if before.get(p) != stamp)
+        if not done:
+            raise
+        raise ImageError(
+            f"{exc}; the results in {out} are incomplete: {len(done)} of their files were written before this"
+            f" failure ({', '.join(done)})"
+        ) from exc
+
+
+def _stamps(out: Path, name: str) -> dict[Path, tuple[int, int]]:
+    """Modification time and size of each file of the run ``name`` in ``out``."""
+    stamps = {}
+    for path in out.glob(f"{name}*"):
+        with contextlib.suppress(OSError):
+            info = path.stat()
+            stamps[path] = (info.st_mtime_ns, info.st_size)
+    return stamps
+
+
+def _write_bench(
+    out: Path,
+    rows: Sequence[dict[str, Any]],
+    items: Sequence[BenchItem],
+    outputs: dict[str, dict[str, torch.Tensor]],
+    description: str,
+    meta: dict[str, Any],
+    channel: str,
+    plots: bool,
+    name: str,
+) -> dict[str, Path]:
     summary, per_group, groups = summarize(rows, channel)
     columns = list(summary[0])
     caption = (

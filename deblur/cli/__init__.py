@@ -7,12 +7,14 @@ non-zero code, without a traceback (``deblur --debug`` shows it).
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 import deblur
 from deblur.cli.bench import bench_command
 from deblur.cli.gan import gan
-from deblur.cli.options import DeblurGroup
+from deblur.cli.options import BROKEN_PIPE_EXIT, DeblurGroup, silence_stdout
 from deblur.cli.restore import restore_command
 from deblur.cli.synth import kernels, synth
 from deblur.cli.train import export_command, train_command
@@ -43,5 +45,10 @@ for command in (synth, kernels, restore_command, train_command, export_command, 
 
 
 def main() -> None:
-    """Entry point of the ``deblur`` console script."""
-    cli(prog_name="deblur")
+    """Entry point of the ``deblur`` console script. A closed standard output (``deblur ... | head``) ends it
+    quietly with code 141, as a shell reports SIGPIPE."""
+    try:
+        cli(prog_name="deblur")
+    except BrokenPipeError:
+        silence_stdout()
+        sys.exit(BROKEN_PIPE_EXIT)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
+import threading
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,13 +14,57 @@ from typing import Any
 import click
 
 from deblur.config import KERNEL_KINDS
-from deblur.errors import DeblurError
+from deblur.errors import DeblurError, DeblurWarning
+
+BROKEN_PIPE_EXIT = 141
+"""The exit code of a command whose standard output was closed (``deblur ... | head``): 128 + SIGPIPE, as a shell
+reports a program killed by the signal."""
+
+
+def silence_stdout() -> None:
+    """Point standard output at the null device, so that the interpreter's last flush of the closed pipe is quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no file descriptor behind sys.stdout (a test's capture)
+        pass
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 class DeblurGroup(click.Group):
-    """A click group that turns :class:`DeblurError` into a one-line ``Error: ...`` and exit code 1."""
+    """A click group that turns :class:`DeblurError` into a one-line ``Error: ...`` and exit code 1.
+
+    Every command runs with SIGTERM ending it as Ctrl-C does (``SystemExit(143)``): the file being written is removed
+    (its temporary), finished files stay. The trainer replaces this handler with its own during its loop, which saves a
+    checkpoint first. A closed standard output ends the command quietly with code 141, and the library's own warnings
+    (:class:`~deblur.errors.DeblurWarning`) print as one ``Warning: ...`` line each.
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
+        previous = None
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGTERM, _terminate)
+        show = warnings.showwarning
+
+        def one_line(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+            if issubclass(category, DeblurWarning):  # the library's own notices: one line, no source line
+                click.echo(f"Warning: {message}", err=True)
+            else:
+                show(message, category, *args, **kwargs)
+
+        warnings.showwarning = one_line
+        try:
+            return self._invoke(ctx)
+        finally:
+            warnings.showwarning = show
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+
+    def _invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except DeblurError as exc:
@@ -24,6 +72,9 @@ class DeblurGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             sys.exit(130)
+        except BrokenPipeError:  # stdout is a closed pipe: the work is done, and nothing more can be said
+            silence_stdout()
+            sys.exit(BROKEN_PIPE_EXIT)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception as exc:  # a bug or an unforeseen input: one line, the traceback only with --debug

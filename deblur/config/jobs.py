@@ -326,9 +326,27 @@ class GANConfig:
         if self.eval_every and self.holdout < 4:
             raise ConfigError(f"eval_every scores the held-out images: holdout must be at least 4, got {self.holdout}")
         _check_at_least_one(self, ("steps", "batch", "z_dim"))
+        _check_periods(self, ("log_every", "sample_every", "ckpt_every"))
+        _check_batch(self)
         object.__setattr__(self, "optim", self.optim.with_decay(1.0))  # GANs: a constant learning rate
         if self.channels not in (1, 3):
             raise ConfigError(f"channels must be 1 or 3, got {self.channels}")
+
+
+MAX_BATCH = 4096
+"""The largest ``batch`` a trainer takes: far above what fits in memory at the usual crop sizes, it refuses typos
+(``batch = 100000000``) before memory grows until the allocation fails."""
+
+
+def _check_batch(config: Any) -> None:
+    if config.batch > MAX_BATCH:
+        raise ConfigError(f"batch must be at most {MAX_BATCH}, got {config.batch}")
+
+
+def _check_periods(config: Any, names: tuple[str, ...]) -> None:
+    for name in names:
+        if getattr(config, name) < 0:
+            raise ConfigError(f"{name} must be at least 0 (0: never), got {getattr(config, name)}")
 
 
 def _check_at_least_one(config: Any, names: tuple[str, ...]) -> None:
@@ -478,6 +496,8 @@ class TrainConfig:
         if self.data and self.pairs is not None:
             raise ConfigError("give either --data or --pairs, not both")
         _check_at_least_one(self, ("steps", "batch", "val_images"))
+        _check_periods(self, ("log_every", "val_every", "ckpt_every"))
+        _check_batch(self)
         if self.crop < 16:
             raise ConfigError(f"crop must be at least 16, got {self.crop}")
         if self.val_crop < self.crop // 4 or self.val_crop < 16:

@@ -195,7 +195,7 @@ def load_config_file(path: str | Path, section: str | None = None) -> dict[str, 
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from exc
     try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text.decode("utf-8"))
+        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text.decode("utf-8-sig"))
     except (ValueError, UnicodeDecodeError) as exc:
         kind = "JSON" if path.suffix.lower() == ".json" else "TOML"
         raise ConfigError(f"config file {path} is not valid {kind}: {exc}") from exc

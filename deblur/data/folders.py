@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import Dataset
 
-from deblur.errors import ImageError
+from deblur.errors import DeblurWarning, ImageError
 from deblur.io import image_size, list_images, read_image
 
 PAIR_LAYOUTS = (("blur", "sharp"), ("blur_gamma", "sharp"), ("input", "target"), ("blurred", "sharp"))
@@ -45,11 +45,19 @@ def random_flip(*images: torch.Tensor, generator: torch.Generator | None = None)
     return tuple(out)
 
 
+def skipped_summary(small: list[str], crop: int, shown: int = 3) -> str:
+    """One line on the photos skipped as smaller than the crop: how many, and the first ``shown`` of them."""
+    more = f" and {len(small) - shown} more" if len(small) > shown else ""
+    verb = "is" if len(small) == 1 else "are"
+    noun = "photo" if len(small) == 1 else "photos"
+    return f"skipped {len(small)} {noun}: {', '.join(small[:shown])}{more} {verb} smaller than the {crop} px crop"
+
+
 class SharpFolder(Dataset):
     """Random square crops of the sharp photos under a folder (recursive).
 
-    Images smaller than the crop are skipped with a warning. With ``cache=True`` decoded images stay in memory
-    (useful for small folders, when decoding would dominate a step).
+    Images smaller than the crop are skipped with one warning that counts them. With ``cache=True`` decoded images
+    stay in memory (useful for small folders, when decoding would dominate a step).
 
     Args:
         root: folder of JPEG/PNG/TIFF/WebP/BMP images.
@@ -66,13 +74,15 @@ class SharpFolder(Dataset):
         self.crop, self.flip, self.cache = crop, flip, cache
         files = list_images(self.root)
         if crop is not None:
-            kept = []
+            kept, small = [], []
             for path in files:
                 height, width = image_size(path)
                 if min(height, width) < crop:
-                    warnings.warn(f"skipping {path}: {height}x{width} is smaller than the {crop} px crop", stacklevel=2)
+                    small.append(f"{path} ({height}x{width})")
                 else:
                     kept.append(path)
+            if small:
+                warnings.warn(skipped_summary(small, crop), DeblurWarning, stacklevel=2)
             files = kept
         if not files:
             raise ImageError(f"no usable images under {self.root}" + (f" (at least {crop}x{crop})" if crop else ""))
@@ -123,7 +133,13 @@ def find_pairs(root: str | Path) -> list[tuple[Path, Path]]:
                 matches = [p for p in sharp_dir.glob(relative.with_suffix(".*").as_posix()) if p.is_file()]
                 if not matches:
                     raise ImageError(f"{degraded} has no sharp counterpart {sharp_dir / relative.name}")
-                pairs.append((degraded, sorted(matches)[0]))
+                sharp = sorted(matches)[0]
+                (h, w), (sh, sw) = image_size(degraded), image_size(sharp)  # headers only
+                if (h, w) != (sh, sw):
+                    raise ImageError(
+                        f"{degraded} ({h}x{w}) and {sharp} ({sh}x{sw}) differ in size: pairs must have the same size"
+                    )
+                pairs.append((degraded, sharp))
         if pairs:
             break
     if not pairs:

@@ -22,8 +22,8 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from deblur.config import SynthConfig
-from deblur.data.folders import find_pairs, random_crop_box, random_flip
-from deblur.errors import ImageError
+from deblur.data.folders import find_pairs, random_crop_box, random_flip, skipped_summary
+from deblur.errors import DeblurWarning, ImageError
 from deblur.io import image_size, list_images, read_image
 from deblur.ops.conv import crop_valid
 from deblur.synth.degrade import degrade, sample_params
@@ -38,21 +38,39 @@ def key_generator(seed: int, key: int) -> torch.Generator:
 
 
 def usable_images(folders: tuple[Path, ...] | list[Path], crop: int) -> list[Path]:
-    """Images under ``folders`` (recursive, sorted) at least ``crop`` pixels on both sides; others are skipped with a
-    warning."""
+    """Images under ``folders`` (recursive, sorted) at least ``crop`` pixels on both sides; others are skipped with one
+    warning that counts them."""
     files: list[Path] = []
+    small: list[str] = []
     for folder in folders:
         if not Path(folder).is_dir():
             raise ImageError(f"{folder} is not a folder: give a folder of sharp photos")
         for path in list_images(folder):
             height, width = image_size(path)
             if min(height, width) < crop:
-                warnings.warn(f"skipping {path}: {height}x{width} is smaller than the {crop} px crop", stacklevel=2)
+                small.append(f"{path} ({height}x{width})")
             else:
                 files.append(path)
+    if small:
+        warnings.warn(skipped_summary(small, crop), DeblurWarning, stacklevel=2)
     if not files:
         raise ImageError(f"no images of at least {crop}x{crop} pixels under {', '.join(map(str, folders))}")
     return files
+
+
+def check_sources(sources: list[Path] | list[tuple[Path, Path]]) -> None:
+    """Decode every source once, before step 1: a photo whose header is valid but whose pixels are not (a truncated
+    file, damaged compressed data), or a pair of two sizes, fails here rather than part-way through a run (where
+    ``--resume`` would meet it again at the same step).
+
+    Raises:
+        ImageError: the first source that cannot be decoded, or whose two images differ in size.
+    """
+    for source in sources:
+        paths = source if isinstance(source, tuple) else (source,)
+        shapes = [tuple(read_image(path).shape) for path in paths]
+        if any(shape != shapes[0] for shape in shapes):
+            raise ImageError(f"{paths[0]} and {paths[1]} differ in size: pairs must be aligned")
 
 
 class KeyedCrops(Dataset):

@@ -29,11 +29,14 @@ def validate_kernel(array: np.ndarray, source: str) -> np.ndarray:
     """Check one kernel and return it as float64, normalised to sum 1.
 
     Raises:
-        KernelBankError: not 2-D, empty, not finite, negative, or zero sum; the message names ``source``.
+        KernelBankError: not numeric and real, not 2-D, empty, not finite, negative, or zero sum; the message names
+            ``source``.
     """
     array = np.asarray(array)
     if array.dtype == object or not np.issubdtype(array.dtype, np.number):
         raise KernelBankError(f"{source}: a kernel must be a numeric array, got {array.dtype}")
+    if np.issubdtype(array.dtype, np.complexfloating):
+        raise KernelBankError(f"{source}: a kernel must be real, got complex values ({array.dtype})")
     array = array.astype(np.float64)
     while array.ndim > 2 and 1 in array.shape:  # (1, k, k), (k, k, 1): one kernel; 1xN, Nx1 and 1x1 stay 2-D
         array = np.squeeze(array, axis=array.shape.index(1))

@@ -43,6 +43,14 @@ def _check_folders(data: Path, out: Path) -> None:
         raise ConfigError(f"--out {out} is a file: give a folder")
 
 
+def _incomplete(exc: ImageError, out: Path, written: int) -> ImageError:
+    """The error of a set left partial: the failure, and how many of the set's files were written before it."""
+    return ImageError(
+        f"{exc}; the set in {out} is incomplete: {written} of its files were written before this failure, and no"
+        " manifest.json"
+    )
+
+
 def synthesize_folder(
     data: str | Path,
     out: str | Path,
@@ -99,33 +107,43 @@ def synthesize_folder(
     generator = torch.Generator().manual_seed(seed)
     items: list[dict[str, Any]] = []
     skipped: list[dict[str, str]] = []
-    for path, name in tqdm(list(zip(files, names, strict=True)), desc="synth", unit="img", disable=not progress):
-        sharp = read_image(path)[None].to(device)  # (1, 3, H, W)
-        params = sample_params(config, 1, generator, device)
-        try:
-            blurred = degrade(sharp, params)
-        except ConfigError as exc:  # an image too small for the kernel
-            warnings.warn(f"skipped {path}: {exc}", stacklevel=2)
-            skipped.append({"source": str(path), "reason": str(exc)})
-            continue
-        if config.valid:
-            sharp = crop_valid(sharp, config.size)
-        kernel = params.kernels[0].cpu()
-        paths = targets[name]
-        write_image(out / paths["blurred"], blurred[0], bit_depth=bit_depth, overwrite=True)
-        write_image(out / paths["sharp"], sharp[0], bit_depth=bit_depth, overwrite=True)
-        atomic_write_bytes(out / paths["kernel"], encode_npy(kernel.numpy().astype(np.float32)))
-        write_image(out / paths["kernel_png"], (kernel / kernel.max())[None], bit_depth=16, overwrite=True)
-        items.append(
-            {
-                "name": name,
-                "source": path.relative_to(data).as_posix() if data.is_dir() else path.name,
-                **paths,
-                "height": int(blurred.shape[-2]),
-                "width": int(blurred.shape[-1]),
-                **params.records()[0],
-            }
-        )
+    written = 0  # files of this set written so far: a failure part-way says how many
+    try:
+        for path, name in tqdm(list(zip(files, names, strict=True)), desc="synth", unit="img", disable=not progress):
+            sharp = read_image(path)[None].to(device)  # (1, 3, H, W)
+            params = sample_params(config, 1, generator, device)
+            try:
+                blurred = degrade(sharp, params)
+            except ConfigError as exc:  # an image too small for the kernel
+                warnings.warn(f"skipped {path}: {exc}", stacklevel=2)
+                skipped.append({"source": str(path), "reason": str(exc)})
+                continue
+            if config.valid:
+                sharp = crop_valid(sharp, config.size)
+            kernel = params.kernels[0].cpu()
+            paths = targets[name]
+            write_image(out / paths["blurred"], blurred[0], bit_depth=bit_depth, overwrite=True)
+            written += 1
+            write_image(out / paths["sharp"], sharp[0], bit_depth=bit_depth, overwrite=True)
+            written += 1
+            atomic_write_bytes(out / paths["kernel"], encode_npy(kernel.numpy().astype(np.float32)))
+            written += 1
+            write_image(out / paths["kernel_png"], (kernel / kernel.max())[None], bit_depth=16, overwrite=True)
+            written += 1
+            items.append(
+                {
+                    "name": name,
+                    "source": path.relative_to(data).as_posix() if data.is_dir() else path.name,
+                    **paths,
+                    "height": int(blurred.shape[-2]),
+                    "width": int(blurred.shape[-1]),
+                    **params.records()[0],
+                }
+            )
+    except ImageError as exc:  # an unreadable photo, or a write that failed (a full disk): the set is partial
+        if not written:
+            raise
+        raise _incomplete(exc, out, written) from exc
     if not items:
         raise DeblurError(f"every image under {data} was too small for {config.size} px kernels")
     manifest = {
@@ -140,5 +158,8 @@ def synthesize_folder(
         "items": items,
         "skipped": skipped,
     }
-    atomic_write_json(out / "manifest.json", manifest)
+    try:
+        atomic_write_json(out / "manifest.json", manifest)
+    except ImageError as exc:
+        raise _incomplete(exc, out, written) from exc
     return manifest

@@ -23,6 +23,7 @@ from deblur.data.pairs import (
     CropBatches,
     KeyedCrops,
     SynthPairs,
+    check_sources,
     key_generator,
     real_pair_sources,
     usable_images,
@@ -63,6 +64,20 @@ def split_sources(config: TrainConfig) -> tuple[list[Any], list[Any]]:
         return sources, []
     chosen = set(torch.randperm(len(sources), generator=torch.Generator().manual_seed(HOLDOUT_SEED))[:count].tolist())
     return [s for i, s in enumerate(sources) if i not in chosen], [s for i, s in enumerate(sources) if i in chosen]
+
+
+def check_out_folder(config: TrainConfig) -> None:
+    """Refuse an ``out`` folder inside (or equal to) a folder of photos that the run lists recursively (``data`` or
+    ``val``): its sample strips would become training or validation photos of later runs and move the split."""
+    out = config.out.resolve()
+    for option, folder in [*(("--data", d) for d in config.data), ("--val", config.val)]:
+        if folder is None or not Path(folder).is_dir():
+            continue
+        root = Path(folder).resolve()
+        if out == root or root in out.parents:
+            raise ConfigError(
+                f"--out {config.out} is inside {option} {folder}: choose a run folder outside the photo folders"
+            )
 
 
 def _centre_crop(image: torch.Tensor, size: int) -> torch.Tensor:
@@ -207,6 +222,14 @@ def _setup_distributed(device: torch.device) -> tuple[int, int, torch.device]:
     return dist.get_rank(), dist.get_world_size(), device
 
 
+def out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` is an allocation failure (the CPU allocator's or CUDA's), not another runtime error."""
+    if isinstance(exc, (MemoryError, torch.OutOfMemoryError)):
+        return True
+    message = str(exc)
+    return "can't allocate memory" in message or "out of memory" in message.lower()
+
+
 def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> RunState:
     """Train a deblurring model as ``config`` says; under ``torchrun`` with DistributedDataParallel.
 
@@ -219,6 +242,13 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> R
     rank, world, device = _setup_distributed(resolve_device(config.device))
     try:
         return _train(config, resume, progress, rank, world, device)
+    except (RuntimeError, MemoryError) as exc:
+        if not out_of_memory(exc):
+            raise
+        raise ConfigError(
+            f"not enough memory for --batch {config.batch} of {config.crop} px crops on {device}: lower --batch"
+            " (or --crop)"
+        ) from exc
     finally:
         if world > 1 and dist.is_initialized():
             dist.destroy_process_group()
@@ -229,10 +259,12 @@ def _train(config: TrainConfig, resume: bool, progress: bool, rank: int, world: 
     check_spec(config.gen, "generator")
     check_spec(config.disc, "discriminator")
     check_adversarial_loss(config.loss.adv_loss, "adv_loss")
+    check_out_folder(config)
     seed_everything(config.seed)
     train_sources, val_sources = split_sources(config)
     if not train_sources:
         raise ConfigError("no training images left after holding out the validation photos")
+    check_sources(train_sources)  # every photo decodes before step 1, not part-way through the run
     workers = config.workers if config.workers >= 0 else (4 if device.type == "cuda" else 0)
     crops = CropBatches(
         KeyedCrops(train_sources, config.crop, config.seed, cache=config.cache),

@@ -21,6 +21,7 @@ import math
 import signal
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,7 +33,7 @@ from torch import nn
 from tqdm import tqdm
 
 from deblur.config import OptimConfig, config_to_dict
-from deblur.errors import ConfigError, DeblurError
+from deblur.errors import ConfigError, DeblurError, DeblurWarning
 from deblur.io import atomic_write_json, write_image
 from deblur.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from deblur.train.ema import EMA
@@ -254,7 +255,10 @@ def train_loop(
     rank, world = _distributed()
     lead = rank == 0
     if lead:
-        out.mkdir(parents=True, exist_ok=True)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"--out {out}: cannot make the run folder: {exc.strerror or exc}") from exc
     device = next(gen.parameters()).device
     optim = config.optim
     precision = resolve_precision(optim.precision, device)
@@ -276,6 +280,17 @@ def train_loop(
         raise ConfigError(
             f"{out} already holds a run ({checkpoint.name}): pass --resume to continue it, or choose another --out"
         )
+    earlier = [name for name in ("config.json", "metrics.jsonl") if (out / name).exists()]
+    if earlier and not checkpoint.exists():  # a run killed before its first checkpoint: never mix two runs' logs
+        if not resume:
+            raise ConfigError(
+                f"{out} holds a run that saved no checkpoint ({', '.join(earlier)}): pass --resume to start it afresh"
+                " there, or choose another --out"
+            )
+        if lead:
+            message = f"{out} holds no checkpoint ({checkpoint.name}): --resume starts the run afresh"
+            warnings.warn(message, DeblurWarning, stacklevel=2)
+            (out / "metrics.jsonl").unlink(missing_ok=True)
     if resume and checkpoint.exists():
         state.load_state_dict(load_checkpoint(checkpoint, map_location=device)["state"])
     # under torchrun: gradients are averaged across processes by DDP; G's step reads D unwrapped (D is frozen then)

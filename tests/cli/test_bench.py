@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from deblur.cli import cli
@@ -41,3 +42,21 @@ def test_exception_a_second_bench_run_does_not_replace_the_first_unasked(tmp_pat
     assert CliRunner().invoke(cli, [*args, "--overwrite"]).exit_code == 0
     assert CliRunner().invoke(cli, [*args, "--name", "second"]).exit_code == 0
     assert (tmp_path / "r" / "second.md").exists() and not list((tmp_path / "r").glob(".deblur-*"))
+
+
+def test_exception_a_failed_write_part_way_names_the_files_written(
+    tmp_path: Path, photo_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # C15: a full disk after the summary tables left a partial set while the message said "(nothing was written)"
+    import deblur.bench.output as output
+    from deblur.errors import ImageError
+
+    def full(path: Path, *args: object, **kwargs: object) -> None:
+        raise ImageError(f"cannot write {path}: No space left on device (nothing was written)")
+
+    monkeypatch.setattr(output, "atomic_write_bytes", full)  # the per-image table fails, after the summary tables
+    testset = synth_set(photo_folder, tmp_path / "set")
+    args = ["bench", "--pairs", str(testset), "--out", str(tmp_path / "r"), "--no-plots", "-q", "--no-unsupervised"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1 and "the results in" in result.output and "are incomplete: " in result.output
+    assert "bench.md" in result.output and "bench_groups.md" in result.output

@@ -185,3 +185,19 @@ def test_values_synth_keeps_inputs_that_share_a_stem_apart(tmp_path: Path) -> No
     items = json.loads((out / "manifest.json").read_text())["items"]
     assert sorted(i["name"] for i in items) == ["x_jpg", "x_png", "y"]
     assert len({i["blurred"] for i in items}) == 3 and all((out / i["blurred"]).is_file() for i in items)
+
+
+def test_exception_a_failed_write_part_way_says_how_many_files_were_written(
+    photo_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # C15: a full disk part-way left a partial set while the message said "(nothing was written)"
+    import deblur.synth.folder as folder
+    from deblur.errors import ImageError
+
+    def full(path: Path, *args: object, **kwargs: object) -> None:
+        raise ImageError(f"cannot write {path}: No space left on device (nothing was written)")
+
+    monkeypatch.setattr(folder, "atomic_write_bytes", full)  # the first kernel .npy fails
+    with pytest.raises(ImageError, match="incomplete: 2 of its files were written before this failure"):
+        folder.synthesize_folder(photo_folder, tmp_path / "set", progress=False)
+    assert not (tmp_path / "set" / "manifest.json").exists()

@@ -56,3 +56,18 @@ def test_values_export_blind_stores_the_strength_that_restore_uses(tmp_path: Pat
     result = CliRunner().invoke(cli, ["export", str(full), "--out", str(tmp_path / "z.safetensors"), "--strength", "1"])
     assert result.exit_code != 0 and "--strength is for blind restoration" in result.output
     assert not (tmp_path / "z.safetensors").exists()
+
+
+def test_cli_train_skipped_small_photos_are_one_warning_line(photo_folder: Path, tmp_path: Path) -> None:
+    # C26: two raw Python warning lines (file:line: UserWarning ... and a source line) per skipped photo
+    from deblur.cli import cli
+    from deblur.io import write_image
+
+    for i in range(6):
+        write_image(photo_folder / f"tiny{i}.png", torch.rand(3, 8, 8))
+    args = ["train", "--data", str(photo_folder), "--out", str(tmp_path / "run"), "--steps", "1", "--batch", "2"]
+    options = ["--crop", "32", "--width", "4", "--disc-width", "4", "--val-holdout", "0", "--device", "cpu", "-q"]
+    result = CliRunner().invoke(cli, [*args, *options])
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Warning: skipped 6 photos: ") and "and 3 more" in lines[0]

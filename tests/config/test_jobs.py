@@ -79,3 +79,28 @@ def test_exception_began_and_eval_settings(changes: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         GANConfig(**changes)
     assert GANConfig(model="began", pull_away=0.1).pull_away == 0.1
+
+
+def test_exception_batch_has_an_upper_bound() -> None:
+    # C21: batch = 100000000 was accepted, and memory grew until the allocation failed
+    from deblur.config import GANConfig, TrainConfig
+    from deblur.config.jobs import MAX_BATCH
+
+    with pytest.raises(ConfigError, match=f"batch must be at most {MAX_BATCH}"):
+        TrainConfig(data=("photos",), batch=100_000_000)
+    with pytest.raises(ConfigError, match=f"batch must be at most {MAX_BATCH}"):
+        GANConfig(batch=MAX_BATCH + 1)
+    assert TrainConfig(data=("photos",), batch=MAX_BATCH).batch == MAX_BATCH
+
+
+@pytest.mark.parametrize("name", ["log_every", "val_every", "ckpt_every"])
+def test_exception_negative_periods_are_refused(name: str) -> None:
+    # C29: ckpt_every = -5 was accepted (and acted as 5)
+    from deblur.config import GANConfig, TrainConfig
+
+    with pytest.raises(ConfigError, match=f"{name} must be at least 0"):
+        TrainConfig(data=("photos",), **{name: -5})
+    gan_name = "sample_every" if name == "val_every" else name
+    with pytest.raises(ConfigError, match=f"{gan_name} must be at least 0"):
+        GANConfig(**{gan_name: -5})
+    assert TrainConfig(data=("photos",), **{name: 0}).__dict__[name] == 0

@@ -68,3 +68,12 @@ def test_exception_bad_config_file_names_file_and_field(tmp_path: Path, text: st
     result = CliRunner().invoke(cli, ["train", "--config", str(config), "--data", str(tmp_path), "--out", "x"])
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert field in result.output and "bad.toml" in result.output
+
+
+def test_values_a_toml_file_with_a_utf8_bom_loads(tmp_path: Path) -> None:
+    # C30: a file saved with a byte-order mark (Windows editors) was "not valid TOML ... (at line 1, column 1)"
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf[synth]\nsize = 15\n")
+    assert load_config_file(path, section="synth") == {"size": 15}
+    (tmp_path / "bom.json").write_bytes(b'\xef\xbb\xbf{"synth": {"size": 15}}')
+    assert load_config_file(tmp_path / "bom.json", section="synth") == {"size": 15}

@@ -36,3 +36,20 @@ def test_values_kernel_error_hands_the_model_a_perturbed_kernel_but_blurs_with_t
     torch.testing.assert_close(batches[0]["blurred"], batches[1]["blurred"])
     assert not torch.allclose(batches[0]["kernel"], batches[1]["kernel"])
     torch.testing.assert_close(batches[1]["kernel"].sum((1, 2)), torch.ones(3))
+
+
+def test_values_photos_smaller_than_the_crop_make_one_warning(photo_folder: Path, tmp_path: Path) -> None:
+    # C26: each skipped photo made its own warning (two raw lines each: 10,000 tiny files printed 20,001 lines)
+    import warnings
+
+    from deblur.data.pairs import usable_images
+    from deblur.io import write_image
+
+    for i in range(5):
+        write_image(photo_folder / f"tiny{i}.png", torch.rand(3, 8, 8))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        files = usable_images([photo_folder], 32)
+    assert len(files) == 3 and len(caught) == 1
+    assert "skipped 5 photos: " in str(caught[0].message) and "tiny0.png (8x8)" in str(caught[0].message)
+    assert "and 2 more are smaller than the 32 px crop" in str(caught[0].message)

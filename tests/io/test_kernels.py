@@ -173,3 +173,17 @@ def test_exception_huge_kernels_are_refused_from_their_headers(tmp_path: Path) -
     np.save(tmp_path / "huge_values.npy", np.full((3, 3), 1e308))
     ((_, kernel),) = read_kernel_file(tmp_path / "huge_values.npy")
     assert np.isfinite(kernel).all() and kernel.sum() == pytest.approx(1.0)
+
+
+def test_exception_complex_npy_refused(tmp_path: Path) -> None:
+    # C31: complex kernels were accepted, numpy's raw ComplexWarning dropping their imaginary part
+    import warnings
+
+    kernel = np.full((5, 5), 1 / 25, dtype=np.complex128) + 0.01j
+    np.save(tmp_path / "complex.npy", kernel)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # refused before numpy's warning
+        with pytest.raises(KernelBankError, match="complex.npy: a kernel must be real, got complex values"):
+            read_kernel_file(tmp_path / "complex.npy")
+        with pytest.raises(KernelBankError, match="must be real"):
+            validate_kernel(kernel.astype(np.complex64), "k")

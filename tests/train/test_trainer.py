@@ -459,3 +459,80 @@ def test_exception_out_naming_a_file_is_a_one_line_error(photo_folder: Path, tmp
     result = CliRunner().invoke(cli, [*args, "-q"])
     assert result.exit_code == 1 and "is a file: give a folder" in result.output
     assert (tmp_path / "afile").read_text() == "keep me"
+
+
+def test_exception_a_photo_with_bad_pixels_fails_before_step_1(photo_folder: Path, tmp_path: Path) -> None:
+    # C05: a valid header over garbage compressed data stopped the run part-way, and --resume stopped there again
+    bad = photo_folder / "coffee.png"
+    raw = bytearray(bad.read_bytes())
+    idat = raw.find(b"IDAT")
+    raw[idat + 4 : idat + 204] = bytes(200)
+    bad.write_bytes(bytes(raw))
+    out = tmp_path / "run"
+    with pytest.raises(ImageError, match="coffee.png"):
+        train(tiny_config(photo_folder, out, steps=60, val_holdout=0, val_every=0, cache=False), progress=False)
+    assert not out.exists()  # refused before the run began, not at the step that first drew the photo
+
+
+def test_exception_pairs_of_two_sizes_fail_before_step_1(tmp_path: Path) -> None:
+    # C05: a --pairs pair of two sizes was found only when a crop drew it
+    import numpy as np
+    from PIL import Image
+
+    from deblur.data.folders import find_pairs
+
+    for side in ("blur", "sharp"):
+        (tmp_path / side).mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 255, (48, 48, 3), np.uint8)).save(tmp_path / "blur" / f"x{i}.png")
+        size = 40 if i == 1 else 48
+        Image.fromarray(rng.integers(0, 255, (size, size, 3), np.uint8)).save(tmp_path / "sharp" / f"x{i}.png")
+    with pytest.raises(ImageError, match=r"x1.png \(48x48\) and .*x1.png \(40x40\) differ in size"):
+        find_pairs(tmp_path)
+
+
+def test_exception_out_inside_data_is_refused(photo_folder: Path, tmp_path: Path) -> None:
+    # C11: a run folder inside --data fed its own sample strips to later runs as training photos
+    for out in (photo_folder / "run", photo_folder / "sub" / "run", photo_folder):
+        with pytest.raises(ConfigError, match="inside --data"):
+            train(tiny_config(photo_folder, out, steps=2, val_every=0), progress=False)
+    assert not (photo_folder / "run").exists()
+
+
+def test_exception_a_run_folder_without_checkpoint_is_not_silently_reused(photo_folder: Path, tmp_path: Path) -> None:
+    # C17: a run killed before its first checkpoint left config.json and metrics.jsonl; a new run appended to them
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "config.json").write_text("{}")
+    (out / "metrics.jsonl").write_text('{"step": 50, "loss_g": 1.0}\n')
+    with pytest.raises(ConfigError, match="saved no checkpoint .*--resume"):
+        train(tiny_config(photo_folder, out, steps=2, val_every=0), progress=False)
+    assert (out / "config.json").read_text() == "{}"
+    with pytest.warns(UserWarning, match="starts the run afresh"):
+        train(tiny_config(photo_folder, out, steps=2, val_every=0), resume=True, progress=False)
+    steps = [m["step"] for m in read_metrics(out)]
+    assert steps[0] == 1 and max(steps) == 2  # the new run's lines only
+
+
+def test_exception_an_out_that_cannot_be_made_is_a_one_line_error(photo_folder: Path, tmp_path: Path) -> None:
+    # C18: an --out that cannot be created (read-only folder, a file on its path) was an internal error
+    (tmp_path / "afile").write_text("keep me")
+    args = ["train", "--data", str(photo_folder), "--out", str(tmp_path / "afile" / "run"), "--steps", "1"]
+    result = CliRunner().invoke(cli, [*args, "--crop", "32", "--width", "4", "--device", "cpu", "-q"])
+    assert result.exit_code == 1 and "--out" in result.output and "cannot make the run folder" in result.output
+    assert "please report it" not in result.output
+
+
+def test_exception_an_allocation_failure_names_the_batch(
+    photo_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # C21: a batch too large for memory ended in the allocator's raw RuntimeError ("please report it")
+    import deblur.train.deblurring as recipe
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:121] DefaultCPUAllocator: can't allocate memory")
+
+    monkeypatch.setattr(recipe, "train_loop", fail)
+    with pytest.raises(ConfigError, match="not enough memory for --batch 2 "):
+        train(tiny_config(photo_folder, tmp_path / "run", steps=2, val_every=0), progress=False)
