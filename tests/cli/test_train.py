@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import torch
 from click.testing import CliRunner
 
@@ -71,3 +72,63 @@ def test_cli_train_skipped_small_photos_are_one_warning_line(photo_folder: Path,
     assert result.exit_code == 0, result.output
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("Warning: skipped 6 photos: ") and "and 3 more" in lines[0]
+
+
+def test_exception_export_on_a_full_disk_keeps_the_previous_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # issue 52, a behaviour that holds: a full disk during export loses nothing and leaves no temporary
+    import errno
+    import os
+
+    import deblur.io.files
+    from deblur.cli import cli
+    from deblur.weights import load_model
+    from tests.helpers import tiny_model
+
+    source = tiny_model(tmp_path / "tiny.safetensors")
+    out = tmp_path / "out" / "model.safetensors"
+    out.parent.mkdir()
+    assert CliRunner().invoke(cli, ["export", str(source), "--out", str(out)]).exit_code == 0
+    before = out.read_bytes()
+    real_fdopen = os.fdopen
+
+    def full_disk(fd: int, *args: object, **kwargs: object):  # noqa: ANN202
+        handle = real_fdopen(fd, *args, **kwargs)
+
+        def write(data: bytes) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        handle.write = write
+        return handle
+
+    monkeypatch.setattr(deblur.io.files.os, "fdopen", full_disk)
+    result = CliRunner().invoke(cli, ["export", str(source), "--out", str(out), "--overwrite"])
+    assert result.exit_code == 1 and "No space left on device" in result.output and "Traceback" not in result.output
+    assert out.read_bytes() == before and load_model(out)[0] is not None  # the previous model is intact
+    assert sorted(p.name for p in out.parent.iterdir()) == ["model.safetensors"]  # no temporary left
+
+
+def test_values_export_killed_at_any_moment_leaves_no_partial_model(tmp_path: Path) -> None:
+    # issue 52, a behaviour that holds: SIGKILL during export leaves the model whole or absent, never partial
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from deblur.weights import load_model
+    from tests.helpers import tiny_model
+
+    source = tiny_model(tmp_path / "tiny.safetensors")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    for attempt, delay in enumerate((0.3, 0.9, 1.5, 2.2, 3.0)):
+        out = tmp_path / f"m{attempt}.safetensors"
+        command = [sys.executable, "-m", "deblur", "export", str(source), "--out", str(out)]
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=60)
+        if out.exists():  # written whole by an atomic rename, or not at all
+            net, info = load_model(out)
+            assert info["task"] == "deblur"
