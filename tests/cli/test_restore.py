@@ -920,3 +920,23 @@ def test_exception_blind_corpus_with_the_default_model(tmp_path: Path) -> None:
     for name, said in (("tiny_8x8.png", "too small to estimate a blur"), ("ramp.png", "No blur found")):
         result = CliRunner().invoke(cli, ["restore", str(root / name), "-o", str(tmp_path / name)])
         assert result.exit_code == 0 and said in result.output, result.output
+
+
+def test_exception_symlinked_and_dangling_outputs_never_write_through(tmp_path: Path) -> None:
+    # issue 52, a behaviour that holds: an output that is a link is refused without --overwrite; with it, the link is
+    # replaced by the output and the file it pointed to is never written
+    model = tiny_model(tmp_path / "tiny.safetensors")
+    source = photo_file(tmp_path / "in.png")
+    other = tmp_path / "other.png"
+    other.write_bytes(b"keep me")
+    (tmp_path / "link.png").symlink_to(other)
+    (tmp_path / "dangling.png").symlink_to(tmp_path / "nowhere.png")
+    for name in ("link.png", "dangling.png"):
+        result = CliRunner().invoke(cli, ["restore", str(source), "-o", str(tmp_path / name), "--model", str(model)])
+        assert result.exit_code == 1 and "already exists" in result.output and (tmp_path / name).is_symlink()
+    result = CliRunner().invoke(
+        cli, ["restore", str(source), "-o", str(tmp_path / "link.png"), "--model", str(model), "--overwrite"]
+    )
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "link.png").is_symlink() and other.read_bytes() == b"keep me"
+    assert not (tmp_path / "nowhere.png").exists()
