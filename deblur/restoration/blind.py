@@ -96,12 +96,13 @@ class BlindRestorer:
         kernel_size: int | None = None,
         strength: float = DEFAULT_STRENGTH,
         min_confidence: float = MIN_CONFIDENCE,
+        name: str = "this model",
     ) -> None:
         check_kernel_bound(kernel_size)
         if not 0 <= strength <= 1:
             raise ConfigError(f"strength must be between 0 and 1, got {strength}")
         if getattr(net, "estimator", None) is None:
-            raise ConfigError(f"this {type(net).__name__} has no kernel estimator: it cannot restore blind")
+            raise ConfigError(f"{name} has no kernel estimator: it cannot restore blind (export it with --blind)")
         check_kernel_bound(net.estimator.get("max_size"), "the model's kernel bound")
         self.net, self.kernel_size, self.strength, self.min_confidence = net, kernel_size, strength, min_confidence
 
@@ -116,12 +117,10 @@ class BlindRestorer:
         name: str = "this model",
     ) -> BlindRestorer:
         """A loaded model and its metadata, with the settings its file recommends unless given here."""
-        if getattr(net, "estimator", None) is None:
-            raise ConfigError(f"{name} has no kernel estimator: it cannot restore blind (export it with --blind)")
         chosen = blind_settings(info)
         strength = chosen["strength"] if strength is None else strength
         min_confidence = chosen["min_confidence"] if min_confidence is None else min_confidence
-        return cls(net, kernel_size, strength, min_confidence)
+        return cls(net, kernel_size, strength, min_confidence, name)
 
     @classmethod
     def from_file(
@@ -185,15 +184,16 @@ class BlindRestorer:
         return torch.cat(results), estimates
 
 
-def _delta_estimate(size: int, method: str = "none") -> KernelEstimate:
+def _delta_estimate(size: int) -> KernelEstimate:
+    """What the estimator reports for "no blur": a centred delta, fully trusted."""
     delta = torch.zeros(size, size)
     delta[size // 2, size // 2] = 1
-    return KernelEstimate(delta, 1.0, True, 1.0, method)
+    return KernelEstimate(delta, 1.0, True, 1.0, "none")
 
 
 def _unchanged(size: int, reason: str) -> BlindEstimate:
     """An image returned as it is without an estimate, and why."""
-    return BlindEstimate(_delta_estimate(size, "none"), False, 0.0, reason)
+    return BlindEstimate(_delta_estimate(size), False, 0.0, reason)
 
 
 def _detailed(gray: torch.Tensor, region: int) -> bool:
