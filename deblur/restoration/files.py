@@ -275,7 +275,7 @@ def restore_files(
     if config.save_kernel is not None:
         _check_kernel_option(config.save_kernel, len(files))
     overlap = max(config.overlap, reach)  # each tile sees the whole kernel's reach of context
-    tile = auto_tile(device) if config.tile is None else config.tile
+    tile = auto_tile() if config.tile is None else config.tile
     jobs = []
     for source, root in files:
         target = config.output or output_path(source, root, config.out_dir, config.suffix)

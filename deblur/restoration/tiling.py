@@ -112,6 +112,6 @@ slightly on the tiling). Photos up to this side are restored in one piece; the d
 1,200 bytes per pixel, 1.3 GB for a whole tile. A given tile fixes the result as well."""
 
 
-def auto_tile(device: torch.device | None = None) -> int:
+def auto_tile() -> int:
     """The tile side used when none is given: :data:`AUTO_TILE` on every device, whatever its free memory."""
     return AUTO_TILE

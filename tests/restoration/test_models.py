@@ -41,4 +41,4 @@ def test_values_restore_loads_a_model_file_once_and_picks_tiles_from_memory(
     tiles = []
     monkeypatch.setattr(deblur.restoration.pipeline, "restore_tensor", lambda net, x, tile, *a: tiles.append(tile) or x)
     restore(image, model)
-    assert tiles == [deblur.restoration.auto_tile(deblur.device.resolve_device("auto"))]
+    assert tiles == [deblur.restoration.auto_tile()]
