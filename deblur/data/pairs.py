@@ -58,19 +58,31 @@ def usable_images(folders: tuple[Path, ...] | list[Path], crop: int) -> list[Pat
     return files
 
 
-def check_sources(sources: list[Path] | list[tuple[Path, Path]]) -> None:
+def decode_source(source: Path | tuple[Path, Path], crop: int) -> tuple[torch.Tensor, ...]:
+    """A training source's image(s), decoded and checked: a pair's two images have one size, at least ``crop``.
+
+    Raises:
+        ImageError: an image that cannot be decoded, a pair of two sizes, or an image smaller than the crop.
+    """
+    paths = source if isinstance(source, tuple) else (source,)
+    images = tuple(read_image(p) for p in paths)
+    if any(image.shape != images[0].shape for image in images):
+        raise ImageError(f"{paths[0]} and {paths[1]} differ in size: pairs must be aligned")
+    if min(images[0].shape[-2:]) < crop:
+        raise ImageError(f"{paths[0]} is smaller than the {crop} px crop")
+    return images
+
+
+def check_sources(sources: list[Path] | list[tuple[Path, Path]], crop: int) -> None:
     """Decode every source once, before step 1: a photo whose header is valid but whose pixels are not (a truncated
     file, damaged compressed data), or a pair of two sizes, fails here rather than part-way through a run (where
     ``--resume`` would meet it again at the same step).
 
     Raises:
-        ImageError: the first source that cannot be decoded, or whose two images differ in size.
+        ImageError: the first source that :func:`decode_source` refuses.
     """
     for source in sources:
-        paths = source if isinstance(source, tuple) else (source,)
-        shapes = [tuple(read_image(path).shape) for path in paths]
-        if any(shape != shapes[0] for shape in shapes):
-            raise ImageError(f"{paths[0]} and {paths[1]} differ in size: pairs must be aligned")
+        decode_source(source, crop)
 
 
 class KeyedCrops(Dataset):
@@ -98,13 +110,7 @@ class KeyedCrops(Dataset):
     def _load(self, index: int) -> tuple[torch.Tensor, ...]:
         if index in self._cache:
             return self._cache[index]
-        source = self.sources[index]
-        paths = source if isinstance(source, tuple) else (source,)
-        images = tuple(read_image(p) for p in paths)
-        if any(image.shape != images[0].shape for image in images):
-            raise ImageError(f"{paths[0]} and {paths[1]} differ in size: pairs must be aligned")
-        if min(images[0].shape[-2:]) < self.crop:
-            raise ImageError(f"{paths[0]} is smaller than the {self.crop} px crop")
+        images = decode_source(self.sources[index], self.crop)
         if self.cache:
             self._cache[index] = images
         return images

@@ -264,7 +264,7 @@ def _train(config: TrainConfig, resume: bool, progress: bool, rank: int, world: 
     train_sources, val_sources = split_sources(config)
     if not train_sources:
         raise ConfigError("no training images left after holding out the validation photos")
-    check_sources(train_sources)  # every photo decodes before step 1, not part-way through the run
+    check_sources(train_sources, config.crop)  # every photo decodes before step 1, not part-way through the run
     workers = config.workers if config.workers >= 0 else (4 if device.type == "cuda" else 0)
     crops = CropBatches(
         KeyedCrops(train_sources, config.crop, config.seed, cache=config.cache),
