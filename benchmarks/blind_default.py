@@ -61,7 +61,7 @@ def sharp_check(net: Path, folder: Path) -> list[dict]:
     return rows
 
 
-def speed(net: torch.nn.Module, info: dict, photo: Path, repeats: int) -> list[dict]:
+def speed(model: Path, photo: Path, repeats: int, kernel_size: int | None = None) -> list[dict]:
     """Median seconds of blind restoration of one 1280x720 photo: estimation, the rest, and the whole call."""
     image = read_image(photo)[None]
     image = torch.nn.functional.interpolate(image, size=(720 + 30, 1280 + 30), mode="bilinear", antialias=True)
@@ -70,7 +70,7 @@ def speed(net: torch.nn.Module, info: dict, photo: Path, repeats: int) -> list[d
     blurred = blur(image, kernel, padding="valid")
     blurred = (blurred + 0.01 * torch.randn(blurred.shape, generator=generator)).clamp(0, 1)
     # a confidence floor of 0 times the whole pipeline even if this photo's self-check would skip it
-    restorer = BlindRestorer.from_model(net, info, min_confidence=0.0)
+    restorer = BlindRestorer.from_file(model, kernel_size=kernel_size, min_confidence=0.0)
     times: dict[str, list[float]] = {"kernel estimation": [], "whole restore call": []}
     for round_ in range(repeats + 1):
         start = time.perf_counter()
@@ -145,7 +145,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     model = args.model or default_model_path()
-    net, info = load_restorer(model, "cpu")
+    _, info = load_restorer(model, "cpu")
     meta = environment({"model": str(model), "threads": args.threads, **blind_settings(info)})
     if not args.no_sharp:
         rows = sharp_check(model, args.sharp)
@@ -159,7 +159,7 @@ def main() -> None:
         columns = ["image", "PSNR", "unchanged", "blur-free", "confidence"]
         print(Path(write_results(f"{model.stem}_sharp", rows, columns, caption, meta)).read_text())
     if not args.no_speed:
-        rows = speed(net, info, sorted((EVAL / "kodak24").glob("*.png"))[0], args.repeats)
+        rows = speed(model, sorted((EVAL / "kodak24").glob("*.png"))[0], args.repeats)
         caption = (
             f"Blind restoration of one 1280x720 RGB photo by {model.name} on the CPU, {args.threads} threads: medians "
             f"of {args.repeats} runs after a warm-up (the middle row is the difference of the other two)."

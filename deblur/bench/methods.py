@@ -152,7 +152,12 @@ def model(
     net, info = load_restorer(path, device)
     tile = tile if tile is not None else DEFAULT_TILE
     takes_kernel = bool(getattr(net, "takes_kernel", False))
-    blind_restorer = BlindRestorer.from_model(net, info, name=str(path)) if blind else None
+    blind_restorer = None
+    if blind:
+        from deblur.restoration.models import load_critic
+
+        critic = load_critic(info, path, device)
+        blind_restorer = BlindRestorer.from_model(net, info, name=str(path), critic=critic)
     estimates: dict[str, Any] = {}
 
     @torch.inference_mode()
@@ -171,6 +176,8 @@ def model(
     extra = {}
     if blind_restorer is not None:
         extra = {"blind": True, "strength": blind_restorer.strength, "min_confidence": blind_restorer.min_confidence}
+        if blind_restorer.critic is not None:
+            extra = {"blind": True, "strength": blind_restorer.strength, "critic": info["blind"]["critic"]}
     settings = {"model": str(path), "tile": tile, **extra}
     return Method(label, run, needs_kernel=takes_kernel and not blind, info=settings, estimates=estimates)
 

@@ -22,10 +22,50 @@ def _describe(estimate: Any) -> str:
         return f"The photo is {reason}: photo unchanged." if reason.startswith("too small") else f"{reason}."
     if estimate.blur_free:
         return "No blur found: the photo is returned unchanged."
+    size = int((estimate.kernel > estimate.kernel.max() * 0.05).any(0).sum())
+    gain = getattr(estimate, "predicted_gain", None)
+    if gain is not None:
+        method = estimate.found.method
+        found = f"the best kernel estimate ({method}, about {size} px wide) is predicted to gain {gain:+.1f} dB"
+        if estimate.applied == 0:
+            return f"No restoration is predicted to improve this photo: {found}; photo unchanged."
+        return f"Restored at strength {estimate.applied:.2f}: {found}."
     if estimate.applied == 0:
         return f"The kernel estimate failed its self-check (confidence {estimate.confidence:.2f}): photo unchanged."
-    size = int((estimate.kernel > estimate.kernel.max() * 0.05).any(0).sum())
     return f"Estimated a kernel about {size} px wide (confidence {estimate.confidence:.2f})."
+
+
+class _KernelSize(click.ParamType):
+    """``auto`` or an odd whole number of pixels."""
+
+    name = "SIZE|auto"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int | None:
+        if value is None or isinstance(value, int):
+            return value
+        if str(value).strip().lower() == "auto":
+            return None
+        try:
+            return int(value)
+        except ValueError:
+            self.fail(f"{value!r} is neither auto nor a whole number of pixels", param, ctx)
+
+
+class _Region(click.ParamType):
+    """``X,Y,WIDTH,HEIGHT`` in pixels, returned as ``(top, left, height, width)``."""
+
+    name = "X,Y,W,H"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple | None:
+        if value is None or isinstance(value, tuple):
+            return value
+        try:
+            x, y, width, height = (int(part) for part in str(value).split(","))
+        except ValueError:
+            self.fail(
+                f"{value!r} is not X,Y,WIDTH,HEIGHT (four whole numbers of pixels, e.g. 100,50,512,512)", param, ctx
+            )
+        return (y, x, height, width)
 
 
 def _terminate(signum: int, _frame: object) -> None:
@@ -46,7 +86,18 @@ def _terminate(signum: int, _frame: object) -> None:
 )
 @click.option("--kernel-weight", type=float, help="Prior weight of --kernel deconvolution.  [default: from the noise]")
 @click.option(
-    "--kernel-size", type=int, help="Upper bound of the estimated kernel's side, odd.  [default: the model's, 47]"
+    "--kernel-size",
+    type=_KernelSize(),
+    default="auto",
+    show_default=True,
+    help="Upper bound of the estimated kernel's side in px, odd (7 to 255), or auto: every size up to 99 px "
+    "competes (the model's own bound for models without a critic).",
+)
+@click.option(
+    "--region",
+    type=_Region(),
+    help="X,Y,WIDTH,HEIGHT in px: estimate the blur on this part of the photo (sharp detail, no moving subject). "
+    "[default: the part with the most edges]",
 )
 @click.option(
     "--strength",

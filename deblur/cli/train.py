@@ -142,8 +142,31 @@ _blind_options = option_group(
         help="With --blind: photos whose kernel self-check scores below this come back unchanged.  "
         f"[default: {MIN_CONFIDENCE:g}]",
     ),
+    click.option(
+        "--critic",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="With --blind: a critic model file (python -m deblur.train.critic) that judges each photo's kernel "
+        "hypotheses and sets its strength; copied beside --out when it is elsewhere.",
+    ),
 )
 """``--blind`` and the blind-restoration settings it stores in the model file."""
+
+
+def _place_critic(critic: Path, out: Path, overwrite: bool) -> str:
+    """Check that ``critic`` is a critic model file and put it beside ``out`` (a copy, written atomically); returns
+    its file name, which the exported model records."""
+    from deblur.io import atomic_write_bytes
+    from deblur.weights import load_model
+
+    _, meta = load_model(critic, "cpu")
+    if meta.get("task") != "critic":
+        raise click.ClickException(f"{critic} is not a critic model file (its task is {meta.get('task')!r})")
+    target = out.parent / critic.name
+    if target.resolve() != critic.resolve():
+        if target.exists() and not overwrite:
+            raise click.ClickException(f"{target} already exists: pass --overwrite to replace it with {critic}")
+        atomic_write_bytes(target, critic.read_bytes(), overwrite=True)
+    return critic.name
 
 
 @click.command("export")
@@ -179,6 +202,7 @@ def export_command(
     kernel_size: int | None,
     strength: float | None,
     min_confidence: float | None,
+    critic: Path | None,
     deconv_weight: float | None,
     center_kernels: bool,
 ) -> None:
@@ -187,13 +211,16 @@ def export_command(
 
     if out.exists() and not overwrite:
         raise click.ClickException(f"{out} already exists: pass --overwrite to replace it")
-    for name, value in (("--kernel-size", kernel_size), ("--strength", strength), ("--min-confidence", min_confidence)):
+    given = (("--kernel-size", kernel_size), ("--strength", strength), ("--min-confidence", min_confidence))
+    for name, value in (*given, ("--critic", critic)):
         if value is not None and not blind:
             raise click.ClickException(f"{name} is for blind restoration: give it with --blind")
     check_kernel_bound(kernel_size, "--kernel-size")
     estimator = ({} if kernel_size is None else {"max_size": kernel_size}) if blind else None
     settings = {"strength": strength, "min_confidence": min_confidence}
     settings = {key: value for key, value in settings.items() if value is not None}
+    if critic is not None:
+        settings["critic"] = _place_critic(critic, out, overwrite)
     path = export_generator(
         run,
         out,

@@ -52,6 +52,8 @@ class RestoreConfig:
         kernel_weight: its prior weight (None: from each photo's estimated noise, ``7 sigma^2``).
         kernel_size: blind restoration (a model with a kernel estimator, no ``kernel``): the upper bound of the
             estimated kernel's side, odd (None: the model's).
+        region: blind restoration: ``(top, left, height, width)`` in pixels of the window to estimate the kernel
+            on (None: the window with the most edges).
         strength: blind restoration: how much of the restoration to apply, 0 (the input) to 1 (None: the model
             file's recommendation, 1 if it has none).
         save_kernel: blind restoration: write each estimated kernel, after its output, as a PNG picture and a
@@ -76,6 +78,7 @@ class RestoreConfig:
     kernel_weight: float | None = None
     kernel_size: int | None = None
     strength: float | None = None
+    region: tuple[int, int, int, int] | None = None
     save_kernel: Path | None = None
     tile: int | None = None
     overlap: int = 32
@@ -96,8 +99,17 @@ class RestoreConfig:
         check_kernel_bound(self.kernel_size)
         if self.strength is not None and not 0 <= self.strength <= 1:
             raise ConfigError(f"strength must be between 0 and 1, got {self.strength}")
-        if self.kernel is not None and (self.kernel_size is not None or self.save_kernel is not None):
-            raise ConfigError("--kernel-size and --save-kernel are for estimated kernels: not with --kernel")
+        if self.kernel is not None and (
+            self.kernel_size is not None or self.save_kernel is not None or self.region is not None
+        ):
+            raise ConfigError("--kernel-size, --region and --save-kernel are for estimated kernels: not with --kernel")
+        if self.region is not None:
+            region = tuple(self.region)
+            if len(region) != 4 or any(not isinstance(v, int) for v in region) or min(region[:2]) < 0:
+                raise ConfigError(f"region must be four whole numbers TOP, LEFT, HEIGHT, WIDTH, got {self.region}")
+            if min(region[2:]) < 32:
+                raise ConfigError(f"region must be at least 32 px on each side to estimate a kernel, got {region}")
+            object.__setattr__(self, "region", region)
         if not 1 <= self.quality <= 100:
             raise ConfigError(f"quality must be between 1 and 100, got {self.quality}")
         if self.overlap < 0:

@@ -17,6 +17,7 @@ import torch
 
 from deblur.nets.began import BEGANDiscriminator, BEGANGenerator
 from deblur.nets.classifier import SmallClassifier
+from deblur.nets.critic import Critic
 from deblur.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from deblur.nets.kernel_aware import KernelAwareGenerator
 from deblur.nets.lapgan import LAPGANDiscriminator, LAPGANGenerator
@@ -37,6 +38,7 @@ NETS: dict[str, type[torch.nn.Module]] = {
     "unet": UNetGenerator,
     "kernel_aware": KernelAwareGenerator,
     "patchgan": PatchDiscriminator,
+    "critic": Critic,
 }
 
 

@@ -268,7 +268,7 @@ def restore_files(
         return RestoreReport(errors=errors or ["nothing to restore: no input names an image"], notes=notes)
     device = resolve_device(config.device)
     net, info, reach = prepare_restorer(
-        config.model, config.kernel, device, config.kernel_weight, config.kernel_size, config.strength
+        config.model, config.kernel, device, config.kernel_weight, config.kernel_size, config.strength, config.region
     )
     if config.save_kernel is not None and not isinstance(net, BlindRestorer):
         raise ConfigError("--save-kernel needs blind restoration: a model with a kernel estimator and no --kernel")

@@ -68,6 +68,34 @@ def load_restorer(model: str | Path | None = None, device: str | torch.device = 
     return loaded
 
 
+_CRITICS: dict[tuple[str, int, int, str], nn.Module] = {}
+"""Critics loaded, by (path, size, modification time, device)."""
+
+
+def load_critic(info: dict, model: str | Path | None, device: str | torch.device = "cpu") -> nn.Module | None:
+    """The critic a blind model file names (its metadata's ``blind.critic``: a file beside the model), loaded for
+    inference; None for a model that names none."""
+    name = (info.get("blind") or {}).get("critic")
+    if not name:
+        return None
+    model_path = default_model_path() if model is None else Path(model)
+    path = model_path.parent / name
+    if not path.is_file():
+        raise ModelFileError(
+            f"{model_path} needs its critic {name} beside it, and {path} is missing: copy it there with the model"
+        )
+    device = resolve_device(device)
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, str(device))
+    if key not in _CRITICS:
+        net, meta = load_model(path, device)
+        if meta.get("task") != "critic":
+            raise ModelFileError(f"{path} is not a critic (it holds a {meta['net'].get('name')})")
+        _CRITICS.clear()
+        _CRITICS[key] = net.eval().requires_grad_(False)
+    return _CRITICS[key]
+
+
 def _check_restores(net: nn.Module, path: Path, info: dict) -> None:
     """A model file may hold any network with task "deblur" in its metadata: check on a tiny input that this one
     maps an image to an image of the same size (a discriminator, say, does not)."""

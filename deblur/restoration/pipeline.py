@@ -18,7 +18,7 @@ from deblur.device import resolve_device
 from deblur.errors import ConfigError, DeblurError
 from deblur.io import from_float, to_float
 from deblur.restoration.blind import BlindRestorer
-from deblur.restoration.models import KernelDeconvolution, WithKernel, load_kernel, load_restorer
+from deblur.restoration.models import KernelDeconvolution, WithKernel, load_critic, load_kernel, load_restorer
 from deblur.restoration.tiling import DEFAULT_OVERLAP, auto_tile, module_device, restore_tensor
 
 
@@ -29,6 +29,7 @@ def prepare_restorer(
     kernel_weight: float | None = None,
     kernel_size: int | None = None,
     strength: float | None = None,
+    region: tuple[int, int, int, int] | None = None,
 ) -> tuple[nn.Module | BlindRestorer, dict[str, Any], int]:
     """What a restoration runs: ``(module(blurred) -> restored, its description, the least tile overlap)``.
 
@@ -60,7 +61,9 @@ def prepare_restorer(
     name = model if isinstance(model, (str, Path)) else "the default model" if model is None else "this network"
     if takes_kernel and kernel is None:
         if getattr(net, "estimator", None) is not None:
-            return BlindRestorer.from_model(net, info, kernel_size, strength, name=str(name)), info, 0
+            critic = load_critic(info, model, device) if not isinstance(model, nn.Module) else None
+            blind = BlindRestorer.from_model(net, info, kernel_size, strength, None, str(name), critic, region)
+            return blind, info, 0
         raise ConfigError(f"{name} is kernel-aware: pass the blur kernel with --kernel PSF")
     if kernel is not None and not takes_kernel:
         raise ConfigError(f"{name} takes no kernel: give --kernel without --model to deconvolve with it")
@@ -140,6 +143,7 @@ def restore(
     kernel_size: int | None = None,
     strength: float | None = None,
     estimates: list | None = None,
+    region: tuple[int, int, int, int] | None = None,
 ) -> np.ndarray | torch.Tensor:
     """Deblur one image (or a batch of tensors) and return the same kind, shape and dtype.
 
@@ -164,6 +168,8 @@ def restore(
             the model's, see :func:`blind_settings`).
         estimates: a list that receives each image's :class:`~deblur.restoration.blind.BlindEstimate` (blind
             restoration only).
+        region: blind restoration: ``(top, left, height, width)`` of the window to estimate the kernel on (None:
+            the window with the most edges).
 
     Example:
         >>> import numpy as np
@@ -176,7 +182,9 @@ def restore(
     if isinstance(model, BlindRestorer):
         net, reach = model, 0
     else:
-        net, _, reach = prepare_restorer(model, kernel, where, kernel_size=kernel_size, strength=strength)
+        net, _, reach = prepare_restorer(
+            model, kernel, where, kernel_size=kernel_size, strength=strength, region=region
+        )
     overlap = max(overlap, reach)
     blind = net if isinstance(net, BlindRestorer) else None
     if tile == "auto":

@@ -117,6 +117,18 @@ def test_cli_blind_restore_saves_the_kernel_and_checks_options(tmp_path: Path) -
     assert result.exit_code != 0 and "odd" in result.output
     result = CliRunner().invoke(cli, ["restore", str(photo), "--model", str(model), "--strength", "1.5"])
     assert result.exit_code != 0 and "strength" in result.output.lower()
+    for size in ("big", "15.5"):
+        result = CliRunner().invoke(cli, ["restore", str(photo), "--model", str(model), "--kernel-size", size])
+        assert result.exit_code == 2 and "neither auto nor a whole number" in result.output
+    for region in ("1,2,3", "a,b,c,d"):
+        result = CliRunner().invoke(cli, ["restore", str(photo), "--model", str(model), "--region", region])
+        assert result.exit_code == 2 and "X,Y,WIDTH,HEIGHT" in result.output
+    result = CliRunner().invoke(cli, ["restore", str(photo), "--model", str(model), "--region", "0,0,8,8"])
+    assert result.exit_code == 1 and "at least 32 px" in result.output
+    out = tmp_path / "auto.png"
+    args = ["restore", str(photo), "--model", str(model), "--kernel-size", "auto", "--region", "10,20,160,160"]
+    result = CliRunner().invoke(cli, [*args, "-o", str(out)])
+    assert result.exit_code == 0 and out.is_file(), result.output
 
 
 def _bad_input_corpus(root: Path) -> dict[str, str]:  # noqa: PLR0915

@@ -22,6 +22,7 @@ SMALL = {
     "unet": {"width": 4, "depth": 2, "blocks": 1},
     "kernel_aware": {"refiner": {"width": 4, "depth": 2, "blocks": 1}, "iterations": 3},
     "patchgan": {"width": 4, "layers": 2},
+    "critic": {"width": 8, "depth": 2},
 }
 
 
@@ -67,6 +68,10 @@ def test_forward_backward(name: str) -> None:
     elif name == "patchgan":  # D(candidate, blurred)
         x = torch.rand(2, 3, 20, 28, dtype=torch.float64)
         out = net(x, x.flip(-1))
+    elif name == "critic":  # (blurred, restored, kernels) -> predicted gain
+        x = torch.rand(2, 3, 20, 28, dtype=torch.float64)
+        kernel = torch.rand(2, 5, 5, dtype=torch.float64)
+        out = net(x, x.flip(-1), kernel / kernel.sum((1, 2), keepdim=True))
     else:
         x = _input(name, net)
         out = net(x)

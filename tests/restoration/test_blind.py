@@ -124,3 +124,88 @@ def test_values_blind_restore_with_a_small_tile_caps_the_kernel_overlap(tmp_path
     config = RestoreConfig(output=tmp_path / "o.png", model=model, kernel_size=47, tile=80, device="cpu")
     report = restore_files([photo], config, progress=False)
     assert not report.errors and (tmp_path / "o.png").exists()
+
+
+DEFAULT = Path(__file__).resolve().parents[2] / "models" / "deblur_default.safetensors"
+
+
+def test_values_default_model_judges_hypotheses_and_deblurs_the_example() -> None:
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    sharp = read_photo(examples / "sharp" / "astronaut.png").pixels
+    blurred = read_photo(examples / "blurred" / "astronaut_shake.png").pixels
+    estimates: list = []
+    restored = restore(blurred, DEFAULT, estimates=estimates)
+
+    def psnr(image: np.ndarray) -> float:
+        return float(10 * np.log10(255**2 / ((image.astype(float) - sharp) ** 2).mean()))
+
+    (found,) = estimates
+    assert found.predicted_gain is not None and len(found.candidates) >= 3  # every hypothesis judged
+    assert found.found.method == max(found.candidates, key=found.candidates.get)
+    assert found.applied > 0.5 and psnr(restored) > psnr(blurred) + 3.0
+
+
+def test_values_default_model_leaves_a_blur_free_photo_alone() -> None:
+    import skimage.data
+
+    sharp = skimage.data.astronaut()[:256, :256]
+    estimates: list = []
+    restored = restore(sharp, DEFAULT, estimates=estimates)
+    assert estimates[0].applied == 0 and np.array_equal(restored, sharp)
+
+
+class _Fixed(torch.nn.Module):
+    """A stand-in critic that predicts one gain per kernel width: the widest kernel the most."""
+
+    def __init__(self, gains: dict[int, float]) -> None:
+        super().__init__()
+        self.gains = gains
+
+    def forward(self, blurred: torch.Tensor, restored: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
+        return torch.full((len(blurred),), self.gains.get(kernels.shape[-1], -5.0))
+
+
+def _restorer_with(critic: torch.nn.Module, **options: object) -> object:
+    from deblur.nets import create_net
+    from deblur.restoration import BlindRestorer
+
+    net = create_net("kernel_aware", refiner={"width": 4, "depth": 2, "blocks": 1}, estimator={}).eval()
+    return BlindRestorer(net, kernel_size=15, critic=critic, **options)
+
+
+def test_values_the_critic_chooses_the_hypothesis_and_sets_the_strength() -> None:
+    from deblur.restoration.blind import FULL_GAIN, MIN_GAIN
+
+    blurred = blur_with_noise(photo_crop(), line_kernels(torch.tensor([9.0]), torch.tensor([0.0]), 15))
+    middle = (MIN_GAIN + FULL_GAIN) / 2
+    found = _restorer_with(_Fixed({15: middle})).estimate(blurred)
+    assert found.predicted_gain == middle and found.applied == 0.5 and found.kernel.shape[-1] == 15
+    found = _restorer_with(_Fixed({15: MIN_GAIN - 0.1})).estimate(blurred)
+    assert found.applied == 0 and found.found.method in found.candidates  # nothing predicted to gain: unchanged
+    found = _restorer_with(_Fixed({15: 9.0}), strength=0.4).estimate(blurred)
+    assert found.applied == 0.4  # the user's strength caps the critic's
+
+
+def test_exception_estimation_region_is_checked() -> None:
+    import pytest
+
+    from deblur.errors import ConfigError
+
+    blurred = blur_with_noise(photo_crop(), line_kernels(torch.tensor([9.0]), torch.tensor([0.0]), 15))
+    with pytest.raises(ConfigError, match="outside"):
+        _restorer_with(_Fixed({}), box=(200, 200, 128, 128)).estimate(blurred)
+    with pytest.raises(ConfigError, match="TOP,LEFT,HEIGHT,WIDTH"):
+        _restorer_with(_Fixed({}), box=(0, 0, 8, 8))
+    found = _restorer_with(_Fixed({15: 9.0}), box=(10, 20, 160, 160)).estimate(blurred)
+    assert found.applied == 1.0
+
+
+def test_exception_missing_critic_file_says_what_to_do(tmp_path: Path) -> None:
+    import pytest
+
+    from deblur.restoration.models import load_critic
+    from deblur.weights import ModelFileError
+
+    with pytest.raises(ModelFileError, match="copy it there"):
+        load_critic({"blind": {"critic": "gone.safetensors"}}, tmp_path / "model.safetensors")
+    assert load_critic({"blind": {}}, tmp_path / "model.safetensors") is None

@@ -28,6 +28,7 @@ __all__ = [
     "estimate_one",
     "fit_kernel",
     "fit_on_support",
+    "align_to_data",
     "middle_window",
 ]
 
@@ -65,7 +66,7 @@ class EdgeSettings:
     refine_beta: float = 0.02
     refine_weight: float = 2e-3  # weight of the hyper-Laplacian prior
     refine_per_bin: float = 32.0
-    align: bool = True  # shift the kernel so that its latent image lines up with the data (:func:`_align_to_data`)
+    align: bool = True  # shift the kernel so that its latent image lines up with the data (:func:`align_to_data`)
     # the support step: non-negative fits on the kernel's support grown by ``support_dilate`` px
     support_steps: int = 1
     support_dilate: int = 6
@@ -313,11 +314,11 @@ def estimate_one(
             kernel = fitted / fitted.sum()
     kernel = _center(kernel)
     if settings.align:
-        kernel = _align_to_data(y, kernel, settings.refine_weight)
+        kernel = align_to_data(y, kernel, settings.refine_weight)
     return kernel, latent
 
 
-def _align_to_data(blurred: torch.Tensor, kernel: torch.Tensor, weight: float, reach: int = 3) -> torch.Tensor:
+def align_to_data(blurred: torch.Tensor, kernel: torch.Tensor, weight: float, reach: int = 3) -> torch.Tensor:
     """Move the kernel by whole pixels so that the latent image it gives lines up with the blurred image at low
     frequencies. A blur whose centre of mass is the middle pixel does not move the image's coarse content, but an
     estimated kernel's centre of mass is off wherever its faint parts were cut or misplaced; the coarse content of
