@@ -103,7 +103,8 @@ def _terminate(signum: int, _frame: object) -> None:
     "--strength",
     type=click.FloatRange(0, 1),
     help="How much of the restoration to apply: 0 returns the input, 1 the full restoration.  "
-    "[default: the model's (the shipped model's: 0.35)]",
+    "[default: the model's (the shipped model's: 1, of which each photo gets a share set by the critic's "
+    "predicted gain)]",
 )
 @click.option(
     "--save-kernel",

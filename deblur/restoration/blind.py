@@ -58,12 +58,13 @@ kernel from (the estimator would otherwise fit a kernel to quantisation steps, w
 AUTO_KERNEL_BOUND = 99
 """The kernel bound of ``--kernel-size auto`` with a critic: hypotheses of every size up to it compete."""
 
-MIN_GAIN = 1.5
+MIN_GAIN = 2.5
 """A photo whose best hypothesis the critic predicts to gain less than this (dB over the input) comes back
-unchanged: below it, a predicted gain is within the critic's error of none (chosen on the critic's held-out
-training photos so that almost no photo comes back worse)."""
+unchanged: below it, a predicted gain is within the critic's error of none (chosen on development sets of
+``photos/val20`` with uneven camera shake, the critic's hardest case, so that no photo came back more than 0.3 dB
+worse; see ``models/deblur_critic.md``)."""
 
-FULL_GAIN = 3.0
+FULL_GAIN = 4.0
 """From this predicted gain (dB) on, the whole restoration is applied; between :data:`MIN_GAIN` and this, a share
 growing linearly with the prediction (a smaller predicted gain is a less certain one)."""
 
@@ -115,9 +116,11 @@ class BlindRestorer:
     """A kernel-aware model with a kernel estimator (its spec's ``estimator``): each image's kernel is estimated
     once from the whole image, then the image is deconvolved and refined tile by tile with that kernel.
 
-    It never trusts an estimate blindly: an image found blur-free, or whose self-check confidence is below
+    It never trusts an estimate blindly. With a ``critic`` (the default model's), every kernel hypothesis is judged
+    by its predicted gain, and the best one is applied at a share of ``strength`` that grows with that gain (none
+    below :data:`MIN_GAIN`). Without one, an image found blur-free, or whose self-check confidence is below
     ``min_confidence``, comes back unchanged, and ``strength`` blends the result toward the input
-    (``input + strength (restored - input)``).
+    (``input + strength (restored - input)``). ``box`` ``(top, left, height, width)`` is where to estimate.
     """
 
     def __init__(
