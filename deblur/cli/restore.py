@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import signal
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -66,10 +64,6 @@ class _Region(click.ParamType):
                 f"{value!r} is not X,Y,WIDTH,HEIGHT (four whole numbers of pixels, e.g. 100,50,512,512)", param, ctx
             )
         return (y, x, height, width)
-
-
-def _terminate(signum: int, _frame: object) -> None:
-    raise SystemExit(128 + signum)
 
 
 @click.command("restore")
@@ -137,15 +131,9 @@ def restore_command(inputs: tuple[str, ...], quiet: bool, **options: Any) -> Non
     from deblur.restoration import restore_files
 
     config = RestoreConfig(**options)  # every option but -q is a RestoreConfig field of the same name
-    # SIGTERM ends the run as Ctrl-C does: the file being written is removed (its temporary), the others stay
-    previous = (
-        signal.signal(signal.SIGTERM, _terminate) if threading.current_thread() is threading.main_thread() else None
-    )
-    try:
-        report = restore_files(inputs, config, progress=not quiet)
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+    # SIGTERM ends the run as Ctrl-C does (DeblurGroup installs that for every command): the file being written is
+    # removed (its temporary), the others stay
+    report = restore_files(inputs, config, progress=not quiet)
     if not quiet and report.total == 1 and report.written:
         click.echo(f"Wrote {report.written[0][1]}.")
         for _, estimate in report.estimates:
