@@ -152,12 +152,7 @@ def model(
     net, info = load_restorer(path, device)
     tile = tile if tile is not None else DEFAULT_TILE
     takes_kernel = bool(getattr(net, "takes_kernel", False))
-    blind_restorer = None
-    if blind:
-        from deblur.restoration.models import load_critic
-
-        critic = load_critic(info, path, device)
-        blind_restorer = BlindRestorer.from_model(net, info, name=str(path), critic=critic)
+    blind_restorer = BlindRestorer.from_file(path, device) if blind else None  # with the critic it names
     estimates: dict[str, Any] = {}
 
     @torch.inference_mode()
@@ -175,9 +170,11 @@ def model(
     label = name or Path(path).stem + (" (blind)" if blind else "")
     extra = {}
     if blind_restorer is not None:
-        extra = {"blind": True, "strength": blind_restorer.strength, "min_confidence": blind_restorer.min_confidence}
+        extra = {"blind": True, "strength": blind_restorer.strength}
         if blind_restorer.critic is not None:
-            extra = {"blind": True, "strength": blind_restorer.strength, "critic": info["blind"]["critic"]}
+            extra["critic"] = info["blind"]["critic"]
+        else:
+            extra["min_confidence"] = blind_restorer.min_confidence
     settings = {"model": str(path), "tile": tile, **extra}
     return Method(label, run, needs_kernel=takes_kernel and not blind, info=settings, estimates=estimates)
 

@@ -14,6 +14,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from deblur.ops.deconv import estimate_noise
+from deblur.ops.estimate import luminance
+
 __all__ = ["FEATURES", "Critic", "critic_features", "pessimistic_gain"]
 
 FEATURES = (
@@ -36,20 +39,8 @@ FEATURES = (
 """What :func:`critic_features` measures, in order."""
 
 
-def _luma(x: torch.Tensor) -> torch.Tensor:
-    weights = torch.tensor([0.299, 0.587, 0.114], dtype=x.dtype, device=x.device).reshape(1, 3, 1, 1)
-    return (x * weights).sum(1, keepdim=True)
-
-
 def _grad(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return x[..., :-1, 1:] - x[..., :-1, :-1], x[..., 1:, :-1] - x[..., :-1, :-1]
-
-
-def _noise(x: torch.Tensor) -> torch.Tensor:
-    """Immerkaer's noise estimate of ``(B, 1, H, W)``: ``(B,)``."""
-    mask = torch.tensor([[1.0, -2.0, 1.0], [-2.0, 4.0, -2.0], [1.0, -2.0, 1.0]], dtype=x.dtype, device=x.device)
-    response = F.conv2d(x, mask[None, None]).abs().mean(dim=(1, 2, 3))
-    return response * (torch.pi / 2) ** 0.5 / 6
 
 
 def _mean_square(x: torch.Tensor) -> torch.Tensor:
@@ -61,10 +52,10 @@ def critic_features(blurred: torch.Tensor, restored: torch.Tensor, kernels: torc
     (B, len(FEATURES))``, images in [0, 1], kernels centred and summing to 1 (``H, W > k``)."""
     eps = 1e-8
     dtype = torch.float64 if blurred.dtype == torch.float64 else torch.float32
-    y, x = _luma(blurred.to(dtype)), _luma(restored.to(dtype))
+    y, x = luminance(blurred.to(dtype)), luminance(restored.to(dtype))
     kernels = kernels.to(dtype)
     batch, size = kernels.shape[0], kernels.shape[-1]
-    noise = _noise(y).clamp(min=1e-3)
+    noise = estimate_noise(y).clamp(min=1e-3)
     change = _mean_square(x - y)
     gyx, gyy = _grad(y)
     gxx, gxy = _grad(x)

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from deblur.ops.estimate.edges import EdgeSettings, estimate_one
-from deblur.ops.estimate.l0 import L0Settings, _resize_kernels, l0_estimate
+from deblur.ops.estimate.l0 import L0Settings, l0_estimate, resize_kernels
 from deblur.ops.estimate.spectral import parametric_estimate
 from deblur.ops.psf import center_kernels
 
@@ -101,10 +101,7 @@ def kernel_hypotheses(
     if full >= 7:
         bounds = [b for b in SMALLER_BOUNDS if b < full] + [full]
         for bound, kernel in zip(bounds, l0_estimate(window, bounds, settings), strict=True):
-            offset = (full - bound) // 2  # each within its own bound: cropped to it (a centred kernel fits)
-            hypotheses[f"l0 {bound}"] = center_kernels(kernel[None], grow=False)[0]
-            if offset:
-                hypotheses[f"l0 {bound}"] = _crop_to(hypotheses[f"l0 {bound}"], bound)
+            hypotheses[f"l0 {bound}"] = _crop_to(kernel, bound)  # centred already: each fits its own bound
         hypotheses[f"edges {full}"] = estimate_one(window, full, max(window.shape), EDGE_SETTINGS)[0]
         name, kernel, _ = parametric_estimate(window, full)
         hypotheses[name] = kernel
@@ -120,6 +117,6 @@ def kernel_hypotheses(
         )
         if bound >= 7:
             small = l0_estimate(half, [bound], settings)
-            grown = center_kernels(_resize_kernels(small, 2 * bound - 1), grow=False)[0]
+            grown = center_kernels(resize_kernels(small, 2 * bound - 1), grow=False)[0]
             hypotheses[f"l0 {2 * bound - 1} half"] = grown
     return hypotheses

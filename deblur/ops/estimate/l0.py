@@ -19,7 +19,7 @@ from scipy import ndimage
 from deblur.ops.fft import adjoint_gradients, fast_fft_length, gradient_power, gradients, psf_to_otf
 from deblur.ops.psf import center_kernels
 
-__all__ = ["L0Settings", "l0_estimate", "wrap_pad"]
+__all__ = ["L0Settings", "l0_estimate", "resize_kernels", "wrap_pad"]
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ def _dilate(mask: torch.Tensor, reach: int) -> torch.Tensor:
     return (x > 0.5).float()
 
 
-def _resize_kernels(kernels: torch.Tensor, size: int) -> torch.Tensor:
+def resize_kernels(kernels: torch.Tensor, size: int) -> torch.Tensor:
     """Kernels ``(B, k, k)`` scaled about their centre onto ``(B, size, size)`` (bilinear), summing to 1."""
     old = kernels.shape[-1]
     factor = (size - 1) / max(old - 1, 1) if old > 1 else 1.0
@@ -205,7 +205,7 @@ def l0_estimate(gray: torch.Tensor, sizes: list[int] | int, settings: L0Settings
             middle = side // 2
             kernels[:, middle - 1, middle - 1 : middle + 1] = 0.5  # Pan et al.'s start: two pixels, not a delta
         else:
-            kernels = _resize_kernels(kernels, side)
+            kernels = resize_kernels(kernels, side)
         # each size bound keeps to its own support at this level
         for i, s in enumerate(level_sizes):
             off = (side - s) // 2
